@@ -1,0 +1,1 @@
+"""mcapi: the Mimecast API 1.0 toolkit."""

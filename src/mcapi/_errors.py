@@ -1,0 +1,222 @@
+"""mcapi's exceptions: few classes, rich data.
+
+::
+
+    MimecastError                   base; every instance carries the fields below
+    ├── ProtocolError (ValueError)  our side cannot build or read the message: a secret key that
+    │                               is not base64, a malformed header or date
+    ├── TransportError              no HTTP answer: connection refused or reset, timeout
+    ├── ApiError                    an HTTP-level error answer, one class per status
+    │   ├── BadRequest              400, 405
+    │   ├── Unauthorized            401
+    │   ├── Forbidden               403
+    │   ├── NotFound                404
+    │   ├── Conflict                409
+    │   ├── BindingExpired          418
+    │   ├── QuotaExceeded           429
+    │   └── ServerError             5xx
+    └── FunctionFailed              HTTP 200, but items failed; carries the partial result,
+                                    the succeeded items included
+
+Every error carries: ``status``, ``sub_code``, ``body_codes`` and ``messages`` (from ``fail``), the
+catalogue ``entry`` (name, meaning, remedy, action), the ``endpoint``, the ``request_id``
+(x-mc-req-id) and the number of ``attempts``. ``str(error)`` reads as one line a user can act on.
+There is no class per sub code: branch on ``error.entry`` or ``error.sub_code``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mcapi._codes import CodeEntry, lookup
+
+__all__ = [
+    "ApiError",
+    "BadRequest",
+    "BindingExpired",
+    "Conflict",
+    "Forbidden",
+    "FunctionFailed",
+    "MimecastError",
+    "NotFound",
+    "ProtocolError",
+    "QuotaExceeded",
+    "ServerError",
+    "TransportError",
+    "Unauthorized",
+    "error_class_for",
+]
+
+
+class MimecastError(Exception):
+    """Base of every mcapi error."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        entry: CodeEntry | None = None,
+        status: int | None = None,
+        sub_code: str | None = None,
+        body_codes: tuple[str, ...] = (),
+        messages: tuple[str, ...] = (),
+        endpoint: str | None = None,
+        request_id: str | None = None,
+        attempts: int = 0,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.entry = entry
+        self.status = status if status is not None else (entry.status if entry else None)
+        self.sub_code = sub_code if sub_code is not None else (entry.sub_code if entry else None)
+        self.body_codes = body_codes
+        self.messages = messages
+        self.endpoint = endpoint
+        self.request_id = request_id
+        self.attempts = attempts
+        self.headers: Mapping[str, str] = dict(headers or {})
+
+    @property
+    def remedy(self) -> str | None:
+        return self.entry.remedy if self.entry else None
+
+    @property
+    def retryable(self) -> bool:
+        return self.entry.retryable if self.entry else False
+
+    def __str__(self) -> str:
+        parts = [super().__str__()]
+        where = []
+        if self.endpoint:
+            where.append(self.endpoint)
+        if self.request_id:
+            where.append(f"x-mc-req-id {self.request_id}")
+        if self.attempts:
+            where.append(f"{self.attempts} attempt{'s' if self.attempts != 1 else ''}")
+        if where:
+            parts.append(f"[{', '.join(where)}]")
+        if self.entry is not None and self.entry.is_error:
+            parts.append(f"-- {self.entry.remedy}")
+        return " ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "error": type(self).__name__,
+            "message": super().__str__(),
+            "status": self.status,
+            "sub_code": self.sub_code,
+            "body_codes": list(self.body_codes),
+            "messages": list(self.messages),
+            "endpoint": self.endpoint,
+            "request_id": self.request_id,
+            "attempts": self.attempts,
+            "entry": self.entry.to_dict() if self.entry else None,
+        }
+
+
+class ProtocolError(MimecastError, ValueError):
+    """A message cannot be built or read: bad secret key, malformed header or date."""
+
+
+class TransportError(MimecastError):
+    """No HTTP answer was received (connection refused or reset, timeout, broken reply)."""
+
+
+class ApiError(MimecastError):
+    """The platform answered with an HTTP-level error."""
+
+
+class BadRequest(ApiError):
+    """400 (and 405): the request is malformed or lacks credentials or headers."""
+
+
+class Unauthorized(ApiError):
+    """401: authentication failed (see ``sub_code``)."""
+
+
+class Forbidden(ApiError):
+    """403: the user may not do this (see ``sub_code``)."""
+
+
+class NotFound(ApiError):
+    """404: no such function, or the domain is not managed (404 0003)."""
+
+
+class Conflict(ApiError):
+    """409: the data is not in the state the request assumes."""
+
+
+class BindingExpired(ApiError):
+    """418: the binding's TTL lapsed and it could not be refreshed."""
+
+
+class QuotaExceeded(ApiError):
+    """429: the quota is spent; ``reset_ms`` says when a call is added back."""
+
+    @property
+    def reset_ms(self) -> int | None:
+        value = self.headers.get("x-ratelimit-reset")
+        return int(value) if value is not None and value.isdigit() else None
+
+
+class ServerError(ApiError):
+    """5xx: the platform failed to process the request."""
+
+
+class FunctionFailed(MimecastError):
+    """HTTP 200, but items failed. ``result`` holds every succeeded item as well as the failures,
+    so raising loses nothing."""
+
+    def __init__(self, message: str, *, result: Any, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.result = result
+
+
+_BY_STATUS: Mapping[int, type[ApiError]] = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    405: BadRequest,
+    409: Conflict,
+    418: BindingExpired,
+    429: QuotaExceeded,
+}
+
+
+def error_class_for(status: int) -> type[ApiError]:
+    """The exception class of an HTTP status (unknown 4xx -> BadRequest, 5xx -> ServerError)."""
+    if status in _BY_STATUS:
+        return _BY_STATUS[status]
+    return ServerError if status >= 500 else BadRequest
+
+
+def api_error(
+    status: int,
+    *,
+    sub_code: str | None = None,
+    body_codes: tuple[str, ...] = (),
+    messages: tuple[str, ...] = (),
+    endpoint: str | None = None,
+    request_id: str | None = None,
+    attempts: int = 0,
+    headers: Mapping[str, str] | None = None,
+) -> ApiError:
+    """Build the right :class:`ApiError` for a response, with its catalogue entry."""
+    entry = lookup(status, sub_code, body_codes[0] if body_codes else None)
+    text = f"{entry.label} {entry.name}: {entry.meaning}"
+    if messages and messages[0] and messages[0] != entry.message:
+        text += f" (platform said: {messages[0]})"
+    return error_class_for(status)(
+        text,
+        entry=entry,
+        status=status,
+        sub_code=sub_code or entry.sub_code,
+        body_codes=body_codes,
+        messages=messages,
+        endpoint=endpoint,
+        request_id=request_id,
+        attempts=attempts,
+        headers=headers,
+    )

@@ -1,0 +1,236 @@
+"""Request signing and the login header, as pure functions.
+
+A signed API 1.0 call carries four headers: ``x-mc-date``, ``x-mc-req-id``, ``x-mc-app-id`` and
+``Authorization: MC <accessKey>:<signature>``, where the signature is
+``base64(HMAC-SHA1(base64decode(secretKey), "<x-mc-date>:<x-mc-req-id>:<path>:<appKey>"))``.
+The application key is only ever used inside the data to sign; it is never sent.
+
+Login instead sends ``Authorization: Basic-Cloud base64(user:password)`` (or ``Basic-AD``).
+
+Nothing here reads a clock or a socket: the date is passed in.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+from mcapi._errors import ProtocolError
+
+__all__ = [
+    "LOGIN_AUTH_TYPES",
+    "LoginCredentials",
+    "LoginHeaderError",
+    "MCAuthorization",
+    "build_authorization",
+    "build_login_header",
+    "data_to_sign",
+    "decode_secret_key",
+    "format_date",
+    "new_request_id",
+    "parse_authorization",
+    "parse_date",
+    "parse_login_header",
+    "sign",
+    "signed_headers",
+    "verify",
+]
+
+#: Login header schemes and the auth type each stands for.
+LOGIN_AUTH_TYPES = {"Basic-Cloud": "cloud", "Basic-AD": "domain"}
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def format_date(moment: datetime | float) -> str:
+    """``Tue, 24 Nov 2015 12:50:11 UTC``, locale-independent."""
+    if not isinstance(moment, datetime):
+        moment = datetime.fromtimestamp(moment, tz=UTC)
+    elif moment.tzinfo is None:
+        raise ProtocolError("x-mc-date needs an aware datetime (naive times are ambiguous)")
+    moment = moment.astimezone(UTC)
+    return (
+        f"{_DAYS[moment.weekday()]}, {moment.day:02d} {_MONTHS[moment.month - 1]} "
+        f"{moment.year:04d} {moment.hour:02d}:{moment.minute:02d}:{moment.second:02d} UTC"
+    )
+
+
+def parse_date(value: str) -> datetime:
+    """Parse an ``x-mc-date`` (``... UTC`` as documented; ``GMT`` and RFC 1123 offsets too)."""
+    text = value.strip()
+    if text.endswith(" UTC"):
+        text = text[:-4] + " GMT"
+    try:
+        parsed = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError) as exc:
+        raise ProtocolError(
+            f"x-mc-date {value!r} is not a date like 'Tue, 24 Nov 2015 12:50:11 UTC'"
+        ) from exc
+    if parsed.tzinfo is None:
+        raise ProtocolError(f"x-mc-date {value!r} has no time zone (expected UTC)")
+    return parsed.astimezone(UTC)
+
+
+def new_request_id() -> str:
+    """A fresh ``x-mc-req-id`` (a GUID, as the documentation shows)."""
+    return str(uuid.uuid4()).upper()
+
+
+def decode_secret_key(secret_key: str) -> bytes:
+    """The HMAC key: the base64-decoded secret key. Raises :class:`ProtocolError` when the key is
+    not base64 (the usual cause: the access key pasted in its place, or a truncated copy)."""
+    try:
+        key = base64.b64decode(secret_key.strip(), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ProtocolError(
+            "the secret key is not valid base64; copy it again from where the binding was "
+            "created (it is not the access key)"
+        ) from exc
+    if not key:
+        raise ProtocolError("the secret key is empty")
+    return key
+
+
+def data_to_sign(date: str, request_id: str, path: str, app_key: str) -> str:
+    """``x-mc-date:x-mc-req-id:path:appKey``; ``path`` is the bare path, without host or query."""
+    return f"{date}:{request_id}:{path}:{app_key}"
+
+
+def sign(secret_key: str | bytes, date: str, request_id: str, path: str, app_key: str) -> str:
+    """The base64 HMAC-SHA1 signature of a call. ``secret_key`` is the base64 text, or the
+    already decoded key bytes."""
+    key = secret_key if isinstance(secret_key, bytes) else decode_secret_key(secret_key)
+    digest = hmac.new(
+        key, data_to_sign(date, request_id, path, app_key).encode("utf-8"), hashlib.sha1
+    ).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def verify(
+    secret_key: str | bytes, date: str, request_id: str, path: str, app_key: str, signature: str
+) -> bool:
+    """Whether ``signature`` is right, compared in constant time."""
+    expected = sign(secret_key, date, request_id, path, app_key)
+    return hmac.compare_digest(expected.encode("ascii"), signature.encode("utf-8", "replace"))
+
+
+def build_authorization(access_key: str, signature: str) -> str:
+    """``MC accessKey:signature``."""
+    return f"MC {access_key}:{signature}"
+
+
+@dataclass(frozen=True, slots=True)
+class MCAuthorization:
+    """A parsed ``Authorization`` header of a signed call."""
+
+    realm: str
+    access_key: str
+    signature: str
+
+
+def parse_authorization(header: str) -> MCAuthorization:
+    """Split ``MC accessKey:signature``. Raises :class:`ProtocolError` naming what is wrong.
+
+    The realm is returned as sent; whether it is ``MC`` is the caller's check (the platform answers
+    401 0005 for another realm, which is a different error from a malformed header).
+    """
+    realm, _, credentials = header.strip().partition(" ")
+    if not realm or not credentials:
+        raise ProtocolError("the Authorization header is not '<realm> accessKey:signature'")
+    access_key, sep, signature = credentials.strip().partition(":")
+    if not sep or not access_key or not signature:
+        raise ProtocolError("the Authorization header is not 'MC accessKey:signature'")
+    return MCAuthorization(realm=realm, access_key=access_key, signature=signature)
+
+
+def signed_headers(
+    *,
+    access_key: str,
+    secret_key: str | bytes,
+    app_id: str,
+    app_key: str,
+    path: str,
+    date: str,
+    request_id: str,
+) -> dict[str, str]:
+    """All four headers of a signed call."""
+    signature = sign(secret_key, date, request_id, path, app_key)
+    return {
+        "x-mc-date": date,
+        "x-mc-req-id": request_id,
+        "x-mc-app-id": app_id,
+        "Authorization": build_authorization(access_key, signature),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class LoginCredentials:
+    """A parsed login header. ``auth_type`` is ``"cloud"`` or ``"domain"``."""
+
+    scheme: str
+    auth_type: str
+    username: str
+    password: str
+
+    def __repr__(self) -> str:  # never show the password
+        return f"LoginCredentials(scheme={self.scheme!r}, username={self.username!r})"
+
+
+def build_login_header(auth_type: str, username: str, password: str) -> str:
+    """``Basic-Cloud base64(user:password)`` for ``auth_type`` ``"cloud"`` (or ``"Basic-Cloud"``),
+    ``Basic-AD ...`` for ``"domain"``."""
+    scheme = _login_scheme(auth_type)
+    if not username or not password:
+        raise ProtocolError("logging in needs both a user name and a password")
+    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+    return f"{scheme} {token}"
+
+
+def _login_scheme(auth_type: str) -> str:
+    for scheme, kind in LOGIN_AUTH_TYPES.items():
+        if auth_type.lower() in (scheme.lower(), kind):
+            return scheme
+    raise ProtocolError(f"unknown auth type {auth_type!r}; use 'cloud' or 'domain'")
+
+
+class LoginHeaderError(ProtocolError):
+    """A login header that cannot be used. ``missing_parts`` tells a header without user or
+    password (401 0001) from one of another scheme."""
+
+    def __init__(self, message: str, *, missing_parts: bool) -> None:
+        super().__init__(message)
+        self.missing_parts = missing_parts
+
+
+def parse_login_header(header: str) -> LoginCredentials:
+    """Parse ``Basic-Cloud|Basic-AD base64(user:password)``."""
+    scheme, _, token = header.strip().partition(" ")
+    matched = next((s for s in LOGIN_AUTH_TYPES if s.lower() == scheme.lower()), None)
+    if matched is None:
+        raise LoginHeaderError(
+            f"login needs Basic-Cloud or Basic-AD, not {scheme!r}", missing_parts=False
+        )
+    try:
+        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError) as exc:
+        raise LoginHeaderError(
+            "the login header's credentials are not base64(user:password)", missing_parts=True
+        ) from exc
+    username, sep, password = decoded.partition(":")
+    if not sep or not username.strip() or not password:
+        raise LoginHeaderError(
+            "the login header lacks a user name or a password", missing_parts=True
+        )
+    return LoginCredentials(
+        scheme=matched,
+        auth_type=LOGIN_AUTH_TYPES[matched],
+        username=username.strip(),
+        password=password,
+    )
