@@ -201,9 +201,9 @@ class Catalogue:
     def __len__(self) -> int:
         return len(self.entries)
 
-    def get(self, status: int, sub_code: str | None = None, body_code: str | None = None) -> (
-        CodeEntry | None
-    ):
+    def get(
+        self, status: int, sub_code: str | None = None, body_code: str | None = None
+    ) -> CodeEntry | None:
         """The exact entry, or ``None``."""
         return self._exact.get((status, normalize_sub_code(sub_code), body_code))
 
@@ -304,8 +304,8 @@ def catalogue() -> Catalogue:
     return Catalogue(tuple(_entry_from_toml(raw) for raw in document["code"]))
 
 
-def lookup(status: int, sub_code: str | int | None = None, body_code: str | None = None) -> (
-    CodeEntry
-):
+def lookup(
+    status: int, sub_code: str | int | None = None, body_code: str | None = None
+) -> CodeEntry:
     """Shorthand for ``catalogue().lookup(...)``."""
     return catalogue().lookup(status, sub_code, body_code)

@@ -30,17 +30,18 @@ def codes(as_json: bool) -> None:
         click.echo(json.dumps([e.to_dict() for e in entries], indent=2))
         return
     table = Table(title="Mimecast API 1.0 response codes", show_lines=False, expand=False)
-    for column in ("Code", "Body code", "Name", "Meaning", "Client does"):
-        table.add_column(column, overflow="fold")
+    table.add_column("Code", no_wrap=True)
+    table.add_column("Name", overflow="fold")
+    table.add_column("Client", no_wrap=True)
+    table.add_column("Meaning", overflow="fold", ratio=1)
     for entry in entries:
-        table.add_row(
-            entry.label,
-            entry.body_code or "",
-            entry.name,
-            entry.meaning,
-            ACTION_DESCRIPTIONS[entry.action],
-        )
+        label = entry.label if entry.sub_code or not entry.body_code else f"{entry.label} *"
+        table.add_row(label, entry.name, entry.action.value, entry.meaning)
     _console().print(table)
+    _console().print(
+        "[dim]* a body code (fail[].errors[].code) without a sub code; "
+        "`mcapi codes --json` has every field, `mcapi explain CODE` the remedy.[/]"
+    )
 
 
 class ExplainError(click.ClickException):
