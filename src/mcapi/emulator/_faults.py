@@ -1,0 +1,471 @@
+"""Scripted faults: "fail twice, then succeed", "10% of calls get 500 0006", "reset the 3rd call".
+
+Theory of operation
+-------------------
+A ``FaultEngine`` holds ordered ``FaultRule``s. Each rule matches a function path (exact or an
+fnmatch glob such as ``/api/audit/*``) and optionally one user (email, compared case-blind), and
+counts the calls it matches, 1-based. Of those calls it applies to a *window*:
+
+* ``call_number`` N starts the window at the Nth matching call (default: the first);
+* ``times`` T makes the window T calls long (default: 1 when ``call_number`` is given, else
+  unbounded). So ``times: 2`` is "fail twice, then succeed", ``call_number: 3`` is "only the 3rd
+  call", and both together are "calls N to N+T-1";
+* ``probability`` p thins the window: each call in it fires with chance p, drawn from the rule's
+  own ``random.Random(seed)``, so a seeded run repeats exactly.
+
+For every call, every rule that matches path and user counts it (and draws, if in its window),
+whether or not an earlier rule fired; then the first rule that fires wins. A rule's numbering
+therefore never depends on the other rules.
+
+A ``FaultEffect`` is one of: an error answer from the catalogue (``status`` with optional
+``sub_code``, ``body_code``, ``retryable``, and ``reset_ms`` for 429), a transport fault
+(``transport``), or per-item failures inside a 200 (``item_failures``: the function still runs for
+the other items). ``latency_ms`` adds a delay and may stand alone (a slow but correct answer) or
+come with any of the others.
+
+Transport faults, produced on the ASGI ``send`` by ``send_transport_fault`` (what a client sees
+over a real socket, under uvicorn's h11 and httptools servers alike):
+
+* ``reset`` - the connection closes before a single byte of response ("Server disconnected
+  without sending a response"). ASGI has no message for that, and uvicorn answers 500 to an app
+  that fails before starting its response; so the helper starts a response whose header name no
+  server will write (uvicorn marks the response started, refuses the header, writes nothing) and
+  raises ``TransportFault``, on which uvicorn closes the socket.
+* ``empty`` - a complete ``200`` with ``Content-Length: 0`` and ``Connection: close``: a well-formed
+  HTTP response whose body is not the JSON envelope (as from a proxy that lost the body).
+* ``truncated`` - a ``200`` declaring ``Content-Length`` of the full body, half of the body, then
+  ``TransportFault``, on which the server closes the socket ("peer closed connection without
+  sending complete message body").
+
+In-process (httpx ``ASGITransport``, Starlette ``TestClient``) there is no socket to break, so the
+``TransportFault`` reaches the caller. ``TransportFaultLogFilter`` keeps uvicorn from logging these
+deliberate failures as application errors.
+"""
+
+from __future__ import annotations
+
+import builtins
+import fnmatch
+import itertools
+import logging
+import random
+import threading
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, cast
+
+TransportKind = Literal["reset", "empty", "truncated"]
+TRANSPORT_KINDS: tuple[TransportKind, ...] = ("reset", "empty", "truncated")
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+_MATCH_FIELDS = ("path", "user", "call_number", "times", "probability", "seed")
+_ANSWER_FIELDS = ("status", "sub_code", "body_code", "retryable", "reset_ms", "latency_ms")
+_EFFECT_FIELDS = (*_ANSWER_FIELDS, "transport", "item_failures")
+_ITEM_FIELDS = ("index", "code", "message", "field")
+
+
+# ---- validation helpers: each names the field it rejects -----------------------------------------
+
+
+def _object(value: object, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{where}: must be a JSON object")
+    return cast(Mapping[str, Any], value)
+
+
+def _known(data: Mapping[str, Any], allowed: Sequence[str], where: str) -> None:
+    for name in data:
+        if name not in allowed:
+            raise ValueError(f"{where}{name}: unknown field (expected one of {', '.join(allowed)})")
+
+
+def _int(value: object, where: str, *, low: int, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{where}: must be an integer, got {value!r}")
+    if value < low or (high is not None and value > high):
+        bounds = f"at least {low}" if high is None else f"between {low} and {high}"
+        raise ValueError(f"{where}: must be {bounds}, got {value}")
+    return value
+
+
+def _text(value: object, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{where}: must be a non-empty string, got {value!r}")
+    return value
+
+
+# ---- data model ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ItemFailure:
+    """A failure injected into ``fail`` for one item (``index``) or every item (``index`` None).
+
+    ``message`` None means the catalogue's text for ``code``.
+    """
+
+    code: str
+    index: int | None = None
+    message: str | None = None
+    field: str | None = None
+
+    def __post_init__(self) -> None:
+        _text(self.code, "code")
+        if self.index is not None:
+            _int(self.index, "index", low=0)
+        if self.message is not None and not isinstance(self.message, str):
+            raise ValueError(f"message: must be a string or null, got {self.message!r}")
+        if self.field is not None:
+            _text(self.field, "field")
+
+    @classmethod
+    def from_dict(cls, data: object, where: str = "") -> ItemFailure:
+        item = _object(data, where.rstrip(".") or "item failure")
+        _known(item, _ITEM_FIELDS, where)
+        if "code" not in item:
+            raise ValueError(f"{where}code: required")
+        try:
+            return cls(item["code"], item.get("index"), item.get("message"), item.get("field"))
+        except ValueError as exc:
+            raise ValueError(f"{where}{exc}") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in _ITEM_FIELDS}
+
+
+@dataclass(frozen=True, slots=True)
+class FaultEffect:
+    """What a matching call gets instead of (or on top of) its normal answer."""
+
+    status: int | None = None
+    sub_code: str | None = None
+    body_code: str | None = None
+    retryable: bool | None = None
+    reset_ms: int | None = None
+    latency_ms: int = 0
+    transport: TransportKind | None = None
+    item_failures: tuple[ItemFailure, ...] = ()
+
+    def __post_init__(self) -> None:
+        kinds = [
+            k
+            for k in ("status", "transport", "item_failures")
+            if getattr(self, k) not in (None, ())
+        ]
+        if len(kinds) > 1:
+            raise ValueError(f"{kinds[1]}: cannot be combined with {kinds[0]} in one effect")
+        _int(self.latency_ms, "latency_ms", low=0, high=600_000)
+        if self.status is not None:
+            _int(self.status, "status", low=400, high=599)
+        else:
+            for name in ("sub_code", "body_code", "retryable", "reset_ms"):
+                if getattr(self, name) is not None:
+                    raise ValueError(f"{name}: only meaningful with a status")
+        if not kinds and not self.latency_ms:
+            raise ValueError(
+                "effect: needs one of status, transport, item_failures, or a latency_ms above 0"
+            )
+        if self.sub_code is not None and not (
+            isinstance(self.sub_code, str) and len(self.sub_code) == 4 and self.sub_code.isdigit()
+        ):
+            raise ValueError(f"sub_code: must be four digits such as '0006', got {self.sub_code!r}")
+        if self.body_code is not None:
+            _text(self.body_code, "body_code")
+        if self.retryable is not None and not isinstance(self.retryable, bool):
+            raise ValueError(f"retryable: must be true, false or null, got {self.retryable!r}")
+        if self.reset_ms is not None:
+            if self.status != 429:
+                raise ValueError("reset_ms: only meaningful with status 429")
+            _int(self.reset_ms, "reset_ms", low=0)
+        if self.transport is not None and self.transport not in TRANSPORT_KINDS:
+            raise ValueError(
+                f"transport: must be one of {', '.join(TRANSPORT_KINDS)}, got {self.transport!r}"
+            )
+        for failure in self.item_failures:
+            if not isinstance(failure, ItemFailure):
+                raise ValueError(f"item_failures: expected ItemFailure entries, got {failure!r}")
+
+    @property
+    def kind(self) -> Literal["status", "transport", "item_failures", "latency"]:
+        """Which of the effect's forms this is (latency may accompany any of them)."""
+        if self.status is not None:
+            return "status"
+        if self.transport is not None:
+            return "transport"
+        if self.item_failures:
+            return "item_failures"
+        return "latency"
+
+    def failures_for(self, index: int) -> tuple[ItemFailure, ...]:
+        """The failures injected into the item at ``index`` of the request's ``data``."""
+        return tuple(f for f in self.item_failures if f.index is None or f.index == index)
+
+    @classmethod
+    def from_dict(cls, data: object) -> FaultEffect:
+        """Build an effect from its JSON form; raises ValueError naming the bad field."""
+        effect = _object(data, "effect")
+        _known(effect, _EFFECT_FIELDS, "effect.")
+        raw_items = effect.get("item_failures", [])
+        if not isinstance(raw_items, list):
+            raise ValueError("effect.item_failures: must be a list")
+        items = tuple(
+            ItemFailure.from_dict(item, f"effect.item_failures[{i}].")
+            for i, item in enumerate(raw_items)
+        )
+        try:
+            fields = {k: v for k, v in effect.items() if k != "item_failures"}
+            return cls(**fields, item_failures=items)
+        except ValueError as exc:
+            message = str(exc)
+            raise ValueError(
+                message if message.startswith("effect") else f"effect.{message}"
+            ) from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form, without the fields left at their defaults."""
+        out: dict[str, Any] = {}
+        for name in _EFFECT_FIELDS[:-1]:
+            value = getattr(self, name)
+            if value is not None and not (name == "latency_ms" and value == 0):
+                out[name] = value
+        if self.item_failures:
+            out["item_failures"] = [f.to_dict() for f in self.item_failures]
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class FaultRule:
+    """Which calls (path, user, window, probability) get which ``effect``; see the module doc."""
+
+    path: str
+    effect: FaultEffect
+    user: str | None = None
+    call_number: int | None = None
+    times: int | None = None
+    probability: float | None = None
+    seed: int | None = None
+    id: str | None = None
+    note: str | None = None
+
+    def __post_init__(self) -> None:
+        _text(self.path, "path")
+        if self.user is not None:
+            _text(self.user, "user")
+        if self.call_number is not None:
+            _int(self.call_number, "call_number", low=1)
+        if self.times is not None:
+            _int(self.times, "times", low=1)
+        if self.probability is not None and (
+            isinstance(self.probability, bool)
+            or not isinstance(self.probability, int | float)
+            or not 0 < self.probability <= 1
+        ):
+            raise ValueError(
+                f"probability: must be above 0 and at most 1, got {self.probability!r}"
+            )
+        if self.seed is not None:
+            _int(self.seed, "seed", low=0)
+        if self.id is not None:
+            _text(self.id, "id")
+        if self.note is not None and not isinstance(self.note, str):
+            raise ValueError(f"note: must be a string, got {self.note!r}")
+        if not isinstance(self.effect, FaultEffect):
+            raise ValueError("effect: must be a FaultEffect")
+
+    @property
+    def window(self) -> tuple[int, int | None]:
+        """(first matching call it applies to, how many calls; None = unbounded)."""
+        start = self.call_number or 1
+        if self.times is not None:
+            return start, self.times
+        return start, (1 if self.call_number is not None else None)
+
+    @classmethod
+    def from_dict(cls, data: object) -> FaultRule:
+        """Build a rule from ``{"match": {...}, "effect": {...}}``; ValueError names bad fields."""
+        rule = _object(data, "rule")
+        _known(rule, ("id", "note", "match", "effect"), "")
+        for name in ("match", "effect"):
+            if name not in rule:
+                raise ValueError(f"{name}: required")
+        match = _object(rule["match"], "match")
+        _known(match, _MATCH_FIELDS, "match.")
+        if "path" not in match:
+            raise ValueError("match.path: required")
+        effect = FaultEffect.from_dict(rule["effect"])
+        try:
+            return cls(effect=effect, id=rule.get("id"), note=rule.get("note"), **match)
+        except ValueError as exc:
+            message = str(exc)
+            prefix = "" if message.startswith(("id:", "note:")) else "match."
+            raise ValueError(prefix + message) from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form, as ``from_dict`` reads it."""
+        match = {name: getattr(self, name) for name in _MATCH_FIELDS}
+        out: dict[str, Any] = {"id": self.id}
+        if self.note is not None:
+            out["note"] = self.note
+        out["match"] = {k: v for k, v in match.items() if v is not None}
+        out["effect"] = self.effect.to_dict()
+        return out
+
+
+# ---- engine --------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Live:
+    rule: FaultRule
+    rng: random.Random
+    calls: int = 0
+    applied: int = 0
+    user: str | None = field(default=None)
+
+    def consider(self, path: str, user: str | None) -> bool:
+        """Count this call if it matches; True if the rule fires on it."""
+        rule = self.rule
+        if self.user is not None and self.user != user:
+            return False
+        if rule.path != path and not fnmatch.fnmatchcase(path, rule.path):
+            return False
+        self.calls += 1
+        start, length = rule.window
+        if self.calls < start or (length is not None and self.calls >= start + length):
+            return False
+        return rule.probability is None or self.rng.random() < rule.probability
+
+
+class FaultEngine:
+    """The installed fault rules, in order; thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rules: dict[str, _Live] = {}
+        self._ids = itertools.count(1)
+
+    def add(self, rule: FaultRule) -> str:
+        """Install ``rule`` after the existing ones; returns its id (given, or ``f1``, ``f2``…)."""
+        with self._lock:
+            rule_id = rule.id or f"f{next(self._ids)}"
+            while rule.id is None and rule_id in self._rules:
+                rule_id = f"f{next(self._ids)}"
+            if rule_id in self._rules:
+                raise ValueError(f"id: a fault rule {rule_id!r} already exists")
+            rng = random.Random(rule.seed) if rule.seed is not None else random.Random()
+            user = rule.user.casefold() if rule.user else None
+            self._rules[rule_id] = _Live(replace(rule, id=rule_id), rng, user=user)
+            return rule_id
+
+    def remove(self, rule_id: str) -> None:
+        """Uninstall a rule; KeyError if there is none with that id."""
+        with self._lock:
+            del self._rules[rule_id]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules.clear()
+
+    def list(self) -> builtins.list[FaultRule]:
+        """The installed rules, in order."""
+        with self._lock:
+            return [live.rule for live in self._rules.values()]
+
+    def state(self) -> builtins.list[dict[str, Any]]:
+        """Each rule's JSON form, the calls it matched (``calls``) and won (``applied``)."""
+        with self._lock:
+            return [
+                {**live.rule.to_dict(), "calls": live.calls, "applied": live.applied}
+                for live in self._rules.values()
+            ]
+
+    def match(self, path: str, user: str | None) -> FaultRule | None:
+        """Count this call against every rule; the first rule that fires, or None."""
+        if not self._rules:
+            return None
+        folded = user.casefold() if user else None
+        winner: _Live | None = None
+        with self._lock:
+            for live in self._rules.values():
+                if live.consider(path, folded) and winner is None:
+                    winner = live
+            if winner is None:
+                return None
+            winner.applied += 1
+            return winner.rule
+
+    def decide(self, path: str, user: str | None) -> FaultEffect | None:
+        """The effect of the first rule that fires on this call, or None."""
+        rule = self.match(path, user)
+        return rule.effect if rule is not None else None
+
+
+# ---- transport faults on an ASGI send -----------------------------------------------------------
+
+
+class TransportFault(Exception):
+    """Raised by ``send_transport_fault`` so the server closes the connection mid-response."""
+
+    def __init__(self, kind: TransportKind) -> None:
+        super().__init__(f"emulated transport fault: {kind}")
+        self.kind = kind
+
+
+class TransportFaultLogFilter(logging.Filter):
+    """Drops the server's "Exception in ASGI application" records caused by ``TransportFault``.
+
+    Attach it to the ``uvicorn.error`` logger.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], TransportFault))
+
+
+_TRUNCATED_BODY = (
+    b'{"meta": {"status": 200}, "data": [{"emulated": "truncated response"}], "fail": []}'
+)
+# A space is not allowed in a header name: servers refuse it before writing anything.
+_UNWRITABLE_HEADER = (b"x-mcapi fault", b"reset")
+
+
+async def send_transport_fault(
+    kind: TransportKind,
+    send: Send,
+    *,
+    body: bytes | None = None,
+    headers: Sequence[tuple[bytes, bytes]] = (),
+) -> None:
+    """Put a broken response on the wire; see the module doc for what each kind looks like.
+
+    ``body`` is the full response the truncation cuts in half (default: a small envelope);
+    ``headers`` are added to the ``empty`` and ``truncated`` responses (e.g. ``X-RateLimit-*``).
+    Raises ``TransportFault`` for ``reset`` and ``truncated``; returns normally for ``empty``.
+    Must be given the server's own ``send``, not one wrapped by a buffering middleware.
+    """
+    if kind == "reset":
+        try:
+            await send(
+                {"type": "http.response.start", "status": 200, "headers": [_UNWRITABLE_HEADER]}
+            )
+        except Exception as exc:
+            raise TransportFault(kind) from exc
+        raise TransportFault(kind)
+    if kind == "empty":
+        fixed = [(b"content-type", b"application/json"), (b"content-length", b"0")]
+        start = [*fixed, (b"connection", b"close"), *headers]
+        await send({"type": "http.response.start", "status": 200, "headers": start})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        return
+    if kind == "truncated":
+        full = body if body else _TRUNCATED_BODY
+        start = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(full)).encode()),
+            *headers,
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": start})
+        await send(
+            {"type": "http.response.body", "body": full[: len(full) // 2], "more_body": True}
+        )
+        raise TransportFault(kind)
+    raise ValueError(f"transport: must be one of {', '.join(TRANSPORT_KINDS)}, got {kind!r}")

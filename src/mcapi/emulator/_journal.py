@@ -1,0 +1,241 @@
+"""The request journal: the last N calls, each with the check that decided it and why, redacted.
+
+Theory of operation
+-------------------
+Every request the emulator answers leaves one ``JournalEntry``: who called what, the answer
+(status, sub code, body codes), the pipeline step that decided it (``check``, e.g. ``"signature"``)
+and a sentence saying why (``reason``, e.g. ``"signature mismatch: x-mc-date 21 minutes off, window
+15"``). The journal keeps the newest ``maxlen`` entries in a ``deque`` (older ones fall off), so it
+costs bounded memory however long the emulator runs.
+
+Nothing secret may reach the journal or a log. ``redact`` is the one gate: it takes a string (a
+header value, a log line, a body as text) or a JSON-like mapping (headers, a parsed body) and
+returns a copy where
+
+* ``Authorization: MC <accessKey>:<signature>`` keeps the access key's first 4 characters and
+  loses the signature: ``MC AbCd…:[redacted]``;
+* ``Basic-Cloud``/``Basic-AD`` (and ``Basic``/``Bearer``) credentials are removed entirely;
+* values of keys named like a secret (``secretKey``, ``password``, ``appKey``, ``applicationKey``,
+  ``token``, ``mc-siem-token``, ``authorization``...) are replaced; ``accessKey`` values keep their
+  first 4 characters. ``pageToken`` and ``pageSize`` are pagination, not secrets, and stay.
+
+``Journal.record`` passes ``reason`` through ``redact``; callers build the other fields from data
+that is not secret (path, user email, app id, address, codes).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, replace
+from typing import Any, TypeVar, overload
+
+REDACTED = "[redacted]"
+_T = TypeVar("_T")
+
+# Names compared after lower-casing and dropping "-", "_" and ".".
+_SECRET_NAME = re.compile(
+    r"secret|password|passwd|passphrase|appkey|applicationkey|token|authorization"
+)
+_PARTIAL_NAME = re.compile(r"accesskey")
+_PUBLIC_NAMES = frozenset({"pagetoken", "pagesize", "nextpagetoken"})
+
+_MC_AUTH = re.compile(r"\bMC\s+([^\s:\"',;]*):[^\s\"',;]*")
+_BASIC_AUTH = re.compile(r"\b(Basic-Cloud|Basic-AD|Basic|Bearer)\s+[^\s\"',;]+", re.IGNORECASE)
+_SECRETISH = (
+    r"[\w.-]*(?:secret|passw(?:or)?d|passphrase|app[-_.]?key|application[-_.]?key|token"
+    r"|access[-_.]?key|authorization)[\w.-]*"
+)
+# key = value / "key": "value" / key: value, in free text (logs, bodies as text). Only secret-like
+# names match, so the value of any other key (a message, a reason) is still scanned.
+_KEY_VALUE = re.compile(
+    rf"""(?P<key>["']?(?P<name>{_SECRETISH})["']?\s*[:=]\s*)"""
+    r"""(?P<value>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s,;&}\]"']+)""",
+    re.IGNORECASE,
+)
+_SCHEMES = frozenset({"mc", "basic-cloud", "basic-ad", "basic", "bearer"})
+
+
+def _normal(name: str) -> str:
+    return name.lower().replace("-", "").replace("_", "").replace(".", "")
+
+
+def _kind(name: str) -> str | None:
+    """ "secret", "partial" (access keys) or None for a key name."""
+    normal = _normal(name)
+    if normal in _PUBLIC_NAMES:
+        return None
+    if _PARTIAL_NAME.search(normal):
+        return "partial"
+    if _SECRET_NAME.search(normal):
+        return "secret"
+    return None
+
+
+def _shorten(value: str) -> str:
+    """An access key's first 4 characters, or nothing when that would be half of it."""
+    return f"{value[:4]}…" if len(value) >= 8 else "…"
+
+
+def _redact_pair(match: re.Match[str]) -> str:
+    kind = _kind(match["name"])
+    value = match["value"]
+    if kind is None:
+        return match[0]
+    quote = value[0] if value[:1] in ("'", '"') else ""
+    if kind == "partial":
+        inner = value[1:-1] if quote else value
+        return f"{match['key']}{quote}{_shorten(inner)}{quote}"
+    if _normal(match["name"]) == "authorization" and not quote and value.lower() in _SCHEMES:
+        return match[0]  # "Authorization: MC ..." is handled by the scheme patterns
+    return f"{match['key']}{quote}{REDACTED}{quote}"
+
+
+def _redact_text(text: str) -> str:
+    text = _MC_AUTH.sub(lambda m: f"MC {_shorten(m[1])}:{REDACTED}", text)
+    text = _BASIC_AUTH.sub(lambda m: f"{m[1]} {REDACTED}", text)
+    return _KEY_VALUE.sub(_redact_pair, text)
+
+
+def _redact_value(name: str, value: Any) -> Any:
+    kind = _kind(name)
+    if kind is None or value is None:
+        return redact(value)
+    if isinstance(value, str) and _normal(name) == "authorization":
+        return _redact_text(value) if value.startswith("MC ") else REDACTED
+    if kind == "partial" and isinstance(value, str):
+        return _shorten(value)
+    return REDACTED
+
+
+@overload
+def redact(value: str) -> str: ...
+@overload
+def redact(value: Mapping[str, Any]) -> dict[str, Any]: ...
+@overload
+def redact(value: _T) -> _T: ...
+def redact(value: Any) -> Any:
+    """A copy of ``value`` with every credential removed; see the module doc for the rules.
+
+    Strings (and bytes) are scanned for credentials; mappings are walked, secret-named keys
+    losing their values and every other string scanned; lists and tuples are walked; anything
+    else is returned as it is.
+    """
+    if isinstance(value, str):
+        return _redact_text(value)
+    if isinstance(value, bytes):
+        return _redact_text(value.decode("utf-8", "surrogateescape")).encode(
+            "utf-8", "surrogateescape"
+        )
+    if isinstance(value, Mapping):
+        return {str(k): _redact_value(str(k), v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(redact(v) for v in value)
+    return value
+
+
+def redact_headers(headers: Iterable[tuple[str | bytes, str | bytes]]) -> list[tuple[str, str]]:
+    """Header pairs (ASGI bytes or text) as text, redacted; repeated names are kept."""
+    out: list[tuple[str, str]] = []
+    for raw_name, raw_value in headers:
+        name = raw_name.decode("latin-1") if isinstance(raw_name, bytes) else raw_name
+        value = raw_value.decode("latin-1") if isinstance(raw_value, bytes) else raw_value
+        out.append((name, str(_redact_value(name, value))))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """One answered request, as the journal keeps it."""
+
+    time: float
+    request_id: str | None
+    method: str
+    path: str
+    user: str | None
+    app_id: str | None
+    client_ip: str | None
+    status: int
+    sub_code: str | None = None
+    body_codes: tuple[str, ...] = ()
+    latency_ms: float = 0.0
+    check: str | None = None
+    reason: str | None = None
+    fault: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``body_codes`` as a list."""
+        data = asdict(self)
+        data["body_codes"] = list(self.body_codes)
+        return data
+
+
+class Journal:
+    """The newest ``maxlen`` entries, oldest first; thread-safe."""
+
+    def __init__(self, maxlen: int = 1000) -> None:
+        if maxlen < 1:
+            raise ValueError(f"maxlen must be at least 1, got {maxlen}")
+        self._lock = threading.Lock()
+        self._entries: deque[JournalEntry] = deque(maxlen=maxlen)
+
+    @property
+    def maxlen(self) -> int:
+        return self._entries.maxlen or 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def record(self, entry: JournalEntry) -> JournalEntry:
+        """Keep ``entry`` (its ``reason`` redacted), dropping the oldest if full; returns it."""
+        if entry.reason:
+            cleaned = _redact_text(entry.reason)
+            if cleaned != entry.reason:
+                entry = replace(entry, reason=cleaned)
+        with self._lock:
+            self._entries.append(entry)
+        return entry
+
+    def entries(
+        self,
+        *,
+        limit: int | None = None,
+        path: str | None = None,
+        status: int | None = None,
+        since: float | None = None,
+        request_id: str | None = None,
+    ) -> list[JournalEntry]:
+        """Entries that pass every given filter, oldest first; ``limit`` keeps the newest ones.
+
+        ``since`` is an emulator-clock time (entries at or after it); ``path`` is exact.
+        """
+        with self._lock:
+            snapshot = list(self._entries)
+        selected = [
+            e
+            for e in snapshot
+            if (path is None or e.path == path)
+            and (status is None or e.status == status)
+            and (since is None or e.time >= since)
+            and (request_id is None or e.request_id == request_id)
+        ]
+        if limit is not None:
+            selected = selected[-limit:] if limit > 0 else []
+        return selected
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def to_dict(self, entries: Iterable[JournalEntry] | None = None) -> dict[str, Any]:
+        """``{"maxlen": ..., "entries": [...]}`` for the admin API (all entries by default)."""
+        chosen = self.entries() if entries is None else entries
+        return {"maxlen": self.maxlen, "entries": [e.to_dict() for e in chosen]}
+
+    def to_jsonl(self, entries: Iterable[JournalEntry] | None = None) -> str:
+        """One JSON object per line (all entries by default); empty string for none."""
+        chosen = self.entries() if entries is None else entries
+        return "".join(json.dumps(e.to_dict(), ensure_ascii=False) + "\n" for e in chosen)

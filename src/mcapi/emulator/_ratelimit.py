@@ -1,0 +1,379 @@
+"""Per-user call quotas, as Mimecast applies them, with the exact ``X-RateLimit-*`` header values.
+
+Theory of operation
+-------------------
+Mimecast gives each user a call quota; every reset interval adds at least one call back, and every
+response says ``X-RateLimit-Limit`` (the quota), ``X-RateLimit-Remaining`` and ``X-RateLimit-Reset``
+(milliseconds until one call is added back). When the quota is spent the call is answered
+429 0008 and the function does not run.
+
+That is a token bucket: one bucket per (user key, bucket name) holding at most ``limit`` tokens,
+one token added every ``reset_ms``, one token taken per call. A bucket is described by two integers:
+
+* ``tokens`` - calls left;
+* ``anchor`` - the instant (integer microseconds of the emulator clock) from which the next token
+  accrues. It only matters while the bucket is not full; a full bucket does not accrue, so taking
+  a token from a full bucket starts the refill period at that call.
+
+Refill is lazy: on each call ``n = (now - anchor) // reset`` tokens are added and the anchor moves
+forward by ``n`` whole periods, so the partial period already elapsed is never lost. Time is kept in
+integer microseconds so that header values are exact: ``Remaining`` is the tokens left after this
+call, ``Reset`` is ``ceil((anchor + reset - now) / 1 ms)``, or 0 when the bucket is full. A denied
+call takes nothing (the function is not executed, so it does not count against the quota).
+
+A function with its own quota has its own bucket: the caller passes the function path as the
+bucket name with that function's limit and reset; every other function shares the bucket ``"*"``.
+
+``now`` is always passed in (the emulator clock), never read here; the Redis limiter receives it as
+a script argument for the same reason, so one emulator clock drives every replica.
+
+``ForcedQuotas`` is the deterministic mode ("the 3rd call to this function gets 429 with reset
+R ms"). It is consulted before the bucket, and a call it denies takes no token.
+"""
+
+from __future__ import annotations
+
+import builtins
+import fnmatch
+import itertools
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+import redis
+
+DEFAULT_BUCKET = "*"
+"""The bucket shared by every function without a quota of its own."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The outcome of one call against a quota, with the header values to send."""
+
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_ms: int
+
+    def headers(self) -> dict[str, str]:
+        """The three ``X-RateLimit-*`` headers every response carries."""
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(self.reset_ms),
+        }
+
+
+class RateLimiter(Protocol):
+    """What the emulator's rate-limit step needs from a limiter."""
+
+    def acquire(
+        self, key: str, bucket: str, *, limit: int, reset_ms: int, now: float
+    ) -> Decision: ...
+
+    def peek(self, key: str, bucket: str, *, limit: int, reset_ms: int, now: float) -> Decision: ...
+
+    def reset(self) -> None: ...
+
+
+def _check_quota(limit: int, reset_ms: int) -> None:
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    if reset_ms < 1:
+        raise ValueError(f"reset_ms must be at least 1, got {reset_ms}")
+
+
+def _to_us(now: float) -> int:
+    return round(now * 1_000_000)
+
+
+def _step(
+    tokens: int, anchor: int, now_us: int, limit: int, reset_us: int, consume: bool
+) -> tuple[int, int, bool, int]:
+    """Refill, then take a token if ``consume`` and one is left.
+
+    Returns the new ``(tokens, anchor)``, whether the call is allowed, and the reset header in ms.
+    The Lua script in ``RedisRateLimiter`` is a line-by-line copy of this function.
+    """
+    if tokens >= limit:
+        tokens, anchor = limit, now_us
+    elif now_us > anchor:
+        periods = (now_us - anchor) // reset_us
+        if periods:
+            tokens += periods
+            if tokens >= limit:
+                tokens, anchor = limit, now_us
+            else:
+                anchor += periods * reset_us
+    allowed = tokens >= 1
+    if allowed and consume:
+        tokens -= 1
+    reset_ms = 0
+    if tokens < limit:
+        # ceil division; min() guards against a caller whose clock lags the anchor.
+        reset_ms = min(-(-(anchor + reset_us - now_us) // 1000), reset_us // 1000)
+    return tokens, anchor, allowed, reset_ms
+
+
+class _Bucket:
+    __slots__ = ("anchor", "tokens")
+
+    def __init__(self, tokens: int, anchor: int) -> None:
+        self.tokens = tokens
+        self.anchor = anchor
+
+
+class MemoryRateLimiter:
+    """Token buckets in this process: one lock, one dict lookup and a few integer operations."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._buckets: dict[tuple[str, str], _Bucket] = {}
+
+    def acquire(self, key: str, bucket: str, *, limit: int, reset_ms: int, now: float) -> Decision:
+        """Take one call from the bucket if one is left; the decision carries the headers."""
+        _check_quota(limit, reset_ms)
+        now_us = _to_us(now)
+        with self._lock:
+            state = self._buckets.get((key, bucket))
+            if state is None:
+                state = self._buckets[(key, bucket)] = _Bucket(limit, now_us)
+            tokens, anchor, allowed, reset = _step(
+                state.tokens, state.anchor, now_us, limit, reset_ms * 1000, True
+            )
+            state.tokens, state.anchor = tokens, anchor
+        return Decision(allowed, limit, tokens, reset)
+
+    def peek(self, key: str, bucket: str, *, limit: int, reset_ms: int, now: float) -> Decision:
+        """The headers the bucket would show now, without taking a call."""
+        _check_quota(limit, reset_ms)
+        now_us = _to_us(now)
+        with self._lock:
+            state = self._buckets.get((key, bucket))
+            if state is None:
+                return Decision(True, limit, limit, 0)
+            tokens, _, allowed, reset = _step(
+                state.tokens, state.anchor, now_us, limit, reset_ms * 1000, False
+            )
+        return Decision(allowed, limit, tokens, reset)
+
+    def reset(self) -> None:
+        """Every bucket full again."""
+        with self._lock:
+            self._buckets.clear()
+
+
+_LUA = """
+local now = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local reset_us = tonumber(ARGV[3])
+local consume = ARGV[4] == '1'
+local state = redis.call('HMGET', KEYS[1], 't', 'a')
+local tokens = tonumber(state[1])
+local anchor = tonumber(state[2])
+if tokens == nil or anchor == nil then
+  tokens = limit
+  anchor = now
+end
+if tokens >= limit then
+  tokens = limit
+  anchor = now
+elseif now > anchor then
+  local periods = math.floor((now - anchor) / reset_us)
+  if periods > 0 then
+    tokens = tokens + periods
+    if tokens >= limit then
+      tokens = limit
+      anchor = now
+    else
+      anchor = anchor + periods * reset_us
+    end
+  end
+end
+local allowed = 0
+if tokens >= 1 then
+  allowed = 1
+  if consume then
+    tokens = tokens - 1
+  end
+end
+local reset = 0
+if tokens < limit then
+  reset = math.min(math.ceil((anchor + reset_us - now) / 1000), math.floor(reset_us / 1000))
+end
+if consume then
+  redis.call('HSET', KEYS[1], 't', tokens, 'a', string.format('%.0f', anchor))
+  redis.call('PEXPIRE', KEYS[1], math.floor((limit - tokens) * reset_us / 1000) + tonumber(ARGV[5]))
+end
+return {allowed, tokens, reset}
+"""
+
+
+class RedisRateLimiter:
+    """Token buckets in Redis, shared by every emulator process that points at the same server.
+
+    Each call is one atomic Lua script (the same arithmetic as ``MemoryRateLimiter``), with the
+    emulator clock's ``now`` passed in. A bucket's key expires once it would be full again plus
+    ``idle_ms`` (a day by default, generous because the emulator clock may be frozen while Redis'
+    own clock runs); an expired bucket reads as full, which is what it would be by then anyway.
+    """
+
+    def __init__(
+        self,
+        redis_url: str,
+        *,
+        prefix: str = "mcapi:ratelimit:",
+        idle_ms: int = 86_400_000,
+    ) -> None:
+        self._client: redis.Redis = redis.Redis.from_url(redis_url)
+        self._prefix = prefix
+        self._idle_ms = idle_ms
+        self._script = self._client.register_script(_LUA)
+
+    def _call(
+        self, key: str, bucket: str, limit: int, reset_ms: int, now: float, consume: bool
+    ) -> Decision:
+        _check_quota(limit, reset_ms)
+        args = [_to_us(now), limit, reset_ms * 1000, 1 if consume else 0, self._idle_ms]
+        result: Any = self._script(keys=[f"{self._prefix}{key}|{bucket}"], args=args)
+        allowed, remaining, reset = (int(v) for v in result)
+        return Decision(bool(allowed), limit, remaining, reset)
+
+    def acquire(self, key: str, bucket: str, *, limit: int, reset_ms: int, now: float) -> Decision:
+        """Take one call from the bucket if one is left; the decision carries the headers."""
+        return self._call(key, bucket, limit, reset_ms, now, True)
+
+    def peek(self, key: str, bucket: str, *, limit: int, reset_ms: int, now: float) -> Decision:
+        """The headers the bucket would show now, without taking a call."""
+        return self._call(key, bucket, limit, reset_ms, now, False)
+
+    def reset(self) -> None:
+        """Every bucket under this limiter's prefix full again."""
+        batch: builtins.list[Any] = []
+        for name in self._client.scan_iter(match=f"{self._prefix}*", count=500):
+            batch.append(name)
+            if len(batch) >= 500:
+                self._client.delete(*batch)
+                batch.clear()
+        if batch:
+            self._client.delete(*batch)
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self._client.close()
+
+
+@dataclass(frozen=True, slots=True)
+class ForcedQuotaRule:
+    """The ``call_number``-th call to ``path`` (by ``user``, or by anyone) gets 429 0008.
+
+    ``path`` is a function path or an fnmatch glob; ``reset_ms`` is the ``X-RateLimit-Reset`` the
+    denial carries. ``id`` is given by ``ForcedQuotas.add``.
+    """
+
+    path: str
+    call_number: int
+    reset_ms: int
+    user: str | None = None
+    id: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.path, str) or not self.path:
+            raise ValueError("path: must be a non-empty string")
+        for name in ("call_number", "reset_ms"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}: must be an integer of at least 1, got {value!r}")
+        if self.user is not None and (not isinstance(self.user, str) or not self.user):
+            raise ValueError("user: must be a non-empty string or null")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ForcedQuotaRule:
+        """Build a rule from its JSON form; raises ValueError naming the bad field."""
+        if not isinstance(data, Mapping):
+            raise ValueError("forced quota rule: must be a JSON object")
+        unknown = set(data) - {"path", "call_number", "reset_ms", "user", "id"}
+        if unknown:
+            raise ValueError(f"{sorted(unknown)[0]}: unknown field of a forced quota rule")
+        for name in ("path", "call_number", "reset_ms"):
+            if name not in data:
+                raise ValueError(f"{name}: required")
+        return cls(
+            path=data["path"],
+            call_number=data["call_number"],
+            reset_ms=data["reset_ms"],
+            user=data.get("user"),
+            id=data.get("id"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form, as ``from_dict`` reads it."""
+        return {
+            "id": self.id,
+            "path": self.path,
+            "call_number": self.call_number,
+            "reset_ms": self.reset_ms,
+            "user": self.user,
+        }
+
+
+@dataclass(slots=True)
+class _Counted:
+    rule: ForcedQuotaRule
+    calls: int = field(default=0)
+
+
+class ForcedQuotas:
+    """Deterministic 429s, consulted before the token bucket.
+
+    Each rule counts the calls it matches (its path, and its user if it names one); the call whose
+    count equals the rule's ``call_number`` is denied. Every matching rule counts every call, so a
+    rule's numbering does not depend on the other rules.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rules: dict[str, _Counted] = {}
+        self._ids = itertools.count(1)
+
+    def add(self, rule: ForcedQuotaRule) -> str:
+        """Install ``rule``; returns its id."""
+        with self._lock:
+            rule_id = rule.id or f"q{next(self._ids)}"
+            if rule_id in self._rules:
+                raise ValueError(f"id: a forced quota rule {rule_id!r} already exists")
+            self._rules[rule_id] = _Counted(replace(rule, id=rule_id))
+            return rule_id
+
+    def remove(self, rule_id: str) -> None:
+        """Uninstall a rule; KeyError if there is none with that id."""
+        with self._lock:
+            del self._rules[rule_id]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules.clear()
+
+    def list(self) -> builtins.list[ForcedQuotaRule]:
+        """The installed rules, in the order they were added."""
+        with self._lock:
+            return [counted.rule for counted in self._rules.values()]
+
+    def check(self, path: str, user: str | None, *, limit: int) -> Decision | None:
+        """Count this call; a denying Decision if it is some rule's forced call, else None."""
+        if not self._rules:
+            return None
+        denial: Decision | None = None
+        user_folded = user.casefold() if user else None
+        with self._lock:
+            for counted in self._rules.values():
+                rule = counted.rule
+                if rule.user is not None and rule.user.casefold() != user_folded:
+                    continue
+                if rule.path != path and not fnmatch.fnmatchcase(path, rule.path):
+                    continue
+                counted.calls += 1
+                if denial is None and counted.calls == rule.call_number:
+                    denial = Decision(False, limit, 0, rule.reset_ms)
+        return denial

@@ -1,0 +1,232 @@
+"""The rate limiter: exact X-RateLimit-* values, refill, per-function buckets, races, forced 429."""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from mcapi.emulator._ratelimit import (
+    DEFAULT_BUCKET,
+    Decision,
+    ForcedQuotaRule,
+    ForcedQuotas,
+    MemoryRateLimiter,
+    RateLimiter,
+    RedisRateLimiter,
+)
+
+T0 = 1_700_000_000.0
+USER = "alice@example.com"
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def limiter(request: pytest.FixtureRequest) -> Iterator[RateLimiter]:
+    if request.param == "memory":
+        yield MemoryRateLimiter()
+        return
+    url = os.environ.get("MCAPI_TEST_REDIS_URL")
+    if not url:
+        pytest.skip(
+            "Redis limiter not tested: set MCAPI_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/0)"
+        )
+    redis_limiter = RedisRateLimiter(url, prefix=f"mcapi-test:{uuid.uuid4().hex}:")
+    try:
+        yield redis_limiter
+    finally:
+        redis_limiter.reset()
+        redis_limiter.close()
+
+
+def take(limiter: RateLimiter, now: float, *, bucket: str = DEFAULT_BUCKET, limit: int = 3,
+         reset_ms: int = 1000, key: str = USER) -> Decision:  # fmt: skip
+    return limiter.acquire(key, bucket, limit=limit, reset_ms=reset_ms, now=now)
+
+
+def test_headers_count_down_then_deny_without_consuming(limiter: RateLimiter) -> None:
+    decisions = [take(limiter, T0) for _ in range(5)]
+    assert decisions == [
+        Decision(True, 3, 2, 1000),
+        Decision(True, 3, 1, 1000),
+        Decision(True, 3, 0, 1000),
+        Decision(False, 3, 0, 1000),
+        Decision(False, 3, 0, 1000),
+    ]
+    assert decisions[0].headers() == {
+        "X-RateLimit-Limit": "3",
+        "X-RateLimit-Remaining": "2",
+        "X-RateLimit-Reset": "1000",
+    }
+
+
+def test_reset_header_counts_down_and_rounds_up(limiter: RateLimiter) -> None:
+    take(limiter, T0)
+    assert take(limiter, T0 + 0.2505) == Decision(True, 3, 1, 750)  # 749.5 ms rounds up
+    assert take(limiter, T0 + 0.999) == Decision(True, 3, 0, 1)
+    assert take(limiter, T0 + 0.9995) == Decision(False, 3, 0, 1)
+
+
+def test_full_bucket_reports_zero_reset(limiter: RateLimiter) -> None:
+    assert limiter.peek(USER, DEFAULT_BUCKET, limit=3, reset_ms=1000, now=T0) == Decision(
+        True, 3, 3, 0
+    )
+    take(limiter, T0)
+    peeked = limiter.peek(USER, DEFAULT_BUCKET, limit=3, reset_ms=1000, now=T0 + 1)
+    assert peeked == Decision(True, 3, 3, 0)
+
+
+def test_peek_does_not_consume(limiter: RateLimiter) -> None:
+    take(limiter, T0)
+    for _ in range(3):
+        peeked = limiter.peek(USER, DEFAULT_BUCKET, limit=3, reset_ms=1000, now=T0 + 0.4)
+        assert peeked == Decision(True, 3, 2, 600)
+    assert take(limiter, T0 + 0.4) == Decision(True, 3, 1, 600)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_refill_adds_one_call_per_reset_interval(limiter: RateLimiter, k: int) -> None:
+    for _ in range(3):
+        take(limiter, T0)
+    assert not take(limiter, T0).allowed
+    # k intervals later, k calls are back (the take below uses one of them)
+    assert take(limiter, T0 + k) == Decision(True, 3, k - 1, 1000)
+
+
+def test_partial_interval_is_not_lost_on_refill(limiter: RateLimiter) -> None:
+    for _ in range(3):
+        take(limiter, T0)
+    # 1.5 intervals: one call back, and the next is due 500 ms later, not 1000
+    assert take(limiter, T0 + 1.5) == Decision(True, 3, 0, 500)
+    assert take(limiter, T0 + 2.0) == Decision(True, 3, 0, 1000)
+
+
+def test_capacity_caps_refill(limiter: RateLimiter) -> None:
+    take(limiter, T0)
+    # a day of idleness still gives back only `limit` calls
+    decisions = [take(limiter, T0 + 86_400) for _ in range(4)]
+    assert [d.remaining for d in decisions] == [2, 1, 0, 0]
+    assert [d.allowed for d in decisions] == [True, True, True, False]
+
+
+def test_per_function_override_is_independent_of_default(limiter: RateLimiter) -> None:
+    siem = "/api/audit/get-siem-logs"
+    for _ in range(3):
+        take(limiter, T0)
+    assert not take(limiter, T0).allowed
+    assert take(limiter, T0, bucket=siem, limit=5, reset_ms=60_000) == Decision(True, 5, 4, 60_000)
+    assert take(limiter, T0 + 1, bucket=siem, limit=5, reset_ms=60_000) == Decision(
+        True, 5, 3, 59_000
+    )
+    # spending the override leaves the default bucket's refill alone
+    assert take(limiter, T0 + 1) == Decision(True, 3, 0, 1000)
+
+
+def test_users_have_separate_quotas(limiter: RateLimiter) -> None:
+    for _ in range(3):
+        take(limiter, T0)
+    assert not take(limiter, T0).allowed
+    assert take(limiter, T0, key="bob@example.com") == Decision(True, 3, 2, 1000)
+
+
+def test_reset_fills_every_bucket(limiter: RateLimiter) -> None:
+    for _ in range(3):
+        take(limiter, T0)
+    limiter.reset()
+    assert take(limiter, T0) == Decision(True, 3, 2, 1000)
+
+
+def test_limit_lowered_clamps_the_bucket(limiter: RateLimiter) -> None:
+    take(limiter, T0, limit=10)
+    assert take(limiter, T0, limit=2) == Decision(True, 2, 1, 1000)
+
+
+def test_invalid_quota_is_refused(limiter: RateLimiter) -> None:
+    with pytest.raises(ValueError, match="limit"):
+        take(limiter, T0, limit=0)
+    with pytest.raises(ValueError, match="reset_ms"):
+        take(limiter, T0, reset_ms=0)
+
+
+def test_racing_threads_get_exactly_the_quota(limiter: RateLimiter) -> None:
+    start = threading.Barrier(100)
+    results: list[Decision] = []
+    lock = threading.Lock()
+
+    def call() -> None:
+        start.wait(timeout=10)
+        decision = take(limiter, T0, limit=10, reset_ms=60_000)
+        with lock:
+            results.append(decision)
+
+    threads = [threading.Thread(target=call) for _ in range(100)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(results) == 100
+    allowed = [d for d in results if d.allowed]
+    assert len(allowed) == 10
+    assert sorted(d.remaining for d in allowed) == list(range(10))
+
+
+# ---- forced quotas ------------------------------------------------------------------------------
+
+SIEM = "/api/audit/get-siem-logs"
+
+
+def test_forced_nth_call_is_denied_once() -> None:
+    forced = ForcedQuotas()
+    forced.add(ForcedQuotaRule(SIEM, call_number=3, reset_ms=2500))
+    results = [forced.check(SIEM, USER, limit=50) for _ in range(5)]
+    assert results == [None, None, Decision(False, 50, 0, 2500), None, None]
+
+
+def test_forced_rule_for_one_user_counts_only_that_user() -> None:
+    forced = ForcedQuotas()
+    forced.add(ForcedQuotaRule(SIEM, call_number=2, reset_ms=100, user="Alice@Example.com"))
+    assert forced.check(SIEM, "bob@example.com", limit=5) is None
+    assert forced.check(SIEM, "bob@example.com", limit=5) is None
+    assert forced.check(SIEM, USER, limit=5) is None
+    assert forced.check("/api/account/get-account", USER, limit=5) is None
+    assert forced.check(SIEM, USER, limit=5) == Decision(False, 5, 0, 100)
+
+
+def test_forced_rule_glob_and_rule_management() -> None:
+    forced = ForcedQuotas()
+    rule_id = forced.add(ForcedQuotaRule("/api/audit/*", call_number=1, reset_ms=10))
+    assert [r.id for r in forced.list()] == [rule_id]
+    assert forced.check(SIEM, None, limit=1) == Decision(False, 1, 0, 10)
+    forced.remove(rule_id)
+    assert forced.list() == []
+    with pytest.raises(KeyError):
+        forced.remove(rule_id)
+
+
+def test_forced_quota_is_consulted_before_the_bucket() -> None:
+    forced = ForcedQuotas()
+    forced.add(ForcedQuotaRule(SIEM, call_number=2, reset_ms=700))
+    limiter = MemoryRateLimiter()
+
+    def call() -> Decision:
+        denial = forced.check(SIEM, USER, limit=3)
+        return denial or take(limiter, T0, limit=3)
+
+    assert [call() for _ in range(3)] == [
+        Decision(True, 3, 2, 1000),
+        Decision(False, 3, 0, 700),
+        Decision(True, 3, 1, 1000),  # the forced denial took no token
+    ]
+
+
+def test_forced_rule_json_round_trip_and_validation() -> None:
+    rule = ForcedQuotaRule.from_dict({"path": SIEM, "call_number": 3, "reset_ms": 2000})
+    assert ForcedQuotaRule.from_dict(rule.to_dict()) == rule
+    with pytest.raises(ValueError, match="call_number"):
+        ForcedQuotaRule.from_dict({"path": SIEM, "call_number": 0, "reset_ms": 1})
+    with pytest.raises(ValueError, match="reset_ms: required"):
+        ForcedQuotaRule.from_dict({"path": SIEM, "call_number": 1})
+    with pytest.raises(ValueError, match="colour"):
+        ForcedQuotaRule.from_dict({"path": SIEM, "call_number": 1, "reset_ms": 1, "colour": 1})
