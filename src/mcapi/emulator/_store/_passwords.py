@@ -47,7 +47,7 @@ def hash_password(password: str, *, n: int = DEFAULT_N) -> str:
 
 
 def verify_password(encoded: str, password: str) -> bool:
-    """True when ``password`` matches ``encoded``; False for a wrong password or a malformed hash."""
+    """True when ``password`` matches ``encoded``; False if wrong or ``encoded`` is malformed."""
     parts = encoded.split("$")
     if len(parts) != 6 or parts[0] != _PREFIX:
         return False

@@ -1,0 +1,75 @@
+"""The emulator's ASGI application.
+
+The order of the checks a signed call passes is the tuple :data:`PIPELINE` below, in the order of
+``design/RESPONSE-CODES.md``; the first check that refuses decides the answer. Login and discovery
+are unsigned and pass only :data:`UNSIGNED_PIPELINE` before their own handler
+(``mcapi.emulator._login`` documents login's order). ``/_emulator/...`` is the admin API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mcapi.emulator._admin import admin_app
+from mcapi.emulator._login import DISCOVER_PATH, LOGIN_PATH, discover, login
+from mcapi.emulator._pipeline._access import check_faults, check_ip, check_permission, check_quota
+from mcapi.emulator._pipeline._binding import (
+    check_access_key,
+    check_revoked,
+    check_signature,
+    check_ttl,
+    check_user_state,
+)
+from mcapi.emulator._pipeline._credentials import (
+    check_credentials_present,
+    check_developer_headers,
+    check_realm,
+)
+from mcapi.emulator._pipeline._request import check_body, check_method, check_route
+from mcapi.emulator._pipeline._runner import ApiEndpoint, Check, Receive, Send
+from mcapi.emulator._state import EmulatorState
+
+#: The checks of a signed call, in order (RESPONSE-CODES.md, rows 1-15; row 16 runs the function).
+PIPELINE: tuple[Check, ...] = (
+    check_route,  # 1  404           unknown function
+    check_method,  # 2  405           not POST
+    check_body,  # 3  400           not a {"data": [...]} envelope
+    check_credentials_present,  # 4  400 0001      no Authorization
+    check_developer_headers,  # 5  400           x-mc-date / x-mc-req-id / x-mc-app-id missing
+    check_realm,  # 6  401 0005      realm is not MC
+    check_access_key,  # 7  401 0013      access key unknown
+    check_revoked,  # 8  401 0012      binding revoked
+    check_signature,  # 9  401 0004      HMAC, app id, date skew, replay
+    check_user_state,  # 10 401 0011/0010 disabled / locked
+    check_ttl,  # 11 418 0001      binding expired
+    check_ip,  # 12 403 0016      address outside permitted ranges
+    check_permission,  # 13 403 0002      permission missing
+    check_quota,  # 14 429 0008      quota spent (function not run)
+    check_faults,  # 15 fault rules
+)
+
+#: Login and discovery: the route, method and body checks; then their own handlers.
+UNSIGNED_PIPELINE: tuple[Check, ...] = (check_method, check_body)
+
+
+class _Dispatch:
+    """``/_emulator/...`` to the admin API, everything else to the API pipeline."""
+
+    def __init__(self, state: EmulatorState) -> None:
+        self.state = state
+        self.api = ApiEndpoint(
+            state, PIPELINE, UNSIGNED_PIPELINE, {DISCOVER_PATH: discover, LOGIN_PATH: login}
+        )
+        self.admin = admin_app(state)
+
+    async def __call__(self, scope: Mapping[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope["path"].startswith("/_emulator"):
+            await self.api(scope, receive, send)
+        else:
+            await self.admin(dict(scope), receive, send)  # type: ignore[arg-type]
+
+
+def create_app(state: EmulatorState) -> _Dispatch:
+    """The ASGI application of an emulator state."""
+    return _Dispatch(state)

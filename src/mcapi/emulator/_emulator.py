@@ -1,0 +1,173 @@
+"""The :class:`Emulator` facade: one object holding an emulator's state, app and controls."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mcapi.emulator._app import create_app
+from mcapi.emulator._config import EmulatorConfig
+from mcapi.emulator._journal import Journal
+from mcapi.emulator._login import LOGOUT
+from mcapi.emulator._ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from mcapi.emulator._replay import MemoryReplayCache, RedisReplayCache, ReplayCache
+from mcapi.emulator._state import EmulatorState
+from mcapi.emulator._store import Store, apply_seed, ensure_demo
+from mcapi.emulator._store._passwords import DEFAULT_N
+from mcapi.emulator._store._seed import SeedSummary
+from mcapi.emulator.functions import function_table
+from mcapi.emulator.functions._registry import FunctionSpec
+
+#: The base URL tests use with an in-process (ASGI transport) emulator.
+IN_PROCESS_URL = "http://emulator.test"
+
+
+@dataclass(frozen=True, slots=True)
+class EmulatorCredentials:
+    """What a client needs to call the demo tenant: the admin binding and the users' passwords."""
+
+    base_url: str
+    app_id: str
+    app_key: str = field(repr=False)
+    access_key: str
+    secret_key: str = field(repr=False)
+    admin_email: str
+    admin_password: str | None = field(repr=False)
+    reader_email: str
+    reader_password: str | None = field(repr=False)
+    disabled_email: str
+    admin_token: str = field(repr=False)
+    account_code: str
+    #: every demo user's password, by address
+    passwords: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def env(self) -> dict[str, str]:
+        """The ``MCAPI_*`` variables that ``mcapi.Client.from_env()`` reads."""
+        return {
+            "MCAPI_BASE_URL": self.base_url,
+            "MCAPI_APP_ID": self.app_id,
+            "MCAPI_APP_KEY": self.app_key,
+            "MCAPI_ACCESS_KEY": self.access_key,
+            "MCAPI_SECRET_KEY": self.secret_key,
+            "MCAPI_ADMIN_TOKEN": self.admin_token,
+        }
+
+
+def all_functions() -> dict[str, FunctionSpec]:
+    """The function table the emulator serves: the functions package plus logout."""
+    table = dict(function_table())
+    table[LOGOUT.path] = LOGOUT
+    return table
+
+
+class Emulator:
+    """An emulator of the Mimecast API 1.0 platform.
+
+    ``db_url`` is any SQLAlchemy URL (``sqlite://`` keeps everything in memory); ``redis_url``
+    shares rate limits and replay protection between processes. ``kdf_n`` is the scrypt cost of
+    password hashes (lower it in tests: logins then take microseconds instead of tens of ms).
+    """
+
+    def __init__(
+        self,
+        db_url: str = "sqlite:///mcapi-emulator.db",
+        *,
+        admin_token: str | None = None,
+        kdf_n: int = DEFAULT_N,
+        redis_url: str | None = None,
+        config: EmulatorConfig | None = None,
+        base_url: str = IN_PROCESS_URL,
+    ) -> None:
+        token = admin_token or (config.admin_token if config else "") or secrets.token_urlsafe(24)
+        settings = config or EmulatorConfig()
+        if settings.admin_token != token:
+            from dataclasses import replace
+
+            settings = replace(settings, admin_token=token)
+        self.store = Store(db_url, kdf_n=kdf_n)
+        self.store.create_all()
+        limiter: RateLimiter = MemoryRateLimiter()
+        replay: ReplayCache = MemoryReplayCache()
+        if redis_url:
+            limiter = RedisRateLimiter(redis_url)
+            replay = RedisReplayCache(redis_url)
+        self.state = EmulatorState(
+            store=self.store,
+            functions=all_functions(),
+            config=settings,
+            limiter=limiter,
+            replay=replay,
+            journal=Journal(settings.journal_size),
+        )
+        self.app = create_app(self.state)
+        self.base_url = base_url
+
+    # ---- handles --------------------------------------------------------------------------------
+    @property
+    def clock(self) -> Any:
+        return self.state.clock
+
+    @property
+    def faults(self) -> Any:
+        return self.state.faults
+
+    @property
+    def journal(self) -> Journal:
+        return self.state.journal
+
+    @property
+    def forced_quotas(self) -> Any:
+        return self.state.forced_quotas
+
+    @property
+    def config(self) -> EmulatorConfig:
+        return self.state.config
+
+    @property
+    def admin_token(self) -> str:
+        return self.state.config.admin_token
+
+    @property
+    def functions(self) -> Mapping[str, FunctionSpec]:
+        return self.state.functions
+
+    # ---- state ----------------------------------------------------------------------------------
+    def load_demo(self) -> EmulatorCredentials:
+        """Create the demo tenant unless it exists; return its credentials."""
+        demo = ensure_demo(self.store, now=self.clock.now())
+        passwords = demo.passwords
+        return EmulatorCredentials(
+            base_url=self.base_url,
+            app_id=demo.app_id,
+            app_key=demo.app_key,
+            access_key=demo.access_key,
+            secret_key=demo.secret_key,
+            admin_email=demo.admin_email,
+            admin_password=demo.admin_password,
+            reader_email="reader@demo.example",
+            reader_password=passwords.get("reader@demo.example"),
+            disabled_email="former@demo.example",
+            admin_token=self.admin_token,
+            account_code=demo.account_code,
+            passwords=dict(passwords),
+        )
+
+    def seed(self, document: Mapping[str, Any]) -> SeedSummary:
+        """Load a seed document (docs/seed-file.md)."""
+        return apply_seed(self.store, document, now=self.clock.now())
+
+    def reset(self) -> None:
+        """Empty every table and forget faults, quotas, replays and the journal."""
+        state = self.state
+        state.store.reset()
+        state.clock.reset()
+        state.limiter.reset()
+        state.forced_quotas.clear()
+        state.faults.clear()
+        state.journal.clear()
+        state.replay.reset()
+
+    def close(self) -> None:
+        self.store.close()

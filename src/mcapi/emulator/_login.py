@@ -1,0 +1,220 @@
+"""Discovery, login (new binding or refresh) and logout.
+
+Login's order of checks (the emulator's reading of RESPONSE-CODES.md):
+
+1. the developer headers (x-mc-date, x-mc-req-id, x-mc-app-id) -> 400 err_developer_key, and an
+   Authorization header -> 400 0001; the application id must be registered -> 400
+   err_developer_key;
+2. ``Basic-Cloud`` / ``Basic-AD`` with a user and a password -> 401 0001 (credentials incomplete);
+3. the user's domain is managed -> 404 0003;
+4. the user is locked -> 401 0010 (checked before the password: a locked account tells nothing
+   about the password and does not count the attempt);
+5. the auth type is allowed for the user -> 401 0001 (auth type not supported);
+6. the password is right -> 401 0003 otherwise, counted atomically towards the lockout: the
+   attempt that reaches the threshold answers 401 0003 and locks; attempts counted after it answer
+   401 0010. Unknown users cost the same KDF work and answer the same 401 0003;
+7. the user is enabled -> 401 0011; the password has not expired -> 403 0009; the caller's address
+   is permitted -> 403 0016;
+8. with ``accessKey`` in the item: refresh that binding (401 0008 when it is revoked, unknown or
+   another user's); else a new binding (403 0012 past the user's limit).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcapi._codes import lookup
+from mcapi._envelope import ErrorDetail, FailItem
+from mcapi._errors import ProtocolError
+from mcapi._signing import LoginHeaderError, parse_login_header
+from mcapi.emulator._pipeline._access import ip_permitted
+from mcapi.emulator._pipeline._call import Call, Verdict, refuse
+from mcapi.emulator._pipeline._credentials import check_developer_headers
+from mcapi.emulator._store import BindingLimitReached, NotFound, User
+from mcapi.emulator.functions._registry import (
+    FunctionContext,
+    FunctionResult,
+    FunctionSpec,
+)
+
+DISCOVER_PATH = "/api/login/discover-authentication"
+LOGIN_PATH = "/api/login/login"
+LOGOUT_PATH = "/api/login/logout"
+
+
+def _first_item(call: Call) -> dict[str, Any]:
+    assert call.request is not None
+    return dict(call.request.data[0]) if call.request.data else {}
+
+
+def _domain_of(email: str) -> str:
+    return email.rpartition("@")[2].strip().lower()
+
+
+def discover(call: Call) -> Verdict | FunctionResult:
+    verdict = check_developer_headers(call)
+    if verdict is not None:
+        return verdict
+    email = str(_first_item(call).get("emailAddress") or "").strip()
+    call.login_user = email or None
+    if "@" not in email:
+        return refuse("discover", "emailAddress is missing or not an address", 400, None,
+                      "err_request_malformed")  # fmt: skip
+    store = call.state.store
+    domain = store.find_domain(_domain_of(email))
+    if domain is None:
+        return refuse("discover", f"domain {_domain_of(email)} is not managed", 404, "0003")
+    account = store.get_account(domain.account_id)
+    assert account is not None
+    user = store.find_user(email)
+    # Unknown users get the account's defaults, so discovery does not reveal who exists.
+    methods = list(user.auth_types) if user is not None else ["cloud", "domain"]
+    base_url = call.state.config.public_base_url or _own_base_url(call)
+    data = {
+        "emailAddress": email,
+        "emailToken": "",
+        "region": {"api": base_url, "code": account.region},
+        "authenticate": methods,
+    }
+    return FunctionResult(data=[data])
+
+
+def _own_base_url(call: Call) -> str:
+    host = call.headers.get("host", "127.0.0.1")
+    scheme = call.headers.get("x-forwarded-proto", "http")
+    return f"{scheme}://{host}"
+
+
+def login(call: Call) -> Verdict | FunctionResult:
+    header = call.headers.get("authorization", "").strip()
+    if not header:
+        return refuse("credentials", "no Authorization header", 400, "0001")
+    verdict = check_developer_headers(call)
+    if verdict is not None:
+        return verdict
+    store = call.state.store
+    application = store.get_application(call.headers["x-mc-app-id"].strip())
+    if application is None:
+        return refuse("application", "x-mc-app-id is not a registered application", 400, None,
+                      "err_developer_key")  # fmt: skip
+    try:
+        credentials = parse_login_header(header)
+    except LoginHeaderError as exc:
+        return refuse("credentials", str(exc), 401, "0001", "err_xdk_credentials_incomplete")
+    except ProtocolError as exc:  # pragma: no cover - parse_login_header raises the subclass
+        return refuse("credentials", str(exc), 401, "0001", "err_xdk_credentials_incomplete")
+    call.login_user = credentials.username
+    domain = store.find_domain(_domain_of(credentials.username))
+    if domain is None:
+        return refuse("domain", f"domain {_domain_of(credentials.username)} is not managed",
+                      404, "0003")  # fmt: skip
+    user = store.find_user(credentials.username)
+    if user is not None and user.locked(call.now):
+        return refuse("lockout", f"user {user.email} is locked", 401, "0010")
+    if user is not None and credentials.auth_type not in user.auth_types:
+        return refuse("auth-type", f"{credentials.scheme} is not allowed for {user.email}",
+                      401, "0001", "err_xdk_auth_type_not_supported")  # fmt: skip
+    if (
+        user is None
+        or user.account_id != domain.account_id
+        or not store.check_password(user, credentials.password)
+    ):
+        return _wrong_password(call, user)
+    return _after_password(call, user, application.app_id)
+
+
+def _wrong_password(call: Call, user: User | None) -> Verdict:
+    if user is None:
+        return refuse("password", "unknown user or wrong password", 401, "0003")
+    account = call.state.store.get_account(user.account_id)
+    assert account is not None
+    failed, locked_until = call.state.store.record_failed_login(
+        user.id, now=call.now, threshold=account.lockout_threshold,
+        lock_seconds=account.lockout_seconds,
+    )  # fmt: skip
+    threshold = account.lockout_threshold
+    if threshold and failed > threshold and locked_until is not None:
+        return refuse("lockout", f"user {user.email} is locked ({failed} failures)", 401, "0010")
+    suffix = (
+        f"; account locked after {failed} failures" if threshold and failed >= threshold else ""
+    )
+    reason = f"unknown user or wrong password ({failed} of {threshold or 'unlimited'}){suffix}"
+    return refuse("password", reason, 401, "0003")
+
+
+def _after_password(call: Call, user: User, app_id: str) -> Verdict | FunctionResult:
+    store = call.state.store
+    if user.disabled:
+        return refuse("user", f"user {user.email} is disabled", 401, "0011")
+    if user.password_expired(call.now):
+        return refuse("password-expiry", f"the password of {user.email} has expired", 403, "0009")
+    account = store.get_account(user.account_id)
+    assert account is not None
+    if not ip_permitted(call.client_ip, user.effective_ip_ranges(account)):
+        return refuse("ip", f"client address {call.client_ip} is outside the permitted ranges",
+                      403, "0016")  # fmt: skip
+    store.clear_failed_logins(user.id)
+    ttl = account.binding_ttl_seconds
+    expired_key = _first_item(call).get("accessKey")
+    if expired_key:
+        try:
+            binding = store.refresh_binding(
+                str(expired_key), now=call.now, ttl_seconds=ttl, user_id=user.id
+            )
+        except NotFound:
+            return refuse("refresh", "the access key to refresh is revoked, unknown or another "
+                          "user's", 401, "0008")  # fmt: skip
+    else:
+        try:
+            binding = store.create_binding(user.id, app_id, now=call.now, ttl_seconds=ttl)
+        except BindingLimitReached:
+            return refuse("binding-limit", f"{user.email} holds {account.max_bindings_per_user} "
+                          "bindings already", 403, "0012")  # fmt: skip
+    return FunctionResult(
+        data=[
+            {
+                "accessKey": binding.access_key,
+                "secretKey": binding.secret_key,
+                "duration": 0 if ttl is None else int(ttl * 1000),
+                "userName": user.email,
+                "bindingType": "one_step",
+                "extendOnValidate": False,
+            }
+        ]
+    )
+
+
+def _logout(ctx: FunctionContext) -> FunctionResult:
+    """Delete the bindings the items name, when they are the caller's own."""
+    data: list[dict[str, Any]] = []
+    fails: list[FailItem] = []
+    for item in ctx.request.data:
+        key = item.get("accessKey")
+        binding = ctx.store.get_binding(str(key)) if key else None
+        if binding is None or binding.user_id != ctx.user.id:
+            entry = lookup(200, None, "err_item_not_found" if key else "err_validation_blank")
+            error = ErrorDetail(entry.body_code, "access key not found" if key else "blank",
+                                False, "accessKey")  # fmt: skip
+            fails.append(FailItem(key=dict(item), errors=(error,)))
+            continue
+        ctx.store.delete_binding(binding.access_key)
+        data.append({"accessKey": binding.access_key, "logout": True})
+    return FunctionResult(data=data, fail=fails)
+
+
+LOGOUT = FunctionSpec(
+    path=LOGOUT_PATH,
+    handler=_logout,
+    summary="Delete a binding (access key and secret key) of the caller.",
+    permission=None,
+    read_only=False,
+    request_schema={
+        "type": "object",
+        "required": ["accessKey"],
+        "properties": {"accessKey": {"type": "string"}},
+    },
+    response_schema={
+        "type": "object",
+        "properties": {"accessKey": {"type": "string"}, "logout": {"type": "boolean"}},
+    },
+)

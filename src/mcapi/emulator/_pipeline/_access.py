@@ -1,0 +1,103 @@
+"""Checks 12-15: permitted IP ranges, the function's permission, the quota, and fault rules."""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+
+from mcapi._codes import lookup
+from mcapi.emulator._pipeline._call import Call, Verdict, refuse
+from mcapi.emulator._ratelimit import DEFAULT_BUCKET
+
+
+@lru_cache(maxsize=1024)
+def _networks(
+    ranges: tuple[str, ...],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(r, strict=False) for r in ranges)
+
+
+def ip_permitted(client_ip: str, ranges: tuple[str, ...]) -> bool:
+    """Whether ``client_ip`` lies in one of ``ranges`` (no ranges: every address)."""
+    if not ranges:
+        return True
+    try:
+        address = ipaddress.ip_address(client_ip)
+    except ValueError:
+        return False
+    return any(address in network for network in _networks(ranges))
+
+
+def check_ip(call: Call) -> Verdict | None:
+    assert call.auth is not None
+    ranges = call.auth.user.effective_ip_ranges(call.auth.account)
+    if not ip_permitted(call.client_ip, ranges):
+        return refuse(
+            "ip", f"client address {call.client_ip} is outside the permitted ranges", 403, "0016"
+        )
+    return None
+
+
+def check_permission(call: Call) -> Verdict | None:
+    assert call.auth is not None and call.spec is not None
+    permission = call.spec.permission
+    if permission is not None and not call.auth.user.has_permission(permission):
+        return refuse(
+            "permission", f"user {call.auth.user.email} lacks '{permission}'", 403, "0002"
+        )
+    return None
+
+
+def rate_key(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+def check_quota(call: Call) -> Verdict | None:
+    assert call.auth is not None and call.spec is not None
+    state = call.state
+    account = call.auth.account
+    path = call.spec.path
+    quota = account.quota_for(path)
+    bucket = path if path in account.function_quotas else DEFAULT_BUCKET
+    forced = state.forced_quotas.check(path, call.auth.user.email, limit=quota.limit)
+    if forced is not None:
+        call.rate = forced
+        return _quota_verdict(call, f"forced quota rule: call to {path} refused")
+    call.rate = state.limiter.acquire(
+        rate_key(call.auth.user.id), bucket, limit=quota.limit, reset_ms=quota.reset_ms,
+        now=call.now,
+    )  # fmt: skip
+    if not call.rate.allowed:
+        which = f"the quota of {path}" if bucket != DEFAULT_BUCKET else "the user's quota"
+        return _quota_verdict(
+            call, f"{which} is spent ({quota.limit} calls, one back every {quota.reset_ms} ms)"
+        )
+    return None
+
+
+def _quota_verdict(call: Call, reason: str) -> Verdict:
+    return refuse("quota", reason, 429, "0008")
+
+
+def check_faults(call: Call) -> Verdict | None:
+    state = call.state
+    rule = state.faults.match(call.path, call.user_email)
+    if rule is None:
+        return None
+    effect = rule.effect
+    call.fault = effect
+    call.fault_rule = rule.id
+    if effect.status is None:
+        return None  # latency, a transport fault or item failures: applied by the runner
+    entry = lookup(effect.status, effect.sub_code, effect.body_code)
+    headers: dict[str, str] = {}
+    if effect.status == 429 and effect.reset_ms is not None and call.rate is not None:
+        headers["X-RateLimit-Remaining"] = "0"
+        headers["X-RateLimit-Reset"] = str(effect.reset_ms)
+    return Verdict(
+        entry=entry,
+        check="fault",
+        reason=f"fault rule {rule.id} answers {entry.label}",
+        retryable=effect.retryable,
+        headers=headers,
+    )

@@ -1,0 +1,93 @@
+"""Checks 7-11: the binding exists, is not revoked, signs correctly, its user may log in, and it
+has not expired."""
+
+from __future__ import annotations
+
+from mcapi._errors import ProtocolError
+from mcapi._signing import parse_date, verify
+from mcapi.emulator._pipeline._call import Call, Verdict, refuse
+
+
+def check_access_key(call: Call) -> Verdict | None:
+    assert call.signed is not None
+    call.auth = call.state.store.auth_context(call.signed.access_key)
+    if call.auth is None:
+        return refuse("binding", "access key not found", 401, "0013")
+    return None
+
+
+def check_revoked(call: Call) -> Verdict | None:
+    assert call.auth is not None
+    binding = call.auth.binding
+    if binding.revoked:
+        why = binding.revoked_reason or "revoked"
+        return refuse("binding", f"binding revoked ({why})", 401, "0012")
+    return None
+
+
+def _minutes(seconds: float) -> str:
+    minutes = seconds / 60
+    return f"{minutes:.0f}" if minutes >= 1 else f"{minutes:.1f}"
+
+
+def check_signature(call: Call) -> Verdict | None:
+    assert call.auth is not None and call.signed is not None
+    config = call.state.config
+    app_id = call.headers["x-mc-app-id"].strip()
+    if app_id != call.auth.application.app_id:
+        return refuse(
+            "signature", "x-mc-app-id is not the application of this binding", 401, "0004"
+        )
+    raw_date = call.headers["x-mc-date"]
+    try:
+        signed_at = parse_date(raw_date).timestamp()
+    except ProtocolError:
+        return refuse("signature", "x-mc-date is not a date like 'Tue, 24 Nov 2015 12:50:11 UTC'",
+                      401, "0004")  # fmt: skip
+    drift = signed_at - call.now
+    if abs(drift) > config.skew_seconds:
+        side = "behind" if drift < 0 else "ahead of"
+        reason = (
+            f"signature refused: x-mc-date {_minutes(abs(drift))} minutes {side} the emulator "
+            f"clock, window {_minutes(config.skew_seconds)}"
+        )
+        return refuse("signature", reason, 401, "0004")
+    request_id = call.headers["x-mc-req-id"].strip()
+    if not verify(
+        call.auth.binding.secret_key, raw_date, request_id, call.path,
+        call.auth.application.app_key, call.signed.signature,
+    ):  # fmt: skip
+        return refuse(
+            "signature",
+            "signature mismatch: HMAC of x-mc-date:x-mc-req-id:path:appKey does not match",
+            401, "0004",
+        )  # fmt: skip
+    if not call.state.replay.first_use(request_id, now=call.now, window=config.replay_seconds):
+        return refuse(
+            "signature",
+            f"replay: x-mc-req-id already used within {_minutes(config.replay_seconds)} minutes",
+            401, "0004",
+        )  # fmt: skip
+    return None
+
+
+def check_user_state(call: Call) -> Verdict | None:
+    assert call.auth is not None
+    user = call.auth.user
+    if user.disabled:
+        return refuse("user", f"user {user.email} is disabled", 401, "0011")
+    if user.locked(call.now):
+        assert user.locked_until is not None
+        left = _minutes(user.locked_until - call.now)
+        return refuse("user", f"user {user.email} is locked for {left} more minutes", 401, "0010")
+    return None
+
+
+def check_ttl(call: Call) -> Verdict | None:
+    assert call.auth is not None
+    binding = call.auth.binding
+    if binding.expired(call.now):
+        assert binding.expires_at is not None
+        ago = _minutes(call.now - binding.expires_at)
+        return refuse("ttl", f"binding expired {ago} minutes ago", 418, "0001")
+    return None

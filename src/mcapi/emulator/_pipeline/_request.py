@@ -1,0 +1,47 @@
+"""Checks 1-3: is this a function, called with POST, with a request envelope?"""
+
+from __future__ import annotations
+
+import json
+
+from mcapi._envelope import EnvelopeError, parse_request
+from mcapi.emulator._pipeline._call import Call, Verdict, refuse
+
+
+def check_route(call: Call) -> Verdict | None:
+    spec = call.state.functions.get(call.path)
+    if spec is None:
+        return refuse("route", f"no function at {call.path}", 404, None, "err_not_found")
+    call.spec = spec
+    return None
+
+
+def check_method(call: Call) -> Verdict | None:
+    if call.method != "POST":
+        return refuse(
+            "method", f"{call.method} is not allowed; API 1.0 takes POST", 405, None,
+            "err_method_not_allowed",
+        )  # fmt: skip
+    return None
+
+
+def check_body(call: Call) -> Verdict | None:
+    try:
+        document = json.loads(call.body) if call.body.strip() else None
+    except (ValueError, UnicodeDecodeError) as exc:
+        return _malformed(f"the body is not JSON ({exc.__class__.__name__})")
+    if document is None:
+        return _malformed('the body is empty; send {"data": [...]}')
+    try:
+        call.request = parse_request(
+            document,
+            max_page_size=call.spec.max_page_size if call.spec and call.spec.paginated else None,
+        )
+    except EnvelopeError as exc:
+        return _malformed(str(exc))
+    return None
+
+
+def _malformed(reason: str) -> Verdict:
+    verdict = refuse("body", reason, 400, None, "err_request_malformed")
+    return Verdict(verdict.entry, verdict.check, reason, message=f"Bad Request: {reason}")

@@ -1,0 +1,68 @@
+"""The one renderer: any verdict or function result becomes bytes, status and headers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from mcapi._envelope import render_error, render_response
+from mcapi.emulator._pipeline._call import Call, Verdict
+from mcapi.emulator._ratelimit import DEFAULT_BUCKET, Decision
+from mcapi.emulator.functions._registry import FunctionResult
+
+_JSON = "application/json"
+
+
+def dumps(document: Any) -> bytes:
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def verdict_body(verdict: Verdict) -> bytes:
+    return dumps(render_error(verdict.entry, message=verdict.message, retryable=verdict.retryable))
+
+
+def result_body(result: FunctionResult) -> bytes:
+    return dumps(
+        render_response(
+            result.data, result.fail, pagination=result.pagination, extra_meta=result.extra_meta
+        )
+    )
+
+
+def rate_headers(call: Call) -> dict[str, str]:
+    """``X-RateLimit-*`` for every answer.
+
+    Calls that reached the quota check carry its decision. Calls refused earlier carry the user's
+    bucket when the binding is known (not consumed), else a per-address bucket that counts
+    anonymous calls (login, discovery, refused credentials) but never refuses one: the quota
+    check comes after authentication, as the contract orders it.
+    """
+    decision = call.rate
+    if decision is None:
+        decision = _fallback_decision(call)
+    return decision.headers()
+
+
+def _fallback_decision(call: Call) -> Decision:
+    state = call.state
+    if call.auth is not None:
+        account = call.auth.account
+        path = call.spec.path if call.spec else ""
+        quota = account.quota_for(path)
+        bucket = path if path in account.function_quotas else DEFAULT_BUCKET
+        return state.limiter.peek(
+            f"user:{call.auth.user.id}", bucket, limit=quota.limit, reset_ms=quota.reset_ms,
+            now=call.now,
+        )  # fmt: skip
+    anonymous = state.config.anonymous_quota
+    return state.limiter.acquire(
+        f"ip:{call.client_ip}", DEFAULT_BUCKET, limit=anonymous[0], reset_ms=anonymous[1],
+        now=call.now,
+    )  # fmt: skip
+
+
+def header_list(headers: Mapping[str, str], content_type: str = _JSON) -> list[tuple[bytes, bytes]]:
+    out = [(b"content-type", content_type.encode("latin-1"))]
+    out.extend((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items())
+    return out

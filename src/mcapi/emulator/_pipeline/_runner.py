@@ -1,0 +1,241 @@
+"""The ASGI endpoint of every ``/api/...`` path: run the checks in order, then the function.
+
+Theory of operation
+-------------------
+A request becomes a :class:`Call`. The checks of the pipeline (their order is the tuple
+``PIPELINE`` in ``mcapi.emulator._app``) run one after another; the first that returns a
+:class:`Verdict` decides the answer. When none does, the function's handler runs. Whatever
+happens, exactly one journal entry records the request with the check that decided and why, and
+every answer carries ``X-RateLimit-*`` headers.
+
+Unsigned paths (login, discovery) run a shorter chain and their own handler.
+
+Anything unexpected becomes 500 err_internal with the exception in the journal; the fuzz tests
+check that no input gets there.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+import anyio
+
+from mcapi._codes import lookup
+from mcapi._envelope import ErrorDetail
+from mcapi.emulator._faults import TransportFault, send_transport_fault
+from mcapi.emulator._journal import JournalEntry, redact
+from mcapi.emulator._pipeline._call import Call, Verdict
+from mcapi.emulator._pipeline._respond import (
+    header_list,
+    rate_headers,
+    result_body,
+    verdict_body,
+)
+from mcapi.emulator._state import EmulatorState
+from mcapi.emulator.functions._registry import (
+    FunctionContext,
+    FunctionError,
+    FunctionResult,
+    StreamResult,
+)
+
+logger = logging.getLogger("mcapi.emulator")
+
+Check = Callable[[Call], Verdict | None]
+Scope = Mapping[str, Any]
+Receive = Callable[[], Awaitable[Mapping[str, Any]]]
+Send = Callable[[Mapping[str, Any]], Awaitable[None]]
+#: An unsigned function: its own checks and answer.
+UnsignedHandler = Callable[[Call], "Verdict | FunctionResult"]
+
+MAX_BODY = 10 * 1024 * 1024
+
+
+async def read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size <= MAX_BODY:
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def client_ip(scope: Scope, headers: Mapping[str, str], trust_forwarded: bool) -> str:
+    if trust_forwarded and headers.get("x-forwarded-for"):
+        return headers["x-forwarded-for"].split(",")[0].strip()
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+def run_checks(call: Call, checks: Sequence[Check]) -> Verdict | None:
+    for check in checks:
+        verdict = check(call)
+        if verdict is not None:
+            return verdict
+    return None
+
+
+class ApiEndpoint:
+    """ASGI app for ``/api/...``."""
+
+    def __init__(
+        self,
+        state: EmulatorState,
+        signed: Sequence[Check],
+        unsigned_prefix: Sequence[Check],
+        unsigned: Mapping[str, UnsignedHandler],
+    ) -> None:
+        self.state = state
+        self.signed = tuple(signed)
+        self.unsigned_prefix = tuple(unsigned_prefix)
+        self.unsigned = dict(unsigned)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        state = self.state
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        call = Call(
+            state=state,
+            method=scope["method"],
+            path=scope["path"],
+            headers=headers,
+            client_ip=client_ip(scope, headers, state.config.trust_forwarded_for),
+            body=await read_body(receive),
+            now=state.clock.now(),
+        )
+        try:
+            await self._answer(call, send, started)
+        except TransportFault:
+            self._journal(call, started, 0, None, "fault", f"transport fault ({call.fault_rule})")
+            raise
+
+    async def _answer(self, call: Call, send: Send, started: float) -> None:
+        handler = self.unsigned.get(call.path)
+        try:
+            if handler is not None:
+                verdict = run_checks(call, self.unsigned_prefix)
+                outcome: Verdict | FunctionResult | StreamResult = (
+                    verdict if verdict is not None else handler(call)
+                )
+            else:
+                verdict = run_checks(call, self.signed)
+                if verdict is None:
+                    outcome = await self._run_function(call, send)
+                else:
+                    outcome = verdict
+        except TransportFault:
+            raise
+        except Exception as exc:  # the fuzz tests make sure no input gets here
+            logger.exception("unexpected error answering %s", call.path)
+            outcome = Verdict(
+                lookup(500, None, "err_internal"), "internal", f"unexpected {type(exc).__name__}"
+            )
+        await self._send(call, outcome, send, started)
+
+    async def _run_function(
+        self, call: Call, send: Send
+    ) -> Verdict | FunctionResult | StreamResult:
+        assert call.spec is not None and call.auth is not None and call.request is not None
+        effect = call.fault
+        if effect is not None and effect.latency_ms:
+            await anyio.sleep(effect.latency_ms / 1000)
+        if effect is not None and effect.transport is not None:
+            await send_transport_fault(
+                effect.transport, send,
+                headers=[(k.lower().encode(), v.encode()) for k, v in rate_headers(call).items()],
+            )  # fmt: skip
+            return Verdict(lookup(200), "fault", f"transport fault {effect.transport}")
+        injected: dict[int, list[ErrorDetail]] = {}
+        if effect is not None and effect.item_failures:
+            for index in range(len(call.request.data)):
+                for failure in effect.failures_for(index):
+                    entry = lookup(200, None, failure.code)
+                    injected.setdefault(index, []).append(
+                        ErrorDetail(failure.code, failure.message or entry.name, False,
+                                    failure.field)
+                    )  # fmt: skip
+        context = FunctionContext(
+            store=call.state.store,
+            clock=call.state.clock,
+            account=call.auth.account,
+            user=call.auth.user,
+            app_id=call.auth.application.app_id,
+            request=call.request,
+            injected_failures=injected,
+        )
+        try:
+            return call.spec.handler(context)
+        except FunctionError as exc:
+            return Verdict(exc.entry, "function", f"function refused: {exc}", message=exc.message)
+
+    async def _send(
+        self, call: Call, outcome: Verdict | FunctionResult | StreamResult, send: Send,
+        started: float,
+    ) -> None:  # fmt: skip
+        if isinstance(outcome, Verdict) and outcome.check == "fault" and call.fault is not None \
+                and call.fault.transport == "empty":  # fmt: skip
+            self._journal(call, started, 200, None, "fault", "transport fault (empty)")
+            return
+        headers = rate_headers(call)
+        if isinstance(outcome, StreamResult):
+            headers.update(outcome.headers)
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": header_list(headers, outcome.media_type)})  # fmt: skip
+            for chunk in outcome.chunks:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            self._journal(call, started, 200, None, "function", "file streamed")
+            return
+        if isinstance(outcome, Verdict):
+            status, body = outcome.entry.status, verdict_body(outcome)
+            headers.update(outcome.headers)
+            self._journal(call, started, status, outcome, outcome.check, outcome.reason)
+        else:
+            status, body = 200, result_body(outcome)
+            headers.update(outcome.headers or {})
+            codes = tuple(e.code for f in outcome.fail for e in f.errors if e.code)
+            reason = f"{len(outcome.data)} ok, {len(outcome.fail)} failed"
+            self._journal(call, started, 200, None, "function", reason, codes)
+        await send(
+            {"type": "http.response.start", "status": status, "headers": header_list(headers)}
+        )
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    def _journal(
+        self, call: Call, started: float, status: int, verdict: Verdict | None, check: str,
+        reason: str, body_codes: tuple[str, ...] = (),
+    ) -> None:  # fmt: skip
+        if verdict is not None and verdict.entry.body_code:
+            body_codes = (verdict.entry.body_code,)
+        self.state.journal.record(
+            JournalEntry(
+                time=call.now,
+                request_id=call.request_id,
+                method=call.method,
+                path=call.path,
+                user=call.user_email or _login_user(call),
+                app_id=call.headers.get("x-mc-app-id"),
+                client_ip=call.client_ip,
+                status=status,
+                sub_code=verdict.entry.sub_code if verdict is not None else None,
+                body_codes=body_codes,
+                latency_ms=round((time.perf_counter() - started) * 1000, 3),
+                check=check,
+                reason=redact(reason),
+                fault=call.fault_rule,
+            )
+        )
+
+
+def _login_user(call: Call) -> str | None:
+    return call.login_user

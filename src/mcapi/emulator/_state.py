@@ -1,0 +1,30 @@
+"""Everything one emulator instance holds: state, clock, limiter, faults, journal, settings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from mcapi.emulator._clock import Clock
+from mcapi.emulator._config import EmulatorConfig
+from mcapi.emulator._faults import FaultEngine
+from mcapi.emulator._journal import Journal
+from mcapi.emulator._ratelimit import ForcedQuotas, MemoryRateLimiter, RateLimiter
+from mcapi.emulator._replay import MemoryReplayCache, ReplayCache
+from mcapi.emulator._store import Store
+from mcapi.emulator.functions._registry import FunctionSpec
+
+
+@dataclass(slots=True)
+class EmulatorState:
+    """The shared objects every request of one emulator reads."""
+
+    store: Store
+    functions: Mapping[str, FunctionSpec]
+    config: EmulatorConfig = field(default_factory=EmulatorConfig)
+    clock: Clock = field(default_factory=Clock)
+    limiter: RateLimiter = field(default_factory=MemoryRateLimiter)
+    forced_quotas: ForcedQuotas = field(default_factory=ForcedQuotas)
+    faults: FaultEngine = field(default_factory=FaultEngine)
+    journal: Journal = field(default_factory=Journal)
+    replay: ReplayCache = field(default_factory=MemoryReplayCache)

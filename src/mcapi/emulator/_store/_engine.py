@@ -1,0 +1,123 @@
+"""Engine set-up and connection discipline shared by every part of the store.
+
+Theory of operation, SQLite (the default):
+
+- The driver runs in autocommit mode (``isolation_level=None``): a lone statement is its own
+  atomic transaction and takes no lock longer than itself, so the hot path (one binding look-up
+  per signed call) never waits on a reader's transaction and needs no BEGIN/COMMIT round.
+- Multi-statement writes go through :meth:`StoreBase.begin`, which opens ``BEGIN IMMEDIATE``: the
+  write lock is taken up front, so two writers never deadlock upgrading a read lock (the classic
+  ``database is locked`` of deferred transactions); others wait on the busy timeout.
+- A file database uses WAL (readers do not block the writer) and a connection pool. An in-memory
+  database (``sqlite://``) exists only inside one connection, so it gets a ``StaticPool`` (that one
+  connection, shared by all threads) and a lock that serialises the store's operations on it.
+
+PostgreSQL: reads and single-statement writes run on an AUTOCOMMIT view of the engine (no BEGIN /
+ROLLBACK round trips); :meth:`StoreBase.begin` is an ordinary READ COMMITTED transaction, and the
+operations that must count-then-insert lock the row they depend on (``SELECT ... FOR UPDATE``,
+which SQLAlchemy leaves out on SQLite, where BEGIN IMMEDIATE already serialises writers).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.pool import StaticPool
+
+from mcapi.emulator._store._passwords import DEFAULT_N
+from mcapi.emulator._store._schema import metadata
+
+__all__ = ["StoreBase"]
+
+_SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
+
+
+def _is_memory(url: URL) -> bool:
+    return url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+
+
+def _sqlite_engine(url: URL) -> tuple[Engine, bool]:
+    memory = _is_memory(url)
+    kwargs: dict[str, Any] = {
+        "connect_args": {
+            "check_same_thread": False,
+            "isolation_level": None,
+            "timeout": _SQLITE_BUSY_TIMEOUT_SECONDS,
+        },
+    }
+    if memory:
+        kwargs["poolclass"] = StaticPool
+    engine = sa.create_engine(url, **kwargs)
+
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        if not memory:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    return engine, memory
+
+
+class StoreBase:
+    """The engine and the two ways to use it: :meth:`connect` (autocommit) and :meth:`begin`."""
+
+    def __init__(self, url: str = "sqlite:///mcapi-emulator.db", *, kdf_n: int = DEFAULT_N) -> None:
+        parsed = make_url(url)
+        self.kdf_n = kdf_n
+        self._sqlite = parsed.get_backend_name() == "sqlite"
+        self._guard: contextlib.AbstractContextManager[Any]
+        if self._sqlite:
+            self._engine, memory = _sqlite_engine(parsed)
+            self._auto_engine = self._engine
+            self._guard = threading.RLock() if memory else contextlib.nullcontext()
+        else:
+            self._engine = sa.create_engine(parsed, pool_size=10, max_overflow=20)
+            self._auto_engine = self._engine.execution_options(isolation_level="AUTOCOMMIT")
+            self._guard = contextlib.nullcontext()
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (for modules that add tables to the shared metadata)."""
+        return self._engine
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self._engine.dialect.name
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A connection whose every statement commits on its own: reads and one-statement writes."""
+        with self._guard, self._auto_engine.connect() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A write transaction, committed on exit, rolled back on an exception."""
+        with self._guard, self._engine.begin() as conn:
+            if self._sqlite:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            yield conn
+
+    def create_all(self) -> None:
+        """Create every table of the shared metadata that does not exist yet."""
+        with self._guard:
+            metadata.create_all(self._engine)
+
+    def reset(self) -> None:
+        """Delete every row of every table (children first), keeping the tables."""
+        with self.begin() as conn:
+            for table in reversed(metadata.sorted_tables):
+                conn.execute(table.delete())
+
+    def close(self) -> None:
+        """Release the engine's connections (an in-memory database is lost)."""
+        self._engine.dispose()
