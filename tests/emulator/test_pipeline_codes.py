@@ -289,16 +289,18 @@ async def test_fault_rule_any_catalogue_code(api: Api) -> None:
 
 
 async def test_fault_item_failures_inside_a_200(api: Api) -> None:
-    a = await api.binding_for("reader@demo.example")
-    b = await api.binding_for("reader@demo.example")
+    a = await api.binding_for("admin@demo.example")
+    b = await api.binding_for("admin@demo.example")
     effect = {"item_failures": [{"index": 1, "code": "err_validation_blank", "field": "accessKey"}]}
     await api.admin("POST", "/faults", {"match": {"path": LOGOUT}, "effect": effect})
     response = await api.call(LOGOUT, [{"accessKey": a.access_key}, {"accessKey": b.access_key}])
     body = response.json()
     assert response.status_code == 200
-    # logout is not for other users' keys: item 0 fails on its own, item 1 by injection
-    codes = [f["errors"][0]["code"] for f in body["fail"]]
-    assert "err_validation_blank" in codes
+    assert body["data"] == [{"accessKey": a.access_key, "logout": True}]
+    assert body["fail"][0]["key"] == {"accessKey": b.access_key}
+    assert body["fail"][0]["errors"][0]["code"] == "err_validation_blank"
+    assert body["fail"][0]["errors"][0]["field"] == "accessKey"
+    assert api.emu.store.get_binding(b.access_key) is not None  # item 1 never ran
 
 
 # ---- login ------------------------------------------------------------------------------------
@@ -332,12 +334,20 @@ async def test_login_401_0001_user_or_password_missing(api: Api) -> None:
 
 
 async def test_login_401_0001_auth_type_not_supported(api: Api) -> None:
-    response = await api.login("reader@demo.example", "whatever", auth="domain")
-    reader = api.emu.store.find_user("reader@demo.example")
-    assert reader is not None
-    if "domain" in reader.auth_types:  # the demo reader is cloud-only; make sure of it
-        pytest.fail("the demo reader should allow only cloud passwords")
+    seed = {
+        "accounts": [{
+            "code": "CUSA20002", "name": "Cloud Only",
+            "domains": [{"domain": "cloudonly.example"}],
+            "users": [{"email": "ann@cloudonly.example", "password": "pw-1234",
+                       "auth_types": ["cloud"]}],
+        }]
+    }  # fmt: skip
+    await api.admin("POST", "/seed", seed)
+    response = await api.login("ann@cloudonly.example", "pw-1234", auth="domain")
     assert code_of(response) == "401 0001 err_xdk_auth_type_not_supported"
+    user = api.emu.store.find_user("ann@cloudonly.example")
+    assert user is not None
+    assert user.failed_attempts == 0  # refused before the password is checked
 
 
 async def test_login_404_0003_domain_not_managed(api: Api) -> None:

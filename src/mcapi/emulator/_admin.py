@@ -140,8 +140,7 @@ def admin_app(state: EmulatorState) -> Starlette:
     async def faults(request: Request) -> Response:
         if request.method == "POST":
             rule = FaultRule.from_dict(await _json_body(request))
-            rule_id = state.faults.add(rule)
-            return JSONResponse({"id": rule_id}, 201)
+            return JSONResponse({"id": state.faults.add(rule)}, 201)
         if request.method == "DELETE":
             rule_id: str | None = request.path_params.get("rule_id")
             if rule_id is None:

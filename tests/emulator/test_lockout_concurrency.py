@@ -1,0 +1,92 @@
+"""50 concurrent wrong-password logins lock the account at exactly the threshold.
+
+Two emulator instances share one database (a SQLite file, and PostgreSQL when
+``MCAPI_TEST_POSTGRES_URL`` is set), as several workers of one deployment would; each drives half
+the attempts from its own thread and event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from mcapi._signing import build_login_header, format_date, new_request_id
+from mcapi.emulator import Emulator
+
+ATTEMPTS = 50
+THRESHOLD = 5
+
+
+def _postgres_url() -> str | None:
+    return os.environ.get("MCAPI_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(params=["sqlite-file", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite-file":
+        yield f"sqlite:///{tmp_path / 'shared.db'}"
+        return
+    base = _postgres_url()
+    if not base:
+        pytest.skip("MCAPI_TEST_POSTGRES_URL is not set: the PostgreSQL variant did not run")
+    schema = f"lockout_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(base)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in base else "?"
+    yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+    engine.dispose()
+
+
+async def _attempts(emu: Emulator, app_id: str, count: int) -> list[str]:
+    transport = httpx.ASGITransport(app=emu.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://emulator.test") as http:
+
+        async def one() -> str:
+            response = await http.post(
+                "/api/login/login",
+                json={"data": [{"userName": "admin@demo.example"}]},
+                headers={
+                    "Authorization": build_login_header("cloud", "admin@demo.example", "wrong"),
+                    "x-mc-app-id": app_id,
+                    "x-mc-date": format_date(emu.clock.now()),
+                    "x-mc-req-id": new_request_id(),
+                },
+            )
+            return str(response.json()["fail"][0]["errors"][0]["message"])
+
+        return list(await asyncio.gather(*(one() for _ in range(count))))
+
+
+def test_fifty_concurrent_wrong_passwords_lock_at_exactly_the_threshold(db_url: str) -> None:
+    first = Emulator(db_url, kdf_n=2**10)
+    creds = first.load_demo()
+    second = Emulator(db_url, kdf_n=2**10)
+    results: list[list[str]] = [[], []]
+
+    def drive(index: int, emu: Emulator) -> None:
+        results[index] = asyncio.run(_attempts(emu, creds.app_id, ATTEMPTS // 2))
+
+    threads = [threading.Thread(target=drive, args=(i, e)) for i, e in enumerate((first, second))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    answers = Counter(results[0] + results[1])
+    assert answers == {"0003 Invalid Credentials": THRESHOLD, "0010 Account Locked": ATTEMPTS - 5}
+    user = first.store.find_user("admin@demo.example")
+    assert user is not None
+    assert user.locked(first.clock.now())
+    first.close()
+    second.close()
