@@ -91,3 +91,14 @@ def test_explain_unknown_input_fails_clearly(
     code, out = run("explain", *args, stdin=stdin)
     assert code != 0
     assert needle in out
+
+
+def test_docs_page_is_the_catalogue() -> None:
+    from pathlib import Path
+
+    from mcapi.cli._codes_cmd import markdown_table
+
+    page = Path(__file__).resolve().parents[1] / "docs" / "response-codes.md"
+    assert page.read_text(encoding="utf-8") == markdown_table(), (
+        "docs/response-codes.md is stale: run `mcapi codes --markdown > docs/response-codes.md`"
+    )

@@ -72,6 +72,7 @@ def test_entry_lint(entry: CodeEntry) -> None:
     assert len(entry.remedy) > 10
     assert isinstance(entry.action, Action)
     assert entry.provenance in set(Provenance) - {Provenance.GENERIC}
+    assert entry.emulator, "every entry says when the emulator answers with it"
     if entry.sub_code is not None:
         assert re.fullmatch(r"\d{4}", entry.sub_code)
         assert entry.message.startswith(entry.sub_code + " ")

@@ -106,6 +106,8 @@ class CodeEntry:
     provenance: Provenance
     table_text: str | None = None
     message_text: str | None = None
+    #: When the emulator answers with this code.
+    emulator: str | None = None
 
     @property
     def key(self) -> tuple[int, str | None, str | None]:
@@ -140,6 +142,7 @@ class CodeEntry:
             "retryable": self.retryable,
             "provenance": self.provenance.value,
             "table_text": self.table_text,
+            "emulator_answers_when": self.emulator,
         }
 
 
@@ -293,6 +296,7 @@ def _entry_from_toml(raw: Mapping[str, Any]) -> CodeEntry:
         provenance=Provenance(raw["provenance"]),
         table_text=raw.get("table_text"),
         message_text=raw.get("message"),
+        emulator=raw.get("emulator"),
     )
 
 

@@ -21,13 +21,45 @@ def _console() -> Console:
     return Console(highlight=False, soft_wrap=False)
 
 
+def markdown_table() -> str:
+    """The catalogue as the Markdown page docs/response-codes.md (generated, never hand-edited)."""
+    lines = [
+        "# Response codes",
+        "",
+        "Generated from `src/mcapi/codes.toml` by `mcapi codes --markdown`; a test keeps this page",
+        "equal to the catalogue. `mcapi explain CODE` prints one entry with its remedy.",
+        "",
+        "HTTP status says whether the call reached the function; whether the function succeeded is",
+        "in the body's `fail` array. The four-digit sub code is the first word of",
+        "`fail[].errors[].message`. Source: *table* = Mimecast's response-code table, *observed* =",
+        "seen in real traffic, *support* = Mimecast's support article, *emulator* = mcapi's choice",
+        "where the platform is undocumented.",
+        "",
+        "| Code | Body code | Name | Meaning | Remedy | Emulator answers it when | Client |"
+        " Retryable | Source |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for e in catalogue().entries:
+        cells = [
+            e.label, f"`{e.body_code}`" if e.body_code else "", e.name, e.meaning, e.remedy,
+            e.emulator or "", ACTION_DESCRIPTIONS[e.action], "yes" if e.retryable else "no",
+            e.provenance.value,
+        ]  # fmt: skip
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the catalogue as JSON.")
-def codes(as_json: bool) -> None:
+@click.option("--markdown", is_flag=True, help="Print the catalogue as a Markdown table.")
+def codes(as_json: bool, markdown: bool) -> None:
     """List every response code: status, sub code, name, meaning, and what the client does."""
     entries = catalogue().entries
     if as_json:
         click.echo(json.dumps([e.to_dict() for e in entries], indent=2))
+        return
+    if markdown:
+        click.echo(markdown_table(), nl=False)
         return
     table = Table(title="Mimecast API 1.0 response codes", show_lines=False, expand=False)
     table.add_column("Code", no_wrap=True)
@@ -139,6 +171,8 @@ def explain(code: tuple[str, ...], as_json: bool) -> None:
         lines.append(f"[bold]Response said[/]  {seen['platform_code']}: {seen['platform_message']}")
     lines.append(f"[bold]What to do[/]     {entry.remedy}")
     lines.append(f"[bold]mcapi client[/]   {ACTION_DESCRIPTIONS[entry.action]}")
+    if entry.emulator:
+        lines.append(f"[bold]Emulator[/]       answers it when: {entry.emulator}")
     lines.append(
         f"[dim]body code {entry.body_code or '-'} · retryable {str(entry.retryable).lower()}"
         f" · source: {entry.provenance}[/]"
