@@ -1,0 +1,48 @@
+"""The state behind the emulated functions: tables, shared records and the seeded generator.
+
+Importing this package registers the tables on the store's shared metadata (see ``_tables``).
+"""
+
+from mcapi.emulator._data._generator import SIEM_SLOT_SECONDS, GenerateSummary, generate
+from mcapi.emulator._data._records import (
+    AUDIT_CATEGORIES,
+    TenantProfile,
+    get_profile,
+    new_id,
+    record_audit,
+    set_profile,
+)
+from mcapi.emulator._data._tables import (
+    audit_events,
+    click_logs,
+    group_members,
+    groups,
+    held_messages,
+    managed_senders,
+    managed_urls,
+    messages,
+    siem_streams,
+    tenant_profiles,
+)
+
+__all__ = [
+    "AUDIT_CATEGORIES",
+    "SIEM_SLOT_SECONDS",
+    "GenerateSummary",
+    "TenantProfile",
+    "audit_events",
+    "click_logs",
+    "generate",
+    "get_profile",
+    "group_members",
+    "groups",
+    "held_messages",
+    "managed_senders",
+    "managed_urls",
+    "messages",
+    "new_id",
+    "record_audit",
+    "set_profile",
+    "siem_streams",
+    "tenant_profiles",
+]

@@ -1,0 +1,47 @@
+"""The emulated API functions: one module per namespace, one table of :class:`FunctionSpec` rows.
+
+``FUNCTIONS`` is the table; :func:`function_table` indexes it by path for the request pipeline.
+Importing this package also registers the functions' tables (``mcapi.emulator._data``) on the
+store's shared metadata, so ``Store.create_all`` creates them.
+"""
+
+from __future__ import annotations
+
+from mcapi.emulator.functions import (
+    account,
+    archive,
+    audit,
+    directory,
+    domain,
+    gateway,
+    managedsender,
+    message_finder,
+    ttp,
+    user,
+)
+from mcapi.emulator.functions._registry import FunctionSpec
+
+__all__ = ["FUNCTIONS", "function_table"]
+
+FUNCTIONS: tuple[FunctionSpec, ...] = (
+    *account.SPECS,
+    *audit.SPECS,
+    *ttp.SPECS,
+    *managedsender.SPECS,
+    *message_finder.SPECS,
+    *gateway.SPECS,
+    *archive.SPECS,
+    *domain.SPECS,
+    *directory.SPECS,
+    *user.SPECS,
+)
+
+
+def function_table() -> dict[str, FunctionSpec]:
+    """The functions by path (a fresh dict: callers may add their own rows, e.g. logout)."""
+    table: dict[str, FunctionSpec] = {}
+    for spec in FUNCTIONS:
+        if spec.path in table:
+            raise ValueError(f"two functions at {spec.path}")
+        table[spec.path] = spec
+    return table

@@ -1,0 +1,141 @@
+"""Keyset pagination: ``meta.pagination`` in (``pageSize``, ``pageToken``), out (``pageSize``,
+``next``, ``previous``).
+
+Theory of operation
+-------------------
+A page token names a row, not an offset: it carries the sort key of the last row of the page
+(``next``) or the first (``previous``), and the next page is "the rows after that key in sort
+order". Rows appended while a client pages (new audit events, new clicks) therefore never shift
+a page: with newest-first lists they land before the first page, with oldest-first lists after
+the last, and a page boundary stays where it was. Every sort key ends with a unique column
+(``seq``), so there are no ties.
+
+A token is ``base64url(checksum + JSON[scope, direction, key])``. ``scope`` names the function
+and its sort order (a token of get-audit-events is refused by get-logs, an ``oldestFirst`` token
+by a newest-first call); the checksum catches a token that was cut or edited. A refused token is a
+per-item ``fail`` with ``err_validation_invalid_value`` on the field ``pageToken``.
+
+The response ``pageSize`` is the number of records returned (what clients read it as); ``next``
+is present only when more rows follow, ``previous`` only when rows precede.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from mcapi._envelope import PageRequest, Pagination
+from mcapi.emulator.functions._common import INVALID, ItemError
+
+__all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "Page", "decode_token", "encode_token", "page"]
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 500
+_NEXT, _PREVIOUS = "n", "p"
+
+
+def _checksum(body: bytes) -> bytes:
+    return hashlib.sha256(b"mcapi-page:" + body).digest()[:6]
+
+
+def encode_token(scope: str, direction: str, key: Sequence[Any]) -> str:
+    """A page token for the row with sort key ``key``."""
+    body = json.dumps([scope, direction, list(key)], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(_checksum(body) + body).decode().rstrip("=")
+
+
+def decode_token(token: str, scope: str) -> tuple[str, list[Any]]:
+    """``(direction, key)`` of a token issued for ``scope``; ItemError otherwise."""
+    bad = ItemError(INVALID, "pageToken is not a token this function issued", "pageToken")
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        check, body = raw[:6], raw[6:]
+        if check != _checksum(body):
+            raise bad
+        found_scope, direction, key = json.loads(body)
+    except (binascii.Error, ValueError, TypeError):
+        raise bad from None
+    if found_scope != scope or direction not in (_NEXT, _PREVIOUS) or not isinstance(key, list):
+        raise bad
+    return direction, key
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of rows and the ``meta.pagination`` that goes with it."""
+
+    rows: list[Row[Any]]
+    pagination: Pagination
+
+
+def page(
+    conn: Connection,
+    stmt: sa.Select[Any],
+    keys: Sequence[sa.ColumnElement[Any]],
+    *,
+    request: PageRequest | None,
+    scope: str,
+    descending: bool,
+    total: bool = False,
+    default_size: int = DEFAULT_PAGE_SIZE,
+) -> Page:
+    """One page of ``stmt`` (already filtered) sorted by ``keys``; ``keys`` must be selected."""
+    size = (request.page_size if request else None) or default_size
+    token = request.page_token if request else None
+    direction, key = decode_token(token, scope) if token else (_NEXT, None)
+    backwards = direction == _PREVIOUS
+    # Walking backwards through a descending list is walking forwards through an ascending one.
+    ascending = descending == backwards
+    query = stmt
+    if key is not None:
+        if len(key) != len(keys) or not all(map(_fits, key, keys)):
+            raise ItemError(INVALID, "pageToken is not a token this function issued", "pageToken")
+        row_key, bound = sa.tuple_(*keys), sa.tuple_(*[sa.literal(v) for v in key])
+        query = query.where(row_key > bound if ascending else row_key < bound)
+    order = [k.asc() if ascending else k.desc() for k in keys]
+    rows = list(conn.execute(query.order_by(*order).limit(size + 1)))
+    more = len(rows) > size
+    rows = rows[:size]
+    if backwards:
+        rows.reverse()
+        has_next, has_previous = key is not None, more
+    else:
+        has_next, has_previous = more, key is not None
+    pagination = Pagination(
+        page_size=len(rows),
+        next=encode_token(scope, _NEXT, _key(rows[-1], keys)) if rows and has_next else None,
+        previous=(
+            encode_token(scope, _PREVIOUS, _key(rows[0], keys)) if rows and has_previous else None
+        ),
+        total_count=_count(conn, stmt) if total else None,
+    )
+    return Page(rows=rows, pagination=pagination)
+
+
+def _fits(value: Any, column: sa.ColumnElement[Any]) -> bool:
+    """Whether a key value from a token can be compared with ``column`` on every engine."""
+    if isinstance(value, bool):
+        return False
+    if column.type.python_type in (int, float):
+        if isinstance(value, int):
+            return -(2**63) <= value < 2**63  # what a SQL integer holds
+        return isinstance(value, float) and math.isfinite(value)
+    return isinstance(value, str)
+
+
+def _key(row: Row[Any], keys: Sequence[sa.ColumnElement[Any]]) -> list[Any]:
+    return [row._mapping[k] for k in keys]
+
+
+def _count(conn: Connection, stmt: sa.Select[Any]) -> int:
+    counted = sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())
+    return int(conn.execute(counted).scalar_one())

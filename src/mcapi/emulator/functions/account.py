@@ -1,0 +1,109 @@
+"""``/api/account/get-account``: the caller's account, as the dashboard shows it."""
+
+from __future__ import annotations
+
+import hashlib
+
+import sqlalchemy as sa
+
+from mcapi.emulator._data import get_profile
+from mcapi.emulator._store._schema import domains, users
+from mcapi.emulator.functions._common import Item, run_single
+from mcapi.emulator.functions._registry import (
+    FunctionContext,
+    FunctionResult,
+    FunctionSpec,
+    StreamResult,
+)
+from mcapi.emulator.functions._schemas import BOOL, INT, STR, array, obj
+
+__all__ = ["SPECS"]
+
+PERMISSION = "Account | Dashboard | Read"
+
+ACCOUNT = obj(
+    {
+        "accountCode": STR,
+        "accountName": STR,
+        "region": STR,
+        "mimecastId": STR,
+        "adminEmail": STR,
+        "userCount": INT,
+        "domain": STR,
+        "maxRetention": INT,
+        "maxRetentionConfirmed": BOOL,
+        "minRetentionEnabled": BOOL,
+        "automatedSegmentPurge": BOOL,
+        "type": STR,
+        "gateway": BOOL,
+        "archive": BOOL,
+        "packages": array(STR),
+        "supportCode": STR,
+    },
+    "accountCode",
+    "accountName",
+    "region",
+    "userCount",
+    "maxRetention",
+    "packages",
+)
+
+
+def get_account(ctx: FunctionContext) -> FunctionResult | StreamResult:
+    """The account of the caller: code, name, region, user count, retention, packages."""
+
+    def handle(_item: Item) -> FunctionResult:
+        account = ctx.account
+        with ctx.store.connect() as conn:
+            profile = get_profile(conn, account.id)
+            user_count = conn.execute(
+                sa.select(sa.func.count()).where(users.c.account_id == account.id)
+            ).scalar_one()
+            first_domain = conn.execute(
+                sa.select(domains.c.domain)
+                .where(domains.c.account_id == account.id)
+                .order_by(domains.c.id)
+                .limit(1)
+            ).scalar()
+            first_admin = conn.execute(
+                sa.select(users.c.email)
+                .where(users.c.account_id == account.id)
+                .order_by(users.c.id)
+                .limit(1)
+            ).scalar()
+        digest = hashlib.sha256(account.account_code.encode()).hexdigest()
+        record = {
+            "accountCode": account.account_code,
+            "accountName": account.name,
+            "region": account.region,
+            "mimecastId": f"01-{int(digest[:8], 16) % 10**8:08d}-{account.id:05d}",
+            "adminEmail": profile.admin_email or first_admin or "",
+            "userCount": int(user_count),
+            "domain": first_domain or "",
+            "maxRetention": profile.max_retention_days,
+            "maxRetentionConfirmed": True,
+            "minRetentionEnabled": False,
+            "automatedSegmentPurge": True,
+            "type": "full",
+            "gateway": profile.gateway,
+            "archive": profile.archive,
+            "packages": list(profile.packages),
+            "supportCode": digest[:6].upper(),
+        }
+        return FunctionResult(data=[record])
+
+    return run_single(ctx, handle)
+
+
+SPECS = (
+    FunctionSpec(
+        path="/api/account/get-account",
+        handler=get_account,
+        summary="The caller's account: code, name, region, users, retention, packages",
+        permission=PERMISSION,
+        read_only=True,
+        request_schema=obj({}),
+        response_schema=ACCOUNT,
+        max_items=1,
+    ),
+)

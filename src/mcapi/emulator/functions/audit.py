@@ -1,0 +1,212 @@
+"""``/api/audit/get-audit-events`` (paged audit log) and ``/api/audit/get-siem-logs`` (files)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from mcapi.emulator._data import AUDIT_CATEGORIES, SIEM_SLOT_SECONDS, audit_events, siem_streams
+from mcapi.emulator.functions import _siem
+from mcapi.emulator.functions._common import (
+    INVALID,
+    OUT_OF_RANGE,
+    Item,
+    ItemError,
+    boolean,
+    choice,
+    format_time,
+    optional_text,
+    parse_time,
+    run_single,
+    string_list,
+)
+from mcapi.emulator.functions._paging import MAX_PAGE_SIZE, page
+from mcapi.emulator.functions._registry import (
+    FunctionContext,
+    FunctionResult,
+    FunctionSpec,
+    StreamResult,
+)
+from mcapi.emulator.functions._schemas import BOOL, DATE, STR, array, enum, obj
+
+__all__ = ["LOOKBACK_DAYS", "SPECS"]
+
+LOOKBACK_DAYS = 60
+SIEM_TOKEN_HEADER = "mc-siem-token"
+
+EVENT = obj(
+    {
+        "id": STR,
+        "auditType": STR,
+        "user": STR,
+        "eventTime": DATE,
+        "eventInfo": STR,
+        "category": STR,
+    },
+    "id",
+    "auditType",
+    "user",
+    "eventTime",
+    "eventInfo",
+    "category",
+)
+
+
+def get_audit_events(ctx: FunctionContext) -> FunctionResult | StreamResult:
+    """Audit events between two dates (at most 60 days back), newest first, paged."""
+
+    def handle(item: Item) -> FunctionResult:
+        start = parse_time(item, "startDateTime")
+        end = parse_time(item, "endDateTime")
+        if end < start:
+            raise ItemError(OUT_OF_RANGE, "endDateTime is before startDateTime", "endDateTime")
+        if start < ctx.now - LOOKBACK_DAYS * 86400:
+            raise ItemError(
+                OUT_OF_RANGE,
+                f"startDateTime is more than {LOOKBACK_DAYS} days ago; the audit log "
+                f"can be searched {LOOKBACK_DAYS} days back",
+                "startDateTime",
+            )
+        query = optional_text(item, "query", max_length=200)
+        categories = string_list(item, "categories", limit=len(AUDIT_CATEGORIES))
+        unknown = sorted(set(categories) - set(AUDIT_CATEGORIES))
+        if unknown:
+            raise ItemError(
+                INVALID,
+                f"unknown categories {unknown}; known: {', '.join(AUDIT_CATEGORIES)}",
+                "categories",
+            )
+        t = audit_events.c
+        stmt = sa.select(audit_events).where(
+            t.account_id == ctx.account.id, t.event_time >= start, t.event_time <= end
+        )
+        if categories:
+            stmt = stmt.where(t.category.in_(categories))
+        if query:
+            needle = query.lower()
+            stmt = stmt.where(
+                sa.or_(
+                    *(
+                        sa.func.lower(column).contains(needle, autoescape=True)
+                        for column in (t.audit_type, t.event_info, t.user)
+                    )
+                )
+            )
+        with ctx.store.connect() as conn:
+            found = page(
+                conn, stmt, [t.event_time, t.seq], request=ctx.request.pagination,
+                scope="audit-events", descending=True,
+            )  # fmt: skip
+        data = [
+            {
+                "id": row.id,
+                "auditType": row.audit_type,
+                "user": row.user,
+                "eventTime": format_time(row.event_time),
+                "eventInfo": row.event_info,
+                "category": row.category,
+            }
+            for row in found.rows
+        ]
+        return FunctionResult(data=data, pagination=found.pagination)
+
+    return run_single(ctx, handle)
+
+
+def get_siem_logs(ctx: FunctionContext) -> FunctionResult | StreamResult:
+    """The next MTA log file after ``token`` (the oldest kept one without), streamed."""
+
+    def handle(item: Item) -> FunctionResult | StreamResult:
+        choice(item, "type", ("MTA",), default="MTA")
+        file_format = choice(item, "fileFormat", ("key_value", "json"), default="key_value")
+        compress = boolean(item, "compress")
+        token = optional_text(item, "token", max_length=200) or None
+        now = ctx.now
+        stream = _stream(ctx)
+        last = _siem.last_produced_slot(now)
+        if token is not None:
+            slot = _siem.decode_token(token, ctx.account.id)
+            if slot is None or slot < _siem.first_kept_slot(now) or slot > last:
+                raise ItemError(
+                    "err_audit_siem_invalid_token",
+                    "The SIEM token is invalid or its log file is no longer kept",
+                    "token",
+                )
+            wanted = slot + 1
+        else:
+            wanted = _siem.first_kept_slot(now)
+        if stream is not None:
+            wanted = max(wanted, stream.start_slot)
+        if stream is None or wanted > last:
+            headers = {SIEM_TOKEN_HEADER: token} if token else None
+            return FunctionResult(extra_meta={"isLastToken": True}, headers=headers)
+        name = _siem.file_name(wanted, file_format, compress)
+        return StreamResult(
+            chunks=_siem.file_chunks(stream, wanted, file_format, compress),
+            headers={
+                "Content-Disposition": f'attachment; filename="{name}"',
+                SIEM_TOKEN_HEADER: _siem.encode_token(ctx.account.id, wanted),
+            },
+        )
+
+    return run_single(ctx, handle)
+
+
+def _stream(ctx: FunctionContext) -> _siem.SiemStream | None:
+    with ctx.store.connect() as conn:
+        row = conn.execute(
+            sa.select(siem_streams).where(siem_streams.c.account_id == ctx.account.id)
+        ).first()
+    if row is None:
+        return None
+    return _siem.SiemStream(
+        account_id=ctx.account.id,
+        account_code=ctx.account.account_code,
+        seed=row.seed,
+        users=row.users,
+        domain=row.domain,
+        start_slot=int(row.start // SIEM_SLOT_SECONDS),
+        messages_per_user_day=row.messages_per_user_day,
+    )
+
+
+SPECS = (
+    FunctionSpec(
+        path="/api/audit/get-audit-events",
+        handler=get_audit_events,
+        summary="Audit events between two dates, newest first (60 days back at most)",
+        permission="Account | Logs | Read",
+        read_only=True,
+        request_schema=obj(
+            {
+                "startDateTime": DATE,
+                "endDateTime": DATE,
+                "query": STR,
+                "categories": array(enum(*AUDIT_CATEGORIES)),
+            },
+            "startDateTime",
+            "endDateTime",
+        ),
+        response_schema=EVENT,
+        max_items=1,
+        paginated=True,
+        max_page_size=MAX_PAGE_SIZE,
+    ),
+    FunctionSpec(
+        path="/api/audit/get-siem-logs",
+        handler=get_siem_logs,
+        summary="The next MTA log file (30-minute files, kept 7 days), streamed",
+        permission="Gateway | Tracking | Read",
+        read_only=True,
+        request_schema=obj(
+            {
+                "type": enum("MTA"),
+                "token": STR,
+                "fileFormat": enum("key_value", "json"),
+                "compress": BOOL,
+            }
+        ),
+        response_schema=obj({}),
+        max_items=1,
+        streams=True,
+    ),
+)
