@@ -126,6 +126,8 @@ def test_body_code_look_up() -> None:
     assert catalogue().by_body_code("err_nope") is None
     # the body code decides when the sub code is absent
     assert lookup(401, None, "err_xdk_account_locked").label == "401 0010"
+    # a per-item failure under 200 may carry a conflict's code
+    assert lookup(200, None, "err_domain_exists").name == "Domain Exists"
 
 
 def test_from_response_reads_sub_code_from_message() -> None:

@@ -9,7 +9,8 @@ source table has two different meanings for 401 0001 that only the body code tel
 Look-ups never raise for an unknown code: they fall back, most specific first, to
 
 1. the exact ``(status, sub_code, body_code)`` entry;
-2. the entry of that body code, when its status agrees (the body code is the most precise signal);
+2. the entry of that body code, when its status agrees (the body code is the most precise signal),
+   or under HTTP 200, where a per-item failure may carry a conflict's code;
 3. an entry with that ``(status, sub_code)``;
 4. the status-level entry of that status;
 5. a generic entry for the status class (2xx, 4xx, 5xx...), marked ``provenance = generic``.
@@ -226,7 +227,12 @@ class Catalogue:
             return exact
         if body_code is not None:
             by_body = self._by_body.get(body_code)
-            if by_body is not None and by_body.status == status and sub in (None, by_body.sub_code):
+            # Under HTTP 200 a per-item failure may carry a code whose entry is a 409 conflict
+            # (several items named, one conflicting): the body code is what tells the story.
+            if by_body is not None and (
+                (by_body.status == status and sub in (None, by_body.sub_code))
+                or (status == 200 and sub is None)
+            ):
                 return by_body
         if sub is not None:
             by_sub = self._by_sub.get((status, sub))

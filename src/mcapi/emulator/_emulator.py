@@ -9,6 +9,7 @@ from typing import Any
 
 from mcapi.emulator._app import create_app
 from mcapi.emulator._config import EmulatorConfig
+from mcapi.emulator._data import generate
 from mcapi.emulator._journal import Journal
 from mcapi.emulator._login import LOGOUT
 from mcapi.emulator._ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
@@ -157,6 +158,21 @@ class Emulator:
     def seed(self, document: Mapping[str, Any]) -> SeedSummary:
         """Load a seed document (docs/seed-file.md)."""
         return apply_seed(self.store, document, now=self.clock.now())
+
+    def generate(
+        self, account_code: str, *, seed: int = 1, users: int = 50, days: int = 7,
+        messages_per_user_day: int = 20,
+    ) -> dict[str, int]:  # fmt: skip
+        """Fill an account with deterministic messages, held mail, audit events and click logs
+        (the same seed gives the same data); returns the counts."""
+        account = self.store.find_account(account_code)
+        if account is None:
+            raise LookupError(f"no account {account_code}")
+        summary = generate(
+            self.store, account.id, seed=seed, users=users, days=days, now=self.clock.now(),
+            messages_per_user_day=messages_per_user_day,
+        )  # fmt: skip
+        return summary.counts()
 
     def reset(self) -> None:
         """Empty every table and forget faults, quotas, replays and the journal."""

@@ -23,14 +23,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from mcapi._codes import lookup
-from mcapi._envelope import ErrorDetail, FailItem
 from mcapi._errors import ProtocolError
 from mcapi._signing import LoginHeaderError, parse_login_header
 from mcapi.emulator._pipeline._access import ip_permitted
 from mcapi.emulator._pipeline._call import Call, Verdict, refuse
 from mcapi.emulator._pipeline._credentials import check_developer_headers
 from mcapi.emulator._store import BindingLimitReached, NotFound, User
+from mcapi.emulator.functions._common import NOT_FOUND, Item, ItemError, required_text, run_items
 from mcapi.emulator.functions._registry import (
     FunctionContext,
     FunctionResult,
@@ -186,20 +185,16 @@ def _after_password(call: Call, user: User, app_id: str) -> Verdict | FunctionRe
 
 def _logout(ctx: FunctionContext) -> FunctionResult:
     """Delete the bindings the items name, when they are the caller's own."""
-    data: list[dict[str, Any]] = []
-    fails: list[FailItem] = []
-    for item in ctx.request.data:
-        key = item.get("accessKey")
-        binding = ctx.store.get_binding(str(key)) if key else None
+
+    def one(item: Item) -> list[dict[str, Any]]:
+        access_key = required_text(item, "accessKey")
+        binding = ctx.store.get_binding(access_key)
         if binding is None or binding.user_id != ctx.user.id:
-            entry = lookup(200, None, "err_item_not_found" if key else "err_validation_blank")
-            error = ErrorDetail(entry.body_code, "access key not found" if key else "blank",
-                                False, "accessKey")  # fmt: skip
-            fails.append(FailItem(key=dict(item), errors=(error,)))
-            continue
+            raise ItemError(NOT_FOUND, "no binding of yours has this access key", "accessKey")
         ctx.store.delete_binding(binding.access_key)
-        data.append({"accessKey": binding.access_key, "logout": True})
-    return FunctionResult(data=data, fail=fails)
+        return [{"accessKey": binding.access_key, "logout": True}]
+
+    return run_items(ctx, one, max_items=100)
 
 
 LOGOUT = FunctionSpec(

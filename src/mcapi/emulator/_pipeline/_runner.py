@@ -19,13 +19,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 import anyio
 
 from mcapi._codes import lookup
-from mcapi._envelope import ErrorDetail, FailItem, RequestEnvelope
+from mcapi._envelope import ErrorDetail
 from mcapi.emulator._faults import TransportFault, send_transport_fault
 from mcapi.emulator._journal import JournalEntry, redact
 from mcapi.emulator._pipeline._call import Call, Verdict
@@ -156,37 +155,31 @@ class ApiEndpoint:
                 headers=[(k.lower().encode(), v.encode()) for k, v in rate_headers(call).items()],
             )  # fmt: skip
             return Verdict(lookup(200), "fault", f"transport fault {effect.transport}")
-        request = call.request
-        injected: list[FailItem] = []
+        injected: dict[int, tuple[ErrorDetail, ...]] = {}
         if effect is not None and effect.item_failures:
-            # Items are independent calls: the ones a rule fails never reach the handler.
-            kept = []
-            for index, item in enumerate(request.data):
+            # Items are independent calls: the handlers skip the ones a rule fails.
+            for index in range(max(1, len(call.request.data))):
                 failures = effect.failures_for(index)
-                if not failures:
-                    kept.append(item)
-                    continue
-                errors = tuple(
-                    ErrorDetail(f.code, f.message or lookup(200, None, f.code).name, False, f.field)
-                    for f in failures
-                )
-                injected.append(FailItem(key=dict(item), errors=errors))
-            request = RequestEnvelope(data=tuple(kept), pagination=request.pagination)
+                if failures:
+                    injected[index] = tuple(
+                        ErrorDetail(
+                            f.code, f.message or lookup(200, None, f.code).name, False, f.field
+                        )
+                        for f in failures
+                    )
         context = FunctionContext(
             store=call.state.store,
             clock=call.state.clock,
             account=call.auth.account,
             user=call.auth.user,
             app_id=call.auth.application.app_id,
-            request=request,
+            request=call.request,
+            injected_failures=injected,
         )
         try:
-            outcome = call.spec.handler(context)
+            return call.spec.handler(context)
         except FunctionError as exc:
             return Verdict(exc.entry, "function", f"function refused: {exc}", message=exc.message)
-        if injected and isinstance(outcome, FunctionResult):
-            outcome = replace(outcome, fail=[*outcome.fail, *injected])
-        return outcome
 
     async def _send(
         self, call: Call, outcome: Verdict | FunctionResult | StreamResult, send: Send,

@@ -47,6 +47,7 @@ READ_ONLY_PERMISSIONS = (
     "Monitoring | URL Protection | Read",
     "Archive | Search Content View",
     "Directories | Groups | Read",
+    "Directories | Internal | Read",
 )
 
 
