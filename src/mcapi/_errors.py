@@ -202,12 +202,18 @@ def api_error(
     request_id: str | None = None,
     attempts: int = 0,
     headers: Mapping[str, str] | None = None,
+    detail: str | None = None,
 ) -> ApiError:
-    """Build the right :class:`ApiError` for a response, with its catalogue entry."""
+    """Build the right :class:`ApiError` for a response, with its catalogue entry.
+
+    ``detail`` is a sentence added to the message, e.g. why the client could not recover.
+    """
     entry = lookup(status, sub_code, body_codes[0] if body_codes else None)
     text = f"{entry.label} {entry.name}: {entry.meaning}"
     if messages and messages[0] and messages[0] != entry.message:
         text += f" (platform said: {messages[0]})"
+    if detail:
+        text += f" {detail}"
     return error_class_for(status)(
         text,
         entry=entry,

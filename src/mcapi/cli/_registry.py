@@ -7,4 +7,7 @@ import click
 
 def commands() -> list[click.Command]:
     found: list[click.Command] = []
+    from mcapi.cli._emulator_cmd import emulator
+
+    found.append(emulator)
     return found

@@ -8,8 +8,7 @@ are unsigned and pass only :data:`UNSIGNED_PIPELINE` before their own handler
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from starlette.types import Receive, Scope, Send
 
 from mcapi.emulator._admin import admin_app
 from mcapi.emulator._login import DISCOVER_PATH, LOGIN_PATH, discover, login
@@ -27,7 +26,7 @@ from mcapi.emulator._pipeline._credentials import (
     check_realm,
 )
 from mcapi.emulator._pipeline._request import check_body, check_method, check_route
-from mcapi.emulator._pipeline._runner import ApiEndpoint, Check, Receive, Send
+from mcapi.emulator._pipeline._runner import ApiEndpoint, Check
 from mcapi.emulator._state import EmulatorState
 
 #: The checks of a signed call, in order (RESPONSE-CODES.md, rows 1-15; row 16 runs the function).
@@ -63,11 +62,11 @@ class _Dispatch:
         )
         self.admin = admin_app(state)
 
-    async def __call__(self, scope: Mapping[str, Any], receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not scope["path"].startswith("/_emulator"):
             await self.api(scope, receive, send)
         else:
-            await self.admin(dict(scope), receive, send)  # type: ignore[arg-type]
+            await self.admin(scope, receive, send)
 
 
 def create_app(state: EmulatorState) -> _Dispatch:

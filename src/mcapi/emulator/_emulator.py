@@ -8,11 +8,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mcapi.emulator._app import create_app
+from mcapi.emulator._clock import Clock
 from mcapi.emulator._config import EmulatorConfig
 from mcapi.emulator._data import generate
+from mcapi.emulator._faults import FaultEngine
 from mcapi.emulator._journal import Journal
 from mcapi.emulator._login import LOGOUT
-from mcapi.emulator._ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from mcapi.emulator._ratelimit import (
+    ForcedQuotas,
+    MemoryRateLimiter,
+    RateLimiter,
+    RedisRateLimiter,
+)
 from mcapi.emulator._replay import MemoryReplayCache, RedisReplayCache, ReplayCache
 from mcapi.emulator._state import EmulatorState
 from mcapi.emulator._store import Store, apply_seed, ensure_demo
@@ -107,11 +114,11 @@ class Emulator:
 
     # ---- handles --------------------------------------------------------------------------------
     @property
-    def clock(self) -> Any:
+    def clock(self) -> Clock:
         return self.state.clock
 
     @property
-    def faults(self) -> Any:
+    def faults(self) -> FaultEngine:
         return self.state.faults
 
     @property
@@ -119,7 +126,7 @@ class Emulator:
         return self.state.journal
 
     @property
-    def forced_quotas(self) -> Any:
+    def forced_quotas(self) -> ForcedQuotas:
         return self.state.forced_quotas
 
     @property

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
 
 import anyio
+from starlette.types import Receive, Scope, Send
 
 from mcapi._codes import lookup
 from mcapi._envelope import ErrorDetail
@@ -45,9 +45,6 @@ from mcapi.emulator.functions._registry import (
 logger = logging.getLogger("mcapi.emulator")
 
 Check = Callable[[Call], Verdict | None]
-Scope = Mapping[str, Any]
-Receive = Callable[[], Awaitable[Mapping[str, Any]]]
-Send = Callable[[Mapping[str, Any]], Awaitable[None]]
 #: An unsigned function: its own checks and answer.
 UnsignedHandler = Callable[[Call], "Verdict | FunctionResult"]
 

@@ -184,7 +184,7 @@ class UserOps(StoreBase):
 
     def set_permissions(self, user_id: int, permissions: Iterable[str]) -> User:
         """Replace the permissions and revoke the bindings with reason "permission change"."""
-        value = check.permissions(list(permissions))
+        value = check.permissions(permissions)
         with self.begin() as conn:
             user = _update(conn, user_id, {"permissions": value})
             revoke_user_bindings(conn, user_id, "permission change")
@@ -192,6 +192,6 @@ class UserOps(StoreBase):
 
     def set_ip_ranges(self, user_id: int, ranges: Iterable[str] | None) -> User:
         """The user's own permitted CIDR ranges; None = inherit the account's."""
-        value = None if ranges is None else check.cidr_list(list(ranges))
+        value = None if ranges is None else check.cidr_list(ranges)
         with self.connect() as conn:
             return _update(conn, user_id, {"ip_ranges": value})

@@ -1,0 +1,279 @@
+"""Run an :class:`~mcapi.emulator.Emulator` with uvicorn: in the foreground or in a thread.
+
+``mcapi emulator serve`` calls :func:`run` (blocks until Ctrl-C or SIGTERM); the pytest plugin
+and scripts call :func:`serve_in_thread` (a context manager yielding the base URL of a server on
+a loopback socket, port 0 by default, with bounded start and stop).
+
+Both bind the listening socket themselves before uvicorn starts, so the real port is known when
+port 0 was asked for, and a port already taken fails at once with an ``OSError`` instead of
+uvicorn's ``sys.exit``. Access logging is off by default (it costs a noticeable share of the
+throughput), and the ``uvicorn.error`` logger gets ``TransportFaultLogFilter`` so that deliberate
+transport faults (docs/faults.md) are not logged as application crashes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mcapi.emulator._faults import TransportFaultLogFilter
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from mcapi.emulator._emulator import Emulator
+
+__all__ = [
+    "DEFAULT_HOST",
+    "DEFAULT_PORT",
+    "ServerStartError",
+    "attach_fault_filter",
+    "bind_socket",
+    "build_server",
+    "check_redis",
+    "database_url",
+    "display_url",
+    "open_emulator",
+    "run",
+    "seed_once",
+    "serve_in_thread",
+]
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8787
+_ADMIN_TOKEN_SETTING = "emulator.admin_token"
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
+
+class ServerStartError(RuntimeError):
+    """The server did not start listening within the allotted time (or died starting)."""
+
+
+def database_url(db: str) -> str:
+    """An SQLAlchemy URL from ``--db``: a URL as given, or a SQLite file path made absolute."""
+    if "://" in db:
+        return db
+    return f"sqlite:///{Path(db).expanduser().resolve()}"
+
+
+def open_emulator(
+    db_url: str,
+    *,
+    base_url: str,
+    admin_token: str | None = None,
+    redis_url: str | None = None,
+    skew_seconds: float | None = None,
+) -> Emulator:
+    """An :class:`Emulator` for a served deployment.
+
+    Without ``admin_token`` the token is the one saved in the database by an earlier start, or a
+    new random one that is then saved: a restart on the same database keeps the same token, so
+    the lines the user pasted into a shell keep working (the database already holds the demo's
+    secret keys in plaintext; it is test data, not a vault).
+    """
+    from mcapi.emulator._config import EmulatorConfig
+    from mcapi.emulator._emulator import Emulator
+
+    config = EmulatorConfig()
+    if skew_seconds is not None:
+        if skew_seconds < 0:
+            raise ValueError(f"the skew window cannot be negative, got {skew_seconds:g} s")
+        config = replace(
+            config,
+            skew_seconds=skew_seconds,
+            replay_seconds=max(config.replay_seconds, 2 * skew_seconds),
+        )
+    emulator = Emulator(
+        db_url,
+        admin_token=admin_token,
+        redis_url=redis_url,
+        config=config,
+        base_url=base_url,
+    )
+    if not admin_token:
+        saved = emulator.store.get_setting(_ADMIN_TOKEN_SETTING)
+        if isinstance(saved, str) and saved:
+            emulator.state.config = replace(emulator.state.config, admin_token=saved)
+        else:
+            emulator.store.set_setting(_ADMIN_TOKEN_SETTING, emulator.admin_token)
+    return emulator
+
+
+def check_redis(url: str, timeout: float = 5.0) -> None:
+    """Raise ``ConnectionError`` naming ``url`` unless a Redis server answers PING there (the
+    limiter connects lazily: without this, a wrong URL would surface as 500s on the first call)."""
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except (redis.RedisError, ValueError, OSError) as exc:
+        raise ConnectionError(f"cannot reach Redis at {url}: {exc}") from None
+
+
+def seed_once(emulator: Emulator, document: Mapping[str, Any], label: str) -> str:
+    """Load a seed document unless every account it names already exists (a restart on the same
+    database); returns what happened, for the console. Raises ``SeedError`` (nothing loaded)."""
+    accounts = document.get("accounts")
+    entries = accounts if isinstance(accounts, list) else []
+    codes = [str(a.get("code")) for a in entries if isinstance(a, dict)]
+    if codes and all(emulator.store.find_account(code) for code in codes):
+        return f"seed {label}: accounts {', '.join(codes)} already in the database, skipped"
+    summary = emulator.seed(document)
+    counts = ", ".join(f"{n} {kind}" for kind, n in summary.counts().items())
+    lines = [f"seed {label}: loaded {counts}"]
+    lines += [f"  generated password for {e}: {p}" for e, p in summary.generated_passwords.items()]
+    return "\n".join(lines)
+
+
+def attach_fault_filter() -> None:
+    """Attach :class:`TransportFaultLogFilter` to ``uvicorn.error`` (once per process)."""
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, TransportFaultLogFilter) for f in logger.filters):
+        logger.addFilter(TransportFaultLogFilter())
+
+
+def bind_socket(host: str = DEFAULT_HOST, port: int = 0) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (IPv4 or IPv6 by the host's form)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        # Listening at once: a client that connects before uvicorn's loop runs waits in the
+        # backlog instead of being refused (the CLI prints the URL before serving).
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def display_url(host: str, port: int) -> str:
+    """The URL a local client uses: a wildcard address is shown as the loopback one."""
+    if host in ("0.0.0.0", ""):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def build_server(
+    app: Any,
+    *,
+    log_level: str = "warning",
+    access_log: bool = False,
+    own_logging: bool = True,
+    timeout_graceful_shutdown: int | None = 5,
+) -> uvicorn.Server:
+    """A ``uvicorn.Server`` for ``app`` with the emulator's settings (host and port come from the
+    socket later given to ``Server.run``).
+
+    ``own_logging`` installs uvicorn's usual console logging (the foreground server); without it
+    uvicorn's records propagate to whatever the process configured (a test run's capture).
+    """
+    import uvicorn
+
+    if log_level not in LOG_LEVELS:
+        raise ValueError(f"log level must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
+    options: dict[str, Any] = {} if own_logging else {"log_config": None}
+    config = uvicorn.Config(
+        app,
+        log_level=log_level,
+        access_log=access_log,
+        lifespan="off",
+        server_header=False,
+        timeout_graceful_shutdown=timeout_graceful_shutdown,
+        **options,
+    )
+    attach_fault_filter()
+    return uvicorn.Server(config)
+
+
+def run(
+    emulator: Emulator,
+    sock: socket.socket,
+    *,
+    log_level: str = "warning",
+    access_log: bool = False,
+) -> None:
+    """Serve ``emulator`` on the bound ``sock`` until Ctrl-C or SIGTERM, then return.
+
+    uvicorn re-raises the signal it caught once it has shut down; a SIGINT therefore surfaces
+    here as ``KeyboardInterrupt``, which is swallowed: stopping is the normal end.
+    """
+    server = build_server(emulator.app, log_level=log_level, access_log=access_log)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run(sockets=[sock])
+
+
+@contextlib.contextmanager
+def serve_in_thread(
+    emulator: Emulator,
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = 0,
+    log_level: str = "warning",
+    startup_timeout: float = 10.0,
+    shutdown_timeout: float = 10.0,
+) -> Iterator[str]:
+    """Serve ``emulator`` from a background thread; yields its base URL (``http://host:port``).
+
+    The server is listening when the URL is yielded. On exit it is asked to stop and joined for
+    at most ``shutdown_timeout`` seconds (open keep-alive connections are closed, not awaited).
+    Raises :class:`ServerStartError` if it is not up within ``startup_timeout`` seconds.
+    """
+    sock = bind_socket(host, port)
+    bound_port = int(sock.getsockname()[1])
+    server = build_server(
+        emulator.app, log_level=log_level, own_logging=False, timeout_graceful_shutdown=1
+    )
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            server.run(sockets=[sock])
+        except BaseException as exc:  # a thread must not die silently: report it to the caller
+            failure.append(exc)
+
+    thread = threading.Thread(target=target, name=f"mcapi-emulator-{bound_port}", daemon=True)
+    thread.start()
+    try:
+        _wait_started(server, thread, failure, startup_timeout)
+        yield display_url(host, bound_port)
+    finally:
+        server.should_exit = True
+        thread.join(shutdown_timeout)
+        if thread.is_alive():
+            server.force_exit = True
+            thread.join(1.0)
+        sock.close()
+
+
+def _wait_started(
+    server: uvicorn.Server,
+    thread: threading.Thread,
+    failure: list[BaseException],
+    timeout: float,
+) -> None:
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if failure or not thread.is_alive():
+            cause = failure[0] if failure else None
+            raise ServerStartError(f"the emulator server stopped while starting: {cause!r}")
+        if time.monotonic() >= deadline:
+            server.should_exit = True
+            raise ServerStartError(f"the emulator server did not start within {timeout:g} s")
+        time.sleep(0.005)

@@ -1,0 +1,399 @@
+"""The admin API under /_emulator/: the token guard, every route, and 400s that say what is wrong.
+
+Every test goes through the real app (in-process ASGI) and checks what an operator would see: the
+answer of the admin route, and the effect on the signed calls a client makes afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from mcapi.emulator import Emulator
+from tests.emulator.conftest import Api, code_of
+
+pytestmark = pytest.mark.anyio
+
+LOGOUT = "/api/login/logout"
+ADMIN = "admin@demo.example"
+READER = "reader@demo.example"
+
+#: Every guarded route with a body that would be valid.
+GUARDED: list[tuple[str, str, object]] = [
+    ("POST", "/reset", None),
+    ("POST", "/seed", {"accounts": []}),
+    ("GET", "/clock", None),
+    ("POST", "/clock", {"freeze": True}),
+    ("GET", "/faults", None),
+    ("POST", "/faults", {"match": {"path": "/api/*"}, "effect": {"status": 500}}),
+    ("DELETE", "/faults", None),
+    ("DELETE", "/faults/f1", None),
+    ("GET", "/quotas/forced", None),
+    ("POST", "/quotas/forced", {"path": LOGOUT, "call_number": 1, "reset_ms": 10}),
+    ("DELETE", "/quotas/forced", None),
+    ("DELETE", "/quotas/forced/q1", None),
+    ("GET", "/journal", None),
+    ("GET", "/users", None),
+    ("POST", f"/users/{ADMIN}/unlock", None),
+    ("POST", "/accounts/CUSA12345/policy", {"quota_limit": 10}),
+]
+
+
+async def raw_admin(
+    api: Api, method: str, path: str, body: object = None, *, content_type: str | None = None
+) -> httpx.Response:
+    """An admin call that may fail (``Api.admin`` asserts success); bytes are sent as they are."""
+    headers = {"Authorization": f"Bearer {api.creds.admin_token}"}
+    if content_type:
+        headers["Content-Type"] = content_type
+    if isinstance(body, bytes):
+        return await api.http.request(method, f"/_emulator{path}", content=body, headers=headers)
+    return await api.http.request(method, f"/_emulator{path}", json=body, headers=headers)
+
+
+async def logout(api: Api) -> httpx.Response:
+    """A signed call every emulator serves: logout of nothing answers 200 with no items."""
+    return await api.call(LOGOUT, [])
+
+
+# ---- the token ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("method", "path", "body"), GUARDED)
+@pytest.mark.parametrize("authorization", [None, "Bearer wrong-token", "Basic abc"])
+async def test_every_guarded_route_needs_the_token(
+    api: Api, method: str, path: str, body: object, authorization: str | None
+) -> None:
+    headers = {"Authorization": authorization} if authorization else {}
+    response = await api.http.request(method, f"/_emulator{path}", json=body, headers=headers)
+    assert response.status_code == 401
+    assert "Bearer" in response.json()["error"]
+    assert (await logout(api)).status_code == 200  # nothing changed: no fault, no reset
+
+
+async def test_health_needs_no_token(api: Api) -> None:
+    response = await api.http.get("/_emulator/health")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+
+
+async def test_openapi_document_needs_no_token(api: Api) -> None:
+    pytest.importorskip("mcapi.emulator.functions._openapi")
+    response = await api.http.get("/_emulator/openapi.json")
+    assert response.status_code == 200
+    assert LOGOUT in response.json()["paths"]
+
+
+# ---- reset and seed ----------------------------------------------------------------------------
+
+
+async def test_reset_empties_the_tenant_and_the_demo_binding_stops_working(api: Api) -> None:
+    await api.admin("POST", "/faults", {"match": {"path": "/api/*"}, "effect": {"status": 500}})
+    assert (await api.admin("POST", "/reset")).json() == {"reset": True}
+    assert (await api.admin("GET", "/users")).json() == {"users": []}
+    assert (await api.admin("GET", "/faults")).json() == {"rules": []}
+    assert code_of(await logout(api)) == "401 0013 err_xdk_access_key_not_found"
+
+
+SEED = {
+    "accounts": [
+        {
+            "code": "CUSA77777",
+            "name": "Acme",
+            "domains": ["acme.example"],
+            "applications": [{"name": "app"}],
+            "users": [{"email": "ops@acme.example", "permissions": ["*"]}],
+        }
+    ]
+}
+
+
+async def test_seed_json_creates_users_and_reports_generated_passwords(api: Api) -> None:
+    answer = (await api.admin("POST", "/seed", SEED)).json()
+    assert answer["created"]["accounts"] == 1
+    assert answer["created"]["users"] == 1
+    assert set(answer["generated_passwords"]) == {"ops@acme.example"}
+    emails = {u["email"] for u in (await api.admin("GET", "/users")).json()["users"]}
+    assert "ops@acme.example" in emails
+    assert all("password_hash" not in u for u in (await api.admin("GET", "/users")).json()["users"])
+
+
+async def test_seed_toml_by_content_type(api: Api) -> None:
+    toml = b'[[accounts]]\ncode = "CUSA88888"\nname = "T"\ndomains = ["t.example"]\n'
+    response = await raw_admin(api, "POST", "/seed", toml, content_type="application/toml")
+    assert response.status_code == 200, response.text
+    assert response.json()["created"]["domains"] == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "message"),
+    [
+        (b"{not json", "application/json", "not JSON"),
+        (b"[1, 2]", "application/json", "JSON object"),
+        (b"code = ", "application/toml", "not TOML"),
+        (json.dumps({"accounts": [{"code": "X"}]}).encode(), "application/json", "name"),
+    ],
+)
+async def test_bad_seed_is_400_naming_the_problem(
+    api: Api, content: bytes, content_type: str, message: str
+) -> None:
+    response = await raw_admin(api, "POST", "/seed", content, content_type=content_type)
+    assert response.status_code == 400
+    assert message in response.json()["error"]
+
+
+async def test_conflicting_seed_leaves_nothing_half_loaded(api: Api) -> None:
+    clash = json.loads(json.dumps(SEED))
+    clash["accounts"][0]["users"].append({"email": ADMIN})  # taken by the demo tenant
+    response = await raw_admin(api, "POST", "/seed", clash)
+    assert response.status_code == 400
+    assert ADMIN in response.json()["error"]
+    emails = {u["email"] for u in (await api.admin("GET", "/users")).json()["users"]}
+    assert "ops@acme.example" not in emails
+
+
+# ---- clock -------------------------------------------------------------------------------------
+
+
+async def test_clock_freeze_set_advance_resume(api: Api) -> None:
+    state = (await api.admin("GET", "/clock")).json()
+    assert state["frozen"] is False
+    frozen = (await api.admin("POST", "/clock", {"set": "2030-01-01T00:00:00Z"})).json()
+    assert frozen["frozen"] is True
+    assert frozen["now"] == datetime(2030, 1, 1, tzinfo=UTC).timestamp()
+    moved = (await api.admin("POST", "/clock", {"advance": 90})).json()
+    assert moved["now"] == frozen["now"] + 90
+    assert moved["iso"].startswith("2030-01-01T00:01:30")
+    assert (await api.admin("POST", "/clock", {"resume": True})).json()["frozen"] is False
+    assert (await api.admin("POST", "/clock", {"reset": True})).json()["now"] < frozen["now"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({}, "give one or more"),
+        ({"rewind": 5}, "give one or more"),
+        ({"advance": -5}, "advance"),
+        ({"advance": "soon"}, "advance"),
+        ({"set": "yesterday"}, "ISO 8601"),
+        ({"set": "2030-01-01T00:00:00"}, "time zone"),
+    ],
+)
+async def test_bad_clock_request_is_400(api: Api, body: dict[str, object], message: str) -> None:
+    response = await raw_admin(api, "POST", "/clock", body)
+    assert response.status_code == 400
+    assert message in response.json()["error"]
+
+
+async def test_advancing_the_clock_expires_a_binding(api: Api) -> None:
+    keys = await api.binding_for(ADMIN, ttl_seconds=3600)
+    assert (await api.call(LOGOUT, [], keys=keys)).status_code == 200
+    await api.admin("POST", "/clock", {"advance": 3601})
+    assert code_of(await api.call(LOGOUT, [], keys=keys)) == "418 0001 err_xdk_binding_expired"
+
+
+# ---- faults and forced quotas ------------------------------------------------------------------
+
+
+async def test_fault_rule_lifecycle_and_effect(api: Api) -> None:
+    rule = {"match": {"path": LOGOUT, "times": 1}, "effect": {"status": 500, "sub_code": "0006"}}
+    response = await api.admin("POST", "/faults", rule)
+    assert response.status_code == 201
+    rule_id = response.json()["id"]
+    assert code_of(await logout(api)) == "500 0006 err_xdk_external_resource"
+    assert (await logout(api)).status_code == 200
+    [listed] = (await api.admin("GET", "/faults")).json()["rules"]
+    assert (listed["id"], listed["calls"], listed["applied"]) == (rule_id, 2, 1)
+    assert (await api.admin("DELETE", f"/faults/{rule_id}")).json() == {"deleted": rule_id}
+    assert (await raw_admin(api, "DELETE", f"/faults/{rule_id}")).status_code == 404
+    await api.admin("POST", "/faults", rule)
+    assert (await api.admin("DELETE", "/faults")).json() == {"deleted": "all"}
+    assert (await api.admin("GET", "/faults")).json() == {"rules": []}
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ({"effect": {"status": 500}}, "match: required"),
+        ({"match": {"path": "/api/*", "times": 0}, "effect": {"status": 500}}, "match.times"),
+        ({"match": {"path": "/api/*"}, "effect": {"status": 500, "sub_code": "6"}}, "sub_code"),
+        ({"match": {"path": "/api/*"}, "effect": {"colour": "red"}}, "effect.colour"),
+    ],
+)
+async def test_bad_fault_rule_is_400_naming_the_field(
+    api: Api, rule: dict[str, object], message: str
+) -> None:
+    response = await raw_admin(api, "POST", "/faults", rule)
+    assert response.status_code == 400
+    assert message in response.json()["error"]
+
+
+async def test_forced_quota_lifecycle_and_effect(api: Api) -> None:
+    body = {"path": LOGOUT, "call_number": 2, "reset_ms": 1500}
+    response = await api.admin("POST", "/quotas/forced", body)
+    rule_id = response.json()["id"]
+    assert (await logout(api)).status_code == 200
+    denied = await logout(api)
+    assert code_of(denied) == "429 0008 err_xdk_rate_limit_exceeded"
+    assert denied.headers["x-ratelimit-reset"] == "1500"
+    [listed] = (await api.admin("GET", "/quotas/forced")).json()["rules"]
+    assert listed["id"] == rule_id
+    assert listed["call_number"] == 2
+    await api.admin("DELETE", f"/quotas/forced/{rule_id}")
+    assert (await raw_admin(api, "DELETE", f"/quotas/forced/{rule_id}")).status_code == 404
+    await api.admin("POST", "/quotas/forced", body)
+    await api.admin("DELETE", "/quotas/forced")
+    assert (await api.admin("GET", "/quotas/forced")).json() == {"rules": []}
+
+
+async def test_bad_forced_quota_is_400(api: Api) -> None:
+    response = await raw_admin(api, "POST", "/quotas/forced", {"path": LOGOUT, "reset_ms": 5})
+    assert response.status_code == 400
+    assert "call_number" in response.json()["error"]
+
+
+# ---- journal -----------------------------------------------------------------------------------
+
+
+async def test_journal_filters_and_jsonl(api: Api, emu: Emulator) -> None:
+    assert (await logout(api)).status_code == 200
+    bad = await api.call(LOGOUT, [], headers={"Authorization": "MC nobody:sig"})
+    assert bad.status_code == 401
+    everything = (await api.admin("GET", "/journal")).json()["entries"]
+    assert [e["status"] for e in everything] == [200, 401]
+    refused = (await api.admin("GET", "/journal?status=401")).json()["entries"]
+    assert [(e["sub_code"], e["check"]) for e in refused] == [("0013", "binding")]
+    assert "sig" not in json.dumps(refused)  # secrets never reach the journal
+    last = (await api.admin("GET", "/journal?limit=1&path=" + LOGOUT)).json()["entries"]
+    assert last == everything[-1:]
+    by_id = everything[0]["request_id"]
+    assert len((await api.admin("GET", f"/journal?request_id={by_id}")).json()["entries"]) == 1
+    lines = (await api.admin("GET", "/journal?format=jsonl")).text.splitlines()
+    assert [json.loads(line)["status"] for line in lines] == [200, 401]
+
+
+@pytest.mark.parametrize("query", ["limit=many", "status=bad", "since=yesterday"])
+async def test_bad_journal_query_is_400(api: Api, query: str) -> None:
+    response = await raw_admin(api, "GET", f"/journal?{query}")
+    assert response.status_code == 400
+    assert "bad journal query" in response.json()["error"]
+
+
+# ---- users -------------------------------------------------------------------------------------
+
+
+async def test_lock_then_clock_passes_the_lock(api: Api) -> None:
+    user = (await api.admin("POST", f"/users/{ADMIN}/lock", {"minutes": 10})).json()["user"]
+    assert user["locked_until"] is not None
+    assert code_of(await logout(api)) == "401 0010 err_xdk_account_locked"
+    await api.admin("POST", "/clock", {"advance": 601})
+    assert (await logout(api)).status_code == 200
+
+
+async def test_unlock_disable_enable(api: Api) -> None:
+    await api.admin("POST", f"/users/{ADMIN}/lock")
+    assert (await api.admin("POST", f"/users/{ADMIN}/unlock")).json()["user"][
+        "locked_until"
+    ] is None
+    password = api.creds.admin_password
+    assert password
+    disabled = (await api.admin("POST", f"/users/{ADMIN}/disable")).json()["user"]
+    assert disabled["status"] == "disabled"
+    assert code_of(await api.login(ADMIN, password)) == "401 0011 err_xdk_account_disabled"
+    assert code_of(await logout(api)) == "401 0012 err_xdk_binding_revoked"  # disabling revokes
+    assert (await api.admin("POST", f"/users/{ADMIN}/enable")).json()["user"]["status"] == "active"
+    assert (await api.login(ADMIN, password)).status_code == 200
+
+
+async def test_expire_password_and_set_password(api: Api) -> None:
+    password = api.creds.reader_password
+    assert password
+    user = (await api.admin("POST", f"/users/{READER}/expire-password")).json()["user"]
+    assert user["password_expires_at"] is not None
+    assert code_of(await api.login(READER, password)) == "403 0009 err_xdk_password_expired"
+    await api.admin("POST", f"/users/{READER}/password", {"password": "a new secret 42"})
+    assert (await api.login(READER, "a new secret 42")).status_code == 200
+
+
+async def test_permissions_change_revokes_bindings(api: Api) -> None:
+    keys = await api.binding_for(READER)
+    body = {"permissions": ["Account | Logs | Read"]}
+    user = (await api.admin("POST", f"/users/{READER}/permissions", body)).json()["user"]
+    assert user["permissions"] == ["Account | Logs | Read"]
+    assert code_of(await api.call(LOGOUT, [], keys=keys)) == "401 0012 err_xdk_binding_revoked"
+
+
+async def test_ip_ranges_refuse_other_addresses_and_inherit_again(api: Api) -> None:
+    body = {"ranges": ["203.0.113.0/24"]}
+    user = (await api.admin("POST", f"/users/{ADMIN}/ip-ranges", body)).json()["user"]
+    assert user["ip_ranges"] == ["203.0.113.0/24"]
+    assert code_of(await logout(api)) == "403 0016 err_xdk_forbidden_ip"
+    await api.admin("POST", f"/users/{ADMIN}/ip-ranges", {"ranges": None})
+    assert (await logout(api)).status_code == 200
+
+
+async def test_revoke_bindings_and_create_one(api: Api) -> None:
+    answer = (await api.admin("POST", f"/users/{ADMIN}/revoke-bindings")).json()
+    assert answer["revoked"] >= 1
+    assert code_of(await logout(api)) == "401 0012 err_xdk_binding_revoked"
+    made = (await api.admin("POST", f"/users/{ADMIN}/bindings", {"ttl_seconds": 60})).json()
+    assert made["app_id"] == api.creds.app_id
+    assert made["expires_at"] is not None
+    keys = await api.binding_for(ADMIN)
+    assert (await api.call(LOGOUT, [], keys=keys)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "message"),
+    [
+        ("/users/nobody@demo.example/lock", None, 404, "no user"),
+        (f"/users/{ADMIN}/promote", None, 404, "unknown operation"),
+        (f"/users/{ADMIN}/password", {}, 400, "password: required"),
+        pytest.param(
+            f"/users/{ADMIN}/permissions",
+            {"permissions": "all"},
+            400,
+            "list of strings",
+        ),
+        (f"/users/{ADMIN}/ip-ranges", {"ranges": ["not-a-range"]}, 400, "CIDR"),
+        (f"/users/{ADMIN}/bindings", {"app_id": "no-such-app"}, 404, "no application"),
+        (f"/users/{ADMIN}/lock", [1], 400, "JSON object"),
+    ],
+)
+async def test_bad_user_operation_says_why(
+    api: Api, path: str, body: object, status: int, message: str
+) -> None:
+    response = await raw_admin(api, "POST", path, body)
+    assert response.status_code == status
+    assert message in response.json()["error"]
+
+
+# ---- account policy ----------------------------------------------------------------------------
+
+
+async def test_policy_sets_the_quota_seen_in_rate_limit_headers(api: Api) -> None:
+    body = {"quota_limit": 7, "quota_reset_ms": 2000, "binding_ttl_seconds": None}
+    account = (await api.admin("POST", "/accounts/CUSA12345/policy", body)).json()
+    assert (account["quota_limit"], account["binding_ttl_seconds"]) == (7, None)
+    response = await logout(api)
+    assert response.headers["x-ratelimit-limit"] == "7"
+
+
+@pytest.mark.parametrize(
+    ("code", "body", "status", "message"),
+    [
+        ("CUSA00000", {"quota_limit": 1}, 404, "no account"),
+        ("CUSA12345", {"quota_limt": 1}, 400, "unknown policy"),
+        ("CUSA12345", {"quota_limit": 0}, 400, ""),
+        ("CUSA12345", {}, 400, "no policy field"),
+    ],
+)
+async def test_bad_policy_says_why(
+    api: Api, code: str, body: dict[str, object], status: int, message: str
+) -> None:
+    response = await raw_admin(api, "POST", f"/accounts/{code}/policy", body)
+    assert response.status_code == status
+    assert message in response.json()["error"]

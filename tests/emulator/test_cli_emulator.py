@@ -1,0 +1,443 @@
+"""``mcapi emulator ...``: the admin commands against a real emulator on a loopback socket, and
+``serve`` itself in a subprocess (start, restart on the same database file, Ctrl-C).
+
+The admin commands run through click's CliRunner with the environment ``serve --demo`` tells a
+user to paste (MCAPI_BASE_URL, MCAPI_ADMIN_TOKEN); what they change is checked with signed calls
+over HTTP, the way the user's integration would notice it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner, Result
+
+from mcapi._signing import format_date, new_request_id, signed_headers
+from mcapi.cli import cli
+from mcapi.cli._admin_client import parse_duration
+from mcapi.emulator import Emulator, EmulatorCredentials
+
+LOGOUT = "/api/login/logout"
+ADMIN = "admin@demo.example"
+Run = Callable[..., Result]
+
+SEED_TOML = """
+[[accounts]]
+code = "CUSA55555"
+name = "Acme"
+domains = ["acme.example"]
+applications = [{ name = "app" }]
+[[accounts.users]]
+email = "ops@acme.example"
+password = "ops password 1"
+permissions = ["*"]
+"""
+
+
+@pytest.fixture
+def run(mcapi_server: str, mcapi_credentials: EmulatorCredentials) -> Run:
+    """Invoke ``mcapi emulator ARGS`` with the variables ``serve --demo`` prints."""
+
+    def invoke(*args: str, env: dict[str, str | None] | None = None, input: str = "") -> Result:
+        environment: dict[str, str | None] = {
+            "MCAPI_BASE_URL": mcapi_server,
+            "MCAPI_ADMIN_TOKEN": mcapi_credentials.admin_token,
+        }
+        environment.update(env or {})
+        return CliRunner().invoke(cli, ["emulator", *args], env=environment, input=input)
+
+    return invoke
+
+
+@pytest.fixture
+def call(
+    mcapi_server: str, mcapi_emulator: Emulator, mcapi_credentials: EmulatorCredentials
+) -> Callable[..., httpx.Response]:
+    """A signed logout-of-nothing over HTTP (every emulator serves it), with any keys."""
+
+    def signed(access_key: str | None = None, secret_key: str | None = None) -> httpx.Response:
+        headers = signed_headers(
+            access_key=access_key or mcapi_credentials.access_key,
+            secret_key=secret_key or mcapi_credentials.secret_key,
+            app_id=mcapi_credentials.app_id,
+            app_key=mcapi_credentials.app_key,
+            path=LOGOUT,
+            date=format_date(mcapi_emulator.clock.now()),
+            request_id=new_request_id(),
+        )
+        return httpx.post(mcapi_server + LOGOUT, json={"data": []}, headers=headers, timeout=10)
+
+    return signed
+
+
+def sub_code(response: httpx.Response) -> str:
+    message = response.json()["fail"][0]["errors"][0]["message"]
+    return f"{response.status_code} {message.split()[0]}"
+
+
+def ok(result: Result) -> str:
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def one_line_error(result: Result, exit_code: int, fragment: str) -> None:
+    """The command failed the way a user should see it: one line, no traceback."""
+    assert result.exit_code == exit_code, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    assert fragment in result.output
+    assert len(result.output.strip().splitlines()) == 1 or exit_code == 2
+
+
+# ---- errors ------------------------------------------------------------------------------------
+
+
+def test_no_token_is_a_usage_error(run: Run) -> None:
+    one_line_error(run("reset", env={"MCAPI_ADMIN_TOKEN": None}), 2, "no admin token")
+
+
+def test_wrong_token_is_one_line(run: Run, mcapi_emulator: Emulator) -> None:
+    result = run("faults", "clear", "--admin-token", "not-the-token")
+    one_line_error(result, 1, "refused the admin token (401)")
+
+
+def test_connection_refused_is_one_line(run: Run) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = run("journal", "--url", f"http://127.0.0.1:{port}")
+    one_line_error(result, 1, "cannot reach the emulator")
+    assert "connection refused" in result.output
+
+
+def test_admin_api_error_message_is_shown(run: Run) -> None:
+    one_line_error(run("user", "lock", "nobody@demo.example"), 1, "no user nobody@demo.example")
+
+
+# ---- reset, seed, clock ------------------------------------------------------------------------
+
+
+def test_reset_forgets_the_tenant(run: Run, call: Callable[..., httpx.Response]) -> None:
+    assert "emulator reset" in ok(run("reset"))
+    assert sub_code(call()) == "401 0013"
+
+
+def test_seed_file_then_conflict(run: Run, tmp_path: Path) -> None:
+    seed = tmp_path / "acme.toml"
+    seed.write_text(SEED_TOML)
+    output = ok(run("seed", str(seed)))
+    assert "1 accounts" in output
+    assert "1 users" in output
+    assert "ops@acme.example" in ok(run("user", "list"))
+    one_line_error(run("seed", str(seed)), 1, "already")
+
+
+def test_bad_seed_file(run: Run, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[[accounts]]\ncode = \n")
+    one_line_error(run("seed", str(broken)), 1, "not TOML")
+    wrong_kind = tmp_path / "seed.yaml"
+    wrong_kind.write_text("accounts: []")
+    one_line_error(run("seed", str(wrong_kind)), 2, ".toml or .json")
+
+
+def test_clock_freeze_advance_set(run: Run, mcapi_emulator: Emulator) -> None:
+    assert "(frozen)" in ok(run("clock", "--freeze"))
+    before = mcapi_emulator.clock.now()
+    ok(run("clock", "--advance", "1h30m"))
+    assert mcapi_emulator.clock.now() == before + 5400
+    assert "2030-06-01T12:00:00" in ok(run("clock", "--set", "2030-06-01T12:00:00Z"))
+    assert "(running)" in ok(run("clock", "--resume"))
+    assert "emulator clock:" in ok(run("clock"))
+    one_line_error(run("clock", "--set", "2030-06-01T12:00:00"), 1, "time zone")
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90", 90), ("90s", 90), ("15m", 900), ("2h", 7200), ("3d", 259200), ("1h30m", 5400),
+     ("500ms", 0.5), ("1.5h", 5400)],
+)  # fmt: skip
+def test_durations(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+def test_bad_duration_is_a_usage_error(run: Run) -> None:
+    result = run("clock", "--advance", "soon")
+    assert result.exit_code == 2
+    assert "not a duration" in result.output
+
+
+# ---- faults, quotas, journal -------------------------------------------------------------------
+
+
+def test_faults_add_list_remove_clear(
+    run: Run, call: Callable[..., httpx.Response], tmp_path: Path
+) -> None:
+    rule = {"match": {"path": LOGOUT, "times": 1}, "effect": {"status": 500, "sub_code": "0006"}}
+    assert "fault rule f1 added" in ok(run("faults", "add", json.dumps(rule)))
+    assert sub_code(call()) == "500 0006"
+    assert call().status_code == 200
+    listed = ok(run("faults", "list"))
+    assert "f1" in listed
+    assert LOGOUT in listed
+    [as_json] = json.loads(ok(run("faults", "list", "--json")))
+    assert (as_json["calls"], as_json["applied"]) == (2, 1)
+    ok(run("faults", "remove", "f1"))
+    assert "no fault rules" in ok(run("faults", "list"))
+    rule_file = tmp_path / "rule.json"
+    rule_file.write_text(json.dumps({"id": "slow", **rule}))
+    assert "fault rule slow added" in ok(run("faults", "add", f"@{rule_file}"))
+    ok(run("faults", "clear"))
+    assert "no fault rules" in ok(run("faults", "list"))
+
+
+def test_bad_fault_rule(run: Run) -> None:
+    bad = {"match": {"path": "/api/*", "times": 0}, "effect": {"status": 500}}
+    one_line_error(run("faults", "add", json.dumps(bad)), 1, "match.times")
+    assert run("faults", "add", "{nope").exit_code == 2
+    one_line_error(run("faults", "remove", "f99"), 1, "no rule f99")
+
+
+def test_quotas_force_list_remove_clear(run: Run, call: Callable[..., httpx.Response]) -> None:
+    args = ("--path", LOGOUT, "--call", "2", "--reset-ms", "1500", "--user", ADMIN)
+    assert "added" in ok(run("quotas", "force", *args))
+    assert call().status_code == 200
+    denied = call()
+    assert sub_code(denied) == "429 0008"
+    assert denied.headers["x-ratelimit-reset"] == "1500"
+    assert f"call 2 to {LOGOUT} by {ADMIN}" in ok(run("quotas", "list"))
+    [rule] = json.loads(ok(run("quotas", "list", "--json")))
+    ok(run("quotas", "remove", rule["id"]))
+    ok(run("quotas", "force", *args))
+    ok(run("quotas", "clear"))
+    assert "no forced quota rules" in ok(run("quotas", "list"))
+
+
+def test_journal_table_filters_and_jsonl(run: Run, call: Callable[..., httpx.Response]) -> None:
+    assert call().status_code == 200
+    assert call(access_key="nobody-at-all").status_code == 401
+    table = ok(run("journal"))
+    assert LOGOUT in table
+    assert "401 0013" in table
+    assert "binding" in table
+    lines = ok(run("journal", "--jsonl")).splitlines()
+    assert [json.loads(line)["status"] for line in lines] == [200, 401]
+    refused = ok(run("journal", "--status", "401", "--jsonl")).splitlines()
+    assert [json.loads(line)["sub_code"] for line in refused] == ["0013"]
+    assert len(ok(run("journal", "--limit", "1", "--jsonl")).splitlines()) == 1
+    assert "no journal entries" in ok(run("journal", "--path", "/api/none"))
+
+
+# ---- users and policy --------------------------------------------------------------------------
+
+
+def test_lock_unlock(run: Run, call: Callable[..., httpx.Response]) -> None:
+    assert "locked until" in ok(run("user", "lock", ADMIN, "--minutes", "5"))
+    assert sub_code(call()) == "401 0010"
+    ok(run("user", "unlock", ADMIN))
+    assert call().status_code == 200
+
+
+def test_disable_enable_expire_password(run: Run) -> None:
+    assert "disabled" in ok(run("user", "disable", "reader@demo.example"))
+    assert "active" in ok(run("user", "enable", "reader@demo.example"))
+    assert "password expires" in ok(run("user", "expire-password", "reader@demo.example"))
+    output = ok(
+        run("user", "password", "reader@demo.example", input="new secret 1\nnew secret 1\n")
+    )
+    assert "reader@demo.example" in output
+
+
+def test_binding_prints_working_keys_and_revoke(
+    run: Run, call: Callable[..., httpx.Response]
+) -> None:
+    output = ok(run("user", "binding", ADMIN, "--ttl", "2h"))
+    exports = dict(
+        line.removeprefix("export ").split("=", 1)
+        for line in output.splitlines()
+        if line.startswith("export ")
+    )
+    assert set(exports) == {"MCAPI_APP_ID", "MCAPI_ACCESS_KEY", "MCAPI_SECRET_KEY"}
+    assert call(exports["MCAPI_ACCESS_KEY"], exports["MCAPI_SECRET_KEY"]).status_code == 200
+    assert "bindings revoked" in ok(run("user", "revoke-bindings", ADMIN))
+    assert sub_code(call(exports["MCAPI_ACCESS_KEY"], exports["MCAPI_SECRET_KEY"])) == "401 0012"
+
+
+def test_permissions_and_ip_ranges(run: Run, call: Callable[..., httpx.Response]) -> None:
+    output = ok(run("user", "permissions", "reader@demo.example", "Account | Logs | Read"))
+    assert "permissions: Account | Logs | Read" in output
+    assert "203.0.113.0/24" in ok(run("user", "ip-ranges", ADMIN, "203.0.113.0/24"))
+    assert sub_code(call()) == "403 0016"
+    assert "IP ranges: account's" in ok(run("user", "ip-ranges", ADMIN, "--inherit"))
+    assert call().status_code == 200
+    assert run("user", "ip-ranges", ADMIN).exit_code == 2
+
+
+def test_policy(run: Run, call: Callable[..., httpx.Response]) -> None:
+    output = ok(
+        run("policy", "CUSA12345", "--quota-limit", "9", "--binding-ttl", "never",
+            "--lockout", "10m", "--function-quota", f"{LOGOUT}=3/500")
+    )  # fmt: skip
+    assert "quota 9 calls" in output
+    assert "bindings live forever" in output
+    assert "for 600 s" in output
+    assert call().headers["x-ratelimit-limit"] == "3"
+    one_line_error(run("policy", "CUSA00000", "--quota-limit", "1"), 1, "no account CUSA00000")
+    assert run("policy", "CUSA12345").exit_code == 2
+
+
+# ---- serve -------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Served:
+    """``mcapi emulator serve`` in a subprocess, its output read line by line."""
+
+    def __init__(self, *args: str, cwd: Path) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env.pop("MCAPI_ADMIN_TOKEN", None)
+        argv = [sys.executable, "-c", "from mcapi.cli import main; main()", "emulator", "serve"]
+        self.process = subprocess.Popen(
+            [*argv, *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True,
+        )  # fmt: skip
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+        self.output: list[str] = []
+
+    def _pump(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def read_until(self, fragment: str, timeout: float = 30.0) -> list[str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            self.output.append(line)
+            if fragment in line:
+                return self.output
+        raise AssertionError(f"no {fragment!r} in the output:\n" + "\n".join(self.output))
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            code = self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise
+        self.read_until("stopped", timeout=5)
+        return code
+
+
+@pytest.fixture
+def serving(tmp_path: Path) -> Iterator[Callable[..., Served]]:
+    started: list[Served] = []
+
+    def start(*args: str) -> Served:
+        served = Served(*args, cwd=tmp_path)
+        started.append(served)
+        return served
+
+    yield start
+    for served in started:
+        if served.process.poll() is None:
+            served.process.kill()
+            served.process.wait(timeout=10)
+
+
+def exports(lines: list[str]) -> dict[str, str]:
+    found = [line.removeprefix("export ") for line in lines if line.startswith("export ")]
+    return dict(item.split("=", 1) for item in found)
+
+
+def test_serve_demo_restart_keeps_credentials(
+    serving: Callable[..., Served], tmp_path: Path
+) -> None:
+    (tmp_path / "acme.toml").write_text(SEED_TOML)
+    port = str(free_port())
+    first = serving("--demo", "--port", port, "--seed", "acme.toml")
+    output = first.read_until("former@demo.example")
+    env = exports(output)
+    assert env["MCAPI_BASE_URL"] == f"http://127.0.0.1:{port}"
+    assert set(env) == {
+        "MCAPI_BASE_URL", "MCAPI_APP_ID", "MCAPI_APP_KEY", "MCAPI_ACCESS_KEY",
+        "MCAPI_SECRET_KEY", "MCAPI_ADMIN_TOKEN",
+    }  # fmt: skip
+    assert any("seed acme.toml: loaded 1 accounts" in line for line in output)
+    assert any(line.strip().startswith("admin@demo.example") for line in output)
+    token = env["MCAPI_ADMIN_TOKEN"]
+    users = httpx.get(
+        env["MCAPI_BASE_URL"] + "/_emulator/users",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    ).json()["users"]
+    assert {"admin@demo.example", "ops@acme.example"} <= {u["email"] for u in users}
+    assert first.stop() == 0
+    assert (tmp_path / "mcapi-emulator.db").exists()
+
+    second = serving("--demo", "--port", port, "--seed", "acme.toml")
+    again = second.read_until("former@demo.example")
+    assert exports(again) == env
+    health = httpx.get(env["MCAPI_BASE_URL"] + "/_emulator/health", timeout=10)
+    assert health.json()["status"] == "ok"
+    assert any("already in the database, skipped" in line for line in again)
+    assert second.stop() == 0
+
+
+def test_serve_with_a_bad_seed_loads_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.toml").write_text('[[accounts]]\ncode = "X"\n')  # no name
+    result = CliRunner().invoke(cli, ["emulator", "serve", "--port", "0", "--seed", "bad.toml"])
+    assert result.exit_code == 2
+    assert "accounts[0].name: required" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "mcapi-emulator.db").exists()
+    result = CliRunner().invoke(cli, ["emulator", "serve", "--port", "0", "--seed", "none.json"])
+    assert result.exit_code == 2
+    assert "cannot read" in result.output
+
+
+def test_serve_on_a_taken_port_is_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = CliRunner().invoke(
+            cli, ["emulator", "serve", "--port", port, "--db", str(tmp_path / "e.db")]
+        )
+    assert result.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output
+
+
+def test_serve_with_an_unreachable_redis_is_one_line() -> None:
+    argv = ["emulator", "serve", "--port", "0", "--db", "sqlite://"]
+    result = CliRunner().invoke(cli, [*argv, "--redis", "redis://127.0.0.1:1/0"])
+    assert result.exit_code == 1
+    assert "cannot reach Redis at redis://127.0.0.1:1/0" in result.output
+    assert "Traceback" not in result.output
