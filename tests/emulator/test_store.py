@@ -651,3 +651,41 @@ def test_ensure_demo_on_postgres(pg_url: str) -> None:
     first = ensure_demo(store, now=NOW)
     assert ensure_demo(store, now=NOW).access_key == first.access_key
     store.close()
+
+
+def test_read_cache_sees_changes_made_by_another_connection(tmp_path: Path) -> None:
+    """Two stores on one SQLite file (two processes of one deployment): a revocation made by
+    one is seen by the other's cached auth context at once."""
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    writer, reader = Store(url, kdf_n=2**10), Store(url, kdf_n=2**10)
+    writer.create_all()
+    account = writer.create_account("CUSA1", "A")
+    user = writer.create_user(account.id, "a@a.example", "pw", permissions=["*"])
+    app = writer.create_application(account.id, "app")
+    binding = writer.create_binding(user.id, app.app_id, now=0.0, ttl_seconds=None)
+    first = reader.auth_context(binding.access_key)
+    assert first is not None
+    assert not first.binding.revoked
+    assert reader.auth_context(binding.access_key) is first  # served from the cache
+    writer.revoke_bindings(user.id, "test")
+    again = reader.auth_context(binding.access_key)
+    assert again is not None
+    assert again.binding.revoked
+    writer.close()
+    reader.close()
+
+
+def test_read_cache_sees_this_stores_own_writes() -> None:
+    store = Store("sqlite://", kdf_n=2**10)
+    store.create_all()
+    account = store.create_account("CUSA1", "A")
+    user = store.create_user(account.id, "a@a.example", "pw")
+    app = store.create_application(account.id, "app")
+    binding = store.create_binding(user.id, app.app_id, now=0.0, ttl_seconds=None)
+    assert store.auth_context(binding.access_key) is not None
+    store.lock_user(user.id, 100.0)
+    context = store.auth_context(binding.access_key)
+    assert context is not None
+    assert context.user.locked_until == 100.0
+    store.delete_binding(binding.access_key)
+    assert store.auth_context(binding.access_key) is None

@@ -12,6 +12,15 @@ Theory of operation, SQLite (the default):
   database (``sqlite://``) exists only inside one connection, so it gets a ``StaticPool`` (that one
   connection, shared by all threads) and a lock that serialises the store's operations on it.
 
+Read cache (SQLite only): the hottest reads (a binding's auth context, get-account's facts) are
+cached by :meth:`StoreBase.cached` and dropped whenever the database may have changed: every
+statement that is not a SELECT bumps a generation counter (this process's writes), and for a file
+database ``PRAGMA data_version`` on a connection of its own changes when any other connection,
+in this process or another, commits. An in-memory database lives in one connection behind the
+store's lock, so the counter alone sees every change. PostgreSQL deployments are shared by several
+processes and have no cheap change counter: there the cache is off and every read goes to the
+database.
+
 PostgreSQL: reads and single-statement writes run on an AUTOCOMMIT view of the engine (no BEGIN /
 ROLLBACK round trips); :meth:`StoreBase.begin` is an ordinary READ COMMITTED transaction, and the
 operations that must count-then-insert lock the row they depend on (``SELECT ... FOR UPDATE``,
@@ -21,9 +30,10 @@ which SQLAlchemy leaves out on SQLite, where BEGIN IMMEDIATE already serialises 
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import threading
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Hashable, Iterator
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine, make_url
@@ -35,6 +45,8 @@ from mcapi.emulator._store._schema import metadata
 __all__ = ["StoreBase"]
 
 _SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
+_CACHE_LIMIT = 50_000
+_T = TypeVar("_T")
 
 
 def _is_memory(url: URL) -> bool:
@@ -82,6 +94,44 @@ class StoreBase:
             self._engine = sa.create_engine(parsed, pool_size=10, max_overflow=20)
             self._auto_engine = self._engine.execution_options(isolation_level="AUTOCOMMIT")
             self._guard = contextlib.nullcontext()
+        self._cache_on = self._sqlite
+        self._cache: dict[Hashable, Any] = {}
+        self._cache_version: tuple[int, int] = (-1, -1)
+        self._cache_lock = threading.Lock()
+        self._generation = 0
+        self._watch: sqlite3.Connection | None = None
+        if self._sqlite and not memory and parsed.database:
+            self._watch = sqlite3.connect(parsed.database, check_same_thread=False)
+        sa.event.listen(self._engine, "before_cursor_execute", self._on_statement)
+
+    def _on_statement(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.lstrip()[:6].upper().startswith("SELECT"):
+            self._generation += 1
+
+    def _version(self) -> tuple[int, int]:
+        if self._watch is None:
+            return (self._generation, 0)
+        row = self._watch.execute("PRAGMA data_version").fetchone()
+        return (self._generation, int(row[0]))
+
+    def cached(self, key: Hashable, load: Callable[[], _T]) -> _T:
+        """``load()``'s result, from the read cache while the database has not changed."""
+        if not self._cache_on:
+            return load()
+        with self._cache_lock:
+            version = self._version()
+            if version != self._cache_version or len(self._cache) > _CACHE_LIMIT:
+                self._cache.clear()
+                self._cache_version = version
+            try:
+                return self._cache[key]  # type: ignore[no-any-return]
+            except KeyError:
+                pass
+        value = load()
+        with self._cache_lock:
+            if self._version() == version:
+                self._cache[key] = value
+        return value
 
     @property
     def engine(self) -> Engine:
@@ -120,4 +170,7 @@ class StoreBase:
 
     def close(self) -> None:
         """Release the engine's connections (an in-memory database is lost)."""
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
         self._engine.dispose()

@@ -163,7 +163,11 @@ class Store(UserOps):
 
     def auth_context(self, access_key: str) -> AuthContext | None:
         """Binding, user, account and application of ``access_key`` in one query; None when the
-        key is unknown. Revoked and expired bindings are returned: the caller tells them apart."""
+        key is unknown. Revoked and expired bindings are returned: the caller tells them apart.
+        Served from the read cache while the database is unchanged (see ``_engine``)."""
+        return self.cached(("auth", access_key), lambda: self._load_auth_context(access_key))
+
+    def _load_auth_context(self, access_key: str) -> AuthContext | None:
         with self.connect() as conn:
             row = conn.execute(_AUTH_CONTEXT, {"access_key": access_key}).first()
         if row is None:

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from mcapi.emulator._data._records import TenantProfile
 from mcapi.emulator._data._tables import tenant_profiles
+from mcapi.emulator._store import Store
 from mcapi.emulator._store._schema import domains, users
 from mcapi.emulator.functions._common import Item, run_single
 from mcapi.emulator.functions._registry import (
@@ -77,8 +78,13 @@ _ACCOUNT_FACTS = sa.select(
 
 
 def _facts(ctx: FunctionContext) -> tuple[int, str | None, str | None, TenantProfile]:
-    with ctx.store.connect() as conn:
-        row = conn.execute(_ACCOUNT_FACTS, {"aid": ctx.account.id}).one()
+    store, account_id = ctx.store, ctx.account.id
+    return store.cached(("account-facts", account_id), lambda: _load_facts(store, account_id))
+
+
+def _load_facts(store: Store, account_id: int) -> tuple[int, str | None, str | None, TenantProfile]:
+    with store.connect() as conn:
+        row = conn.execute(_ACCOUNT_FACTS, {"aid": account_id}).one()
     profile = TenantProfile()
     if row[3] is not None:
         profile = TenantProfile(
