@@ -140,3 +140,26 @@ def test_request_ids_are_fresh_guids() -> None:
     ids = {s.new_request_id() for _ in range(100)}
     assert len(ids) == 100
     assert all(len(i) == 36 and i == i.upper() for i in ids)
+
+
+@given(st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2200, 1, 1)))
+def test_fast_and_general_date_parsers_agree(moment: datetime) -> None:
+    from email.utils import parsedate_to_datetime
+
+    text = s.format_date(moment.replace(tzinfo=UTC))
+    general = parsedate_to_datetime(text.replace(" UTC", " GMT")).astimezone(UTC)
+    assert s.parse_date(text) == general
+    assert s.parse_date(text.replace(" UTC", " GMT")) == general
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        "Tue, 31 Feb 2015 12:50:11 UTC",
+        "Tue, 24 Foo 2015 12:50:11 UTC",
+        "Tue, 24 Nov 2015 25:00:00 UTC",
+    ],
+)
+def test_impossible_documented_dates_are_refused(odd: str) -> None:
+    with pytest.raises(ProtocolError):
+        s.parse_date(odd)

@@ -26,7 +26,7 @@ from starlette.types import Receive, Scope, Send
 from mcapi._codes import lookup
 from mcapi._envelope import ErrorDetail
 from mcapi.emulator._faults import TransportFault, send_transport_fault
-from mcapi.emulator._journal import JournalEntry, redact
+from mcapi.emulator._journal import JournalEntry
 from mcapi.emulator._pipeline._call import Call, Verdict
 from mcapi.emulator._pipeline._respond import (
     header_list,
@@ -206,6 +206,7 @@ class ApiEndpoint:
             codes = tuple(e.code for f in outcome.fail for e in f.errors if e.code)
             reason = f"{len(outcome.data)} ok, {len(outcome.fail)} failed"
             self._journal(call, started, 200, None, "function", reason, codes)
+        headers["content-length"] = str(len(body))
         await send(
             {"type": "http.response.start", "status": status, "headers": header_list(headers)}
         )
@@ -231,7 +232,7 @@ class ApiEndpoint:
                 body_codes=body_codes,
                 latency_ms=round((time.perf_counter() - started) * 1000, 3),
                 check=check,
-                reason=redact(reason),
+                reason=reason,  # the journal redacts it
                 fault=call.fault_rule,
             )
         )
