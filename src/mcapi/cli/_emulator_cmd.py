@@ -182,10 +182,14 @@ def _banner(emu: Any, base_url: str, db_url: str, creds: Any, loaded: str | None
         for email, secret, role in (
             (creds.admin_email, creds.admin_password, "every permission"),
             (creds.reader_email, creds.reader_password, "read-only"),
+            (
+                creds.disabled_email,
+                creds.passwords.get(creds.disabled_email),
+                "disabled: logging in gets 401 0011",
+            ),
         ):
             shown = secret or "(changed since the tenant was created)"
             click.echo(f"  {email:<22} password {shown:<18} {role}")
-        click.echo(f"  {creds.disabled_email:<22} disabled (logins and calls get 401 0011)")
     sys.stdout.flush()
 
 
