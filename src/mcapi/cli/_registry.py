@@ -10,4 +10,7 @@ def commands() -> list[click.Command]:
     from mcapi.cli._emulator_cmd import emulator
 
     found.append(emulator)
+    from mcapi.cli._client_cmd import call, login
+
+    found.extend([login, call])
     return found

@@ -1,0 +1,280 @@
+"""``mcapi login`` and ``mcapi call``: the client from the command line.
+
+``login`` discovers the user's region, logs in and stores the binding in a profile (mode 0600,
+written atomically; the password is never stored). ``call`` signs and sends one call (or every
+page of it) with a profile's binding, else the ``MCAPI_*`` variables, prints the result as JSON,
+and says how it went in its exit code (:data:`EXIT_CODES`), so scripts can branch on the outcome
+class without parsing the output.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mcapi._codes import Action
+from mcapi._errors import MimecastError, TransportError
+from mcapi.client import Client, Credentials, CredentialsError, Result, RetryPolicy
+from mcapi.client._auth import DEFAULT_DISCOVERY_URL
+from mcapi.client._credentials import default_profile_path, load_profile, save_profile
+
+__all__ = ["EXIT_CODES", "call", "exit_code_for", "login"]
+
+#: (exit code, outcome class, meaning) of ``mcapi call``.
+EXIT_CODES: tuple[tuple[int, str, str], ...] = (
+    (0, "ok", "the call succeeded and no item failed"),
+    (1, "local", "mcapi could not make the call: no credentials or profile"),
+    (2, "usage", "the command line is wrong, or --data is unreadable or not JSON"),
+    (3, "partial", "the function ran but some items failed (see fail in the output)"),
+    (4, "request", "the request was refused: 400, 404, 405, 409 (fix the request)"),
+    (5, "forbidden", "the user may not do this: 403 (ask for the permission)"),
+    (6, "auth", "authentication failed: 401, 403 0009/0012/0016, binding expired (log in)"),
+    (7, "quota", "the quota stayed spent after waiting: 429"),
+    (8, "server", "the platform failed: 5xx (retried where safe)"),
+    (9, "network", "no usable answer: connection refused, reset, or timed out"),
+)
+
+#: Action class of the error's catalogue entry -> exit code.
+_BY_ACTION: Mapping[Action, int] = {
+    Action.CALLER: 4,
+    Action.FORBIDDEN: 5,
+    Action.STOP: 6,
+    Action.REFRESH: 6,
+    Action.RELOGIN: 6,
+    Action.WAIT: 7,
+    Action.TRANSIENT: 8,
+    Action.OK: 1,
+}
+
+_EPILOG = "\b\nExit codes:\n" + "\n".join(
+    f"  {c}  {name:<9} {text}" for c, name, text in EXIT_CODES
+)
+
+
+def exit_code_for(error: MimecastError) -> int:
+    """The exit code of an error (see :data:`EXIT_CODES`)."""
+    if isinstance(error, TransportError):
+        return 9
+    if error.entry is None:
+        return 1
+    return _BY_ACTION[error.entry.action]
+
+
+def _fail(error: MimecastError) -> None:
+    click.echo(json.dumps({"error": error.to_dict()}, indent=2, default=str))
+    click.echo(f"mcapi: {error}", err=True)
+    sys.exit(exit_code_for(error))
+
+
+@click.command()
+@click.option("--email", envvar="MCAPI_EMAIL", help="The user to log in (prompted for).")
+@click.option(
+    "--password",
+    envvar="MCAPI_PASSWORD",
+    help="The password (prompted for when not given; better than the command line).",
+)
+@click.option(
+    "--auth-type",
+    type=click.Choice(["cloud", "domain"]),
+    default="cloud",
+    show_default=True,
+    help="Basic-Cloud (cloud password) or Basic-AD (domain).",
+)
+@click.option("--app-id", envvar="MCAPI_APP_ID", required=True, help="Application ID.")
+@click.option("--app-key", envvar="MCAPI_APP_KEY", required=True, help="Application key.")
+@click.option(
+    "--discovery-url",
+    envvar="MCAPI_DISCOVERY_URL",
+    default=DEFAULT_DISCOVERY_URL,
+    show_default=True,
+    help="Where to discover the user's region.",
+)
+@click.option("--base-url", help="Skip discovery and log in at this region URL.")
+@click.option("--profile", default="default", show_default=True, help="Profile to save to.")
+def login(
+    email: str | None,
+    password: str | None,
+    auth_type: str,
+    app_id: str,
+    app_key: str,
+    discovery_url: str,
+    base_url: str | None,
+    profile: str,
+) -> None:
+    """Log in and save the binding (access and secret key) in a profile.
+
+    The profile file is $MCAPI_CONFIG, else ~/.config/mcapi/profiles.toml, written with mode
+    0600. The password is only sent to log in; it is never saved.
+    """
+    # Prompts go to stderr: stdout carries only the outcome (JSON on failure).
+    if not email:
+        email = str(click.prompt("Email address", err=True))
+    if not password:
+        password = str(click.prompt("Password", hide_input=True, err=True))
+    try:
+        with Client.login(
+            email,
+            password,
+            app_id=app_id,
+            app_key=app_key,
+            auth_type=auth_type,
+            discovery_url=discovery_url,
+            base_url=base_url,
+            keep_password=False,
+        ) as client:
+            credentials = client.credentials
+        path = save_profile(profile, credentials)
+    except MimecastError as error:
+        _fail(error)
+        return
+    expiry = "never expires"
+    if credentials.expires_at is not None:
+        from datetime import UTC, datetime
+
+        expiry = "expires " + datetime.fromtimestamp(credentials.expires_at, UTC).isoformat()
+    click.echo(
+        f"Logged in as {email} at {credentials.base_url}; binding saved to profile "
+        f"{profile!r} in {path} ({expiry})."
+    )
+
+
+def _load_data(value: str | None) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    text = value
+    if value.startswith("@"):
+        source = value[1:]
+        try:
+            text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise click.UsageError(f"cannot read --data file {source}: {exc.strerror}") from exc
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise click.UsageError(f"--data is not JSON: {exc.msg} at line {exc.lineno}") from exc
+    if isinstance(parsed, dict) and isinstance(parsed.get("data"), list):
+        parsed = parsed["data"]  # a whole request body
+    elif isinstance(parsed, dict):
+        parsed = [parsed]  # one item
+    if not isinstance(parsed, list) or not all(isinstance(i, dict) for i in parsed):
+        raise click.UsageError('--data must be an object, a list of objects, or {"data": [...]}')
+    return parsed
+
+
+def _credentials(profile: str | None) -> Credentials:
+    """A named profile; else the default profile when there is one; else MCAPI_*."""
+    if profile is not None:
+        return load_profile(profile)
+    if default_profile_path().exists():
+        try:
+            return load_profile("default")
+        except CredentialsError:
+            pass
+    return Credentials.from_env()
+
+
+def _merge(pages: list[Result]) -> dict[str, Any]:
+    last = pages[-1].to_dict()
+    return {
+        **last,
+        "data": [item for page in pages for item in page.data],
+        "fail": [f.to_dict() for page in pages for f in page.failures],
+        "pages": len(pages),
+        "request_ids": [page.request_id for page in pages],
+        "attempts": sum(page.attempts for page in pages),
+    }
+
+
+@click.command(epilog=_EPILOG)
+@click.argument("path")
+@click.option(
+    "--data",
+    "data_arg",
+    metavar="JSON|@FILE",
+    help='Items: an object, a list of objects, or a {"data": [...]} body; @file or '
+    "@- reads it from a file or stdin.",
+)
+@click.option(
+    "--profile", help="Profile saved by `mcapi login` (default: 'default', else MCAPI_*)."
+)
+@click.option("--page-size", type=click.IntRange(1), help="Items per page.")
+@click.option("--page-token", help="Start at this page (meta.pagination.next of a response).")
+@click.option("--all-pages", is_flag=True, help="Follow meta.pagination.next to the last page.")
+@click.option(
+    "--read-only/--changes-state",
+    default=None,
+    help="Whether the function only reads (default: mcapi's table); reads are retried "
+    "after transient failures, state changes are not.",
+)
+@click.option("--no-retry", is_flag=True, help="Never retry or wait; fail at the first error.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="For functions that return a file: write it here (a file or a directory).",
+)
+def call(
+    path: str,
+    data_arg: str | None,
+    profile: str | None,
+    page_size: int | None,
+    page_token: str | None,
+    all_pages: bool,
+    read_only: bool | None,
+    no_retry: bool,
+    output: Path | None,
+) -> None:
+    """Call a function, e.g. ``mcapi call /api/account/get-account``, and print the result as
+    JSON: data (the items that succeeded) and fail (the items that failed, each with its key)."""
+    items = _load_data(data_arg)
+    retry = RetryPolicy.never() if no_retry else None
+    try:
+        with Client(_credentials(profile)) as client:
+            if output is not None:
+                got = client.download(path, items, output, read_only=read_only, retry=retry)
+                result = got.result
+                summary = {
+                    "path": path,
+                    "file": str(got.target) if got.target else None,
+                    "size": got.size,
+                    "filename": got.filename,
+                    "siem_token": got.siem_token,
+                    "request_id": got.request_id,
+                    "attempts": got.attempts,
+                    "result": result.to_dict() if result else None,
+                }
+                click.echo(json.dumps(summary, indent=2, default=str))
+                sys.exit(3 if result is not None and result.failures else 0)
+            pages: list[Result] = []
+            if all_pages:
+                for page in client.pages(
+                    path,
+                    items,
+                    page_size=page_size,
+                    page_token=page_token,
+                    read_only=read_only,
+                    retry=retry,
+                ):
+                    pages.append(page)
+            else:
+                pages.append(
+                    client.call(
+                        path,
+                        items,
+                        page_size=page_size,
+                        page_token=page_token,
+                        read_only=read_only,
+                        retry=retry,
+                    )
+                )
+    except MimecastError as error:
+        _fail(error)
+        return
+    out = _merge(pages) if all_pages else pages[0].to_dict()
+    click.echo(json.dumps(out, indent=2, default=str))
+    sys.exit(3 if out["fail"] else 0)

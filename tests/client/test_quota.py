@@ -1,0 +1,83 @@
+"""429: waiting out the quota, and pacing so that a busy client rarely meets it."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from mcapi._errors import QuotaExceeded
+from mcapi.client import RetryPolicy
+
+from .conftest import ACCOUNT, Harness
+
+pytestmark = pytest.mark.anyio
+
+
+def answers(harness: Harness) -> list[int]:
+    return [e.status for e in harness.journal(ACCOUNT)]
+
+
+async def test_429_waits_x_ratelimit_reset_then_retries(harness: Harness) -> None:
+    harness.policy(quota_limit=2, quota_reset_ms=1000)
+    client = harness.client(pacing=False)
+    for _ in range(2):
+        await client.call(ACCOUNT)
+    result = await client.call(ACCOUNT)
+    assert result.ok and result.attempts == 2
+    assert answers(harness) == [200, 200, 429, 200]
+    assert harness.sleeps == [pytest.approx(1.0)]  # X-RateLimit-Reset: 1000 ms
+    assert harness.outcomes()[-2:] == ["wait", "ok"]
+
+
+async def test_the_wait_is_capped(harness: Harness) -> None:
+    harness.fault(
+        {"match": {"path": ACCOUNT, "times": 1}, "effect": {"status": 429, "reset_ms": 120_000}}
+    )
+    client = harness.client(retry=RetryPolicy(max_wait=2.0))  # pacing on: it must not stretch it
+    assert (await client.call(ACCOUNT)).ok
+    assert harness.sleeps == [2.0]
+
+
+async def test_quota_waits_are_bounded(harness: Harness) -> None:
+    harness.fault({"match": {"path": ACCOUNT}, "effect": {"status": 429, "reset_ms": 500}})
+    client = harness.client(retry=RetryPolicy(max_quota_waits=3))
+    with pytest.raises(QuotaExceeded) as info:
+        await client.call(ACCOUNT)
+    assert info.value.attempts == 4 and info.value.reset_ms == 500
+    assert answers(harness) == [429] * 4
+    assert harness.sleeps == [0.5] * 3
+
+
+async def test_pacing_spends_the_quota_without_meeting_429(harness: Harness) -> None:
+    harness.policy(quota_limit=5, quota_reset_ms=1000)
+    client = harness.client()
+    for _ in range(12):
+        await client.call(ACCOUNT)
+    assert answers(harness) == [200] * 12
+    assert sum(harness.sleeps) == pytest.approx(7.0, abs=0.05)  # 5 at once, then 1 per second
+
+
+async def test_sixteen_concurrent_tasks_share_one_budget(harness: Harness) -> None:
+    """16 tasks, 5 calls each, against a quota of 10 with one call back every 200 ms: the
+    pacer admits calls one at a time once the quota is spent, so 429 stays rare."""
+    harness.policy(quota_limit=10, quota_reset_ms=200)
+    client = harness.client()
+
+    async def task() -> None:
+        for _ in range(5):
+            await client.call(ACCOUNT)
+
+    await asyncio.gather(*(task() for _ in range(16)))
+    statuses = answers(harness)
+    assert statuses.count(200) == 80
+    assert statuses.count(429) <= 1, statuses
+
+
+async def test_a_reserve_is_left_for_other_programs(harness: Harness) -> None:
+    harness.policy(quota_limit=5, quota_reset_ms=1000)
+    client = harness.client(pacing_reserve=2)
+    for _ in range(4):
+        result = await client.call(ACCOUNT)
+    assert result.rate_limit is not None and result.rate_limit.remaining == 2
+    assert sum(harness.sleeps) == pytest.approx(1.0, abs=0.05)
