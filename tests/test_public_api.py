@@ -29,6 +29,14 @@ def test_importing_mcapi_does_not_load_the_emulator() -> None:
     import subprocess
     import sys
 
-    code = "import sys, mcapi; print('mcapi.emulator' in sys.modules, 'sqlalchemy' in sys.modules)"
+    code = (
+        "import sys, mcapi; print('mcapi.emulator' in sys.modules, 'sqlalchemy' in sys.modules,"
+        " 'httpx' in sys.modules); mcapi.Client; print('httpx' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["False", "False"]
+    assert out.stdout.split() == ["False", "False", "False", "True"]
+
+
+def test_client_names_are_the_client_packages() -> None:
+    assert mcapi.Client is client_package.Client
+    assert mcapi.AsyncClient is client_package.AsyncClient

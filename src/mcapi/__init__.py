@@ -8,8 +8,12 @@ The client and everything it raises, and the response-code catalogue both halves
         result = client.call("/api/account/get-account")
 
 The emulator lives in :mod:`mcapi.emulator` (``Emulator``) and its pytest fixtures in
-:mod:`mcapi.testing`; both are imported only when asked for.
+:mod:`mcapi.testing`; both are imported only when asked for. The client (and httpx with it) is
+imported on first use of one of its names, so that ``import mcapi`` (which pytest does for the
+plugin in every project that installs mcapi) stays light.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from mcapi._codes import Action, Catalogue, CodeEntry, Provenance, catalogue, lookup
 from mcapi._errors import (
@@ -27,21 +31,40 @@ from mcapi._errors import (
     TransportError,
     Unauthorized,
 )
-from mcapi.client import (
-    AsyncClient,
-    AttemptEvent,
-    Client,
-    Credentials,
-    CredentialsError,
-    Downloaded,
-    FileStream,
-    ItemError,
-    ItemFailure,
-    RateLimit,
-    Result,
-    RetryBudget,
-    RetryPolicy,
-)
+
+if TYPE_CHECKING:
+    from mcapi.client import (
+        AsyncClient,
+        AttemptEvent,
+        Client,
+        Credentials,
+        CredentialsError,
+        Downloaded,
+        FileStream,
+        ItemError,
+        ItemFailure,
+        RateLimit,
+        Result,
+        RetryBudget,
+        RetryPolicy,
+    )
+
+_CLIENT_NAMES = frozenset(
+    {
+        "AsyncClient", "AttemptEvent", "Client", "Credentials", "CredentialsError", "Downloaded",
+        "FileStream", "ItemError", "ItemFailure", "RateLimit", "Result", "RetryBudget",
+        "RetryPolicy",
+    }
+)  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CLIENT_NAMES:
+        from mcapi import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module 'mcapi' has no attribute {name!r}")
+
 
 __all__ = [
     "Action",
