@@ -94,13 +94,15 @@ def parse_date(value: str) -> datetime:
         text = text[:-4] + " GMT"
     try:
         parsed = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError) as exc:
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(UTC)
+    except (TypeError, ValueError, IndexError, OverflowError) as exc:
         raise ProtocolError(
             f"x-mc-date {value!r} is not a date like 'Tue, 24 Nov 2015 12:50:11 UTC'"
         ) from exc
     if parsed.tzinfo is None:
         raise ProtocolError(f"x-mc-date {value!r} has no time zone (expected UTC)")
-    return parsed.astimezone(UTC)
+    return parsed
 
 
 def new_request_id() -> str:
@@ -239,8 +241,8 @@ def parse_login_header(header: str) -> LoginCredentials:
     scheme, _, token = header.strip().partition(" ")
     matched = next((s for s in LOGIN_AUTH_TYPES if s.lower() == scheme.lower()), None)
     if matched is None:
-        raise LoginHeaderError(
-            f"login needs Basic-Cloud or Basic-AD, not {scheme!r}", missing_parts=False
+        raise LoginHeaderError(  # the header is not echoed: it holds a credential
+            "login needs the scheme Basic-Cloud/Basic-AD", missing_parts=False
         )
     try:
         decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")

@@ -345,9 +345,9 @@ async def test_login_401_0001_auth_type_not_supported(api: Api) -> None:
     await api.admin("POST", "/seed", seed)
     response = await api.login("ann@cloudonly.example", "pw-1234", auth="domain")
     assert code_of(response) == "401 0001 err_xdk_auth_type_not_supported"
-    user = api.emu.store.find_user("ann@cloudonly.example")
-    assert user is not None
-    assert user.failed_attempts == 0  # refused before the password is checked
+    # the auth type is judged only once the password is right: a wrong one says nothing more
+    wrong = await api.login("ann@cloudonly.example", "not-it", auth="domain")
+    assert code_of(wrong) == "401 0003 err_xdk_invalid_credentials"
 
 
 async def test_login_404_0003_domain_not_managed(api: Api) -> None:
@@ -377,6 +377,33 @@ async def test_login_401_0003_wrong_password_and_unknown_user_alike(api: Api) ->
     unknown = await api.login("nobody@demo.example", "wrong")
     assert code_of(wrong) == code_of(unknown) == "401 0003 err_xdk_invalid_credentials"
     assert wrong.json() == unknown.json()
+
+
+async def test_unknown_addresses_lock_like_users(api: Api) -> None:
+    """Unknown users and wrong passwords stay indistinguishable through a whole lockout."""
+    api.emu.clock.freeze()
+    known = [(await api.login("admin@demo.example", "wrong")).json() for _ in range(7)]
+    unknown = [(await api.login("nobody@demo.example", "wrong")).json() for _ in range(7)]
+    assert known == unknown
+    assert [k["fail"][0]["errors"][0]["message"][:4] for k in known] == ["0003"] * 5 + ["0010"] * 2
+    api.emu.clock.advance(15 * 60)
+    assert code_of(await api.login("nobody@demo.example", "wrong")) == (
+        "401 0003 err_xdk_invalid_credentials"
+    )
+
+
+async def test_discovery_answers_every_address_alike(api: Api) -> None:
+    async def discover(address: str) -> object:
+        response = await api.http.post(
+            "/api/login/discover-authentication",
+            json={"data": [{"emailAddress": address}]},
+            headers={"x-mc-app-id": api.creds.app_id, "x-mc-date": "d", "x-mc-req-id": "r"},
+        )
+        item = response.json()["data"][0]
+        item.pop("emailAddress")
+        return item
+
+    assert await discover("reader@demo.example") == await discover("nobody@demo.example")
 
 
 async def test_login_lockout_at_threshold_then_lapse(api: Api) -> None:

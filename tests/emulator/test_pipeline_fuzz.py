@@ -110,3 +110,59 @@ def test_signed_garbage_bodies(
         body = b'{"data": []}'  # logging the fuzzer's own binding out would end the run
     response = client.post(path, content=body, headers=headers)
     check_answer(response.status_code, response.content)
+
+
+date_shaped = st.builds(
+    "{}, {} {} {} {:02d}:{:02d}:{:02d} {}".format,
+    st.sampled_from(["Mon", "Tue", "Fri", "Xyz", ""]),
+    st.integers(-5, 99),
+    st.sampled_from(["Jan", "Feb", "Nov", "Dec", "Foo"]),
+    st.integers(0, 99999),
+    st.integers(0, 99),
+    st.integers(0, 99),
+    st.integers(0, 99),
+    st.sampled_from(["UTC", "GMT", "+0100", "-0100", "+9999", "-9999", "EST", "", "Z"]),
+)
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(date=date_shaped)
+def test_date_shaped_headers(
+    world: tuple[TestClient, Emulator, EmulatorCredentials], date: str
+) -> None:
+    """Dates at the edges of the calendar (year 9999 with an offset, day 0...) are refused with a
+    catalogue answer, never a 500."""
+    client, _, creds = world
+    path = "/api/account/get-account"
+    headers = signed_headers(
+        access_key=creds.access_key, secret_key=creds.secret_key, app_id=creds.app_id,
+        app_key=creds.app_key, path=path, date=date, request_id=new_request_id(),
+    )  # fmt: skip
+    response = client.post(path, content=b'{"data": []}', headers=headers)
+    check_answer(response.status_code, response.content)
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        "Bearer S3cretValue9",
+        "S3cretValue9",
+        "Basic-Cloud dXNlckBkZW1vLmV4YW1wbGU6UzNjcmV0VmFsdWU5",
+        "MC S3cretValue9",
+    ],
+)
+def test_hostile_authorization_never_reaches_the_journal(
+    world: tuple[TestClient, Emulator, EmulatorCredentials], authorization: str
+) -> None:
+    client, emu, creds = world
+    for path in ("/api/account/get-account", "/api/login/login"):
+        headers = {
+            "Authorization": authorization, "x-mc-app-id": creds.app_id,
+            "x-mc-date": "Tue, 24 Nov 2015 12:50:11 UTC", "x-mc-req-id": new_request_id(),
+        }  # fmt: skip
+        client.post(path, content=b'{"data": []}', headers=headers)
+    journal = json.dumps(emu.journal.to_dict())
+    assert "S3cretValue9" not in journal
+    assert "dXNlckBkZW1vLmV4" not in journal

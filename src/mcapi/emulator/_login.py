@@ -7,20 +7,28 @@ Login's order of checks (the emulator's reading of RESPONSE-CODES.md):
    err_developer_key;
 2. ``Basic-Cloud`` / ``Basic-AD`` with a user and a password -> 401 0001 (credentials incomplete);
 3. the user's domain is managed -> 404 0003;
-4. the user is locked -> 401 0010 (checked before the password: a locked account tells nothing
+4. the address is locked -> 401 0010 (checked before the password: a locked account tells nothing
    about the password and does not count the attempt);
-5. the auth type is allowed for the user -> 401 0001 (auth type not supported);
-6. the password is right -> 401 0003 otherwise, counted atomically towards the lockout: the
+5. the password is right -> 401 0003 otherwise, counted atomically towards the lockout: the
    attempt that reaches the threshold answers 401 0003 and locks; attempts counted after it answer
-   401 0010. Unknown users cost the same KDF work and answer the same 401 0003;
+   401 0010;
+6. the auth type is allowed for the user -> 401 0001 (auth type not supported), only once the
+   password is right, so that the answer says nothing about an address it does not know;
 7. the user is enabled -> 401 0011; the password has not expired -> 403 0009; the caller's address
    is permitted -> 403 0016;
 8. with ``accessKey`` in the item: refresh that binding (401 0008 when it is revoked, unknown or
    another user's); else a new binding (403 0012 past the user's limit).
+
+Unknown users and wrong passwords are indistinguishable from outside: an unknown address costs
+the same KDF work (a decoy hash), answers the same 401 0003, and is counted towards a lockout too
+(in memory, :class:`PhantomLockouts`), so that it locks after the same number of failures.
+Discovery answers every address of a managed domain alike.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from mcapi._errors import ProtocolError
@@ -28,13 +36,49 @@ from mcapi._signing import LoginHeaderError, parse_login_header
 from mcapi.emulator._pipeline._access import ip_permitted
 from mcapi.emulator._pipeline._call import Call, Verdict, refuse
 from mcapi.emulator._pipeline._credentials import check_developer_headers
-from mcapi.emulator._store import BindingLimitReached, NotFound, User
+from mcapi.emulator._store import Account, BindingLimitReached, NotFound, User
 from mcapi.emulator.functions._common import NOT_FOUND, Item, ItemError, required_text, run_items
 from mcapi.emulator.functions._registry import (
     FunctionContext,
     FunctionResult,
     FunctionSpec,
 )
+
+
+class PhantomLockouts:
+    """Failed-login counters for addresses that are not users, with the store's rule: the
+    failure that reaches the threshold locks for ``lock_seconds``; a lapsed lock starts afresh."""
+
+    def __init__(self, max_entries: int = 100_000) -> None:
+        self._entries: OrderedDict[str, tuple[int, float | None]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._max = max_entries
+
+    def locked(self, address: str, now: float) -> bool:
+        with self._lock:
+            _, until = self._entries.get(address.lower(), (0, None))
+        return until is not None and now < until
+
+    def record(
+        self, address: str, *, now: float, threshold: int, lock_seconds: float
+    ) -> tuple[int, float | None]:
+        key = address.lower()
+        with self._lock:
+            failed, until = self._entries.pop(key, (0, None))
+            if until is not None and until <= now:
+                failed, until = 0, None
+            failed += 1
+            if until is None and threshold and failed >= threshold:
+                until = now + lock_seconds
+            self._entries[key] = (failed, until)
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
+        return failed, until
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
 
 DISCOVER_PATH = "/api/login/discover-authentication"
 LOGIN_PATH = "/api/login/login"
@@ -65,9 +109,9 @@ def discover(call: Call) -> Verdict | FunctionResult:
         return refuse("discover", f"domain {_domain_of(email)} is not managed", 404, "0003")
     account = store.get_account(domain.account_id)
     assert account is not None
-    user = store.find_user(email)
-    # Unknown users get the account's defaults, so discovery does not reveal who exists.
-    methods = list(user.auth_types) if user is not None else ["cloud", "domain"]
+    # Every address of a managed domain gets the same answer, so discovery does not reveal who
+    # exists (the emulator's choice; login then says 401 0001 for a type the user may not use).
+    methods = ["cloud", "domain"]
     base_url = call.state.config.public_base_url or _own_base_url(call)
     data = {
         "emailAddress": email,
@@ -107,37 +151,46 @@ def login(call: Call) -> Verdict | FunctionResult:
     if domain is None:
         return refuse("domain", f"domain {_domain_of(credentials.username)} is not managed",
                       404, "0003")  # fmt: skip
+    account = store.get_account(domain.account_id)
+    assert account is not None
     user = store.find_user(credentials.username)
-    if user is not None and user.locked(call.now):
-        return refuse("lockout", f"user {user.email} is locked", 401, "0010")
-    if user is not None and credentials.auth_type not in user.auth_types:
+    if user is not None and user.account_id != domain.account_id:
+        user = None  # an address of another account's domain: as unknown as any
+    locked = (
+        user.locked(call.now)
+        if user is not None
+        else call.state.phantoms.locked(credentials.username, call.now)
+    )
+    if locked:
+        return refuse("lockout", f"{credentials.username} is locked", 401, "0010")
+    if not store.check_password(user, credentials.password):  # unknown users cost the same
+        return _wrong_password(call, user, account, credentials.username)
+    assert user is not None
+    if credentials.auth_type not in user.auth_types:
         return refuse("auth-type", f"{credentials.scheme} is not allowed for {user.email}",
                       401, "0001", "err_xdk_auth_type_not_supported")  # fmt: skip
-    if (
-        user is None
-        or user.account_id != domain.account_id
-        or not store.check_password(user, credentials.password)
-    ):
-        return _wrong_password(call, user)
     return _after_password(call, user, application.app_id)
 
 
-def _wrong_password(call: Call, user: User | None) -> Verdict:
-    if user is None:
-        return refuse("password", "unknown user or wrong password", 401, "0003")
-    account = call.state.store.get_account(user.account_id)
-    assert account is not None
-    failed, locked_until = call.state.store.record_failed_login(
-        user.id, now=call.now, threshold=account.lockout_threshold,
-        lock_seconds=account.lockout_seconds,
-    )  # fmt: skip
+def _wrong_password(call: Call, user: User | None, account: Account, address: str) -> Verdict:
+    """Count the failure towards the lockout, for unknown addresses too (in memory), so that the
+    answers never tell an unknown user from a wrong password."""
     threshold = account.lockout_threshold
+    if user is None:
+        failed, locked_until = call.state.phantoms.record(
+            address, now=call.now, threshold=threshold, lock_seconds=account.lockout_seconds
+        )
+    else:
+        failed, locked_until = call.state.store.record_failed_login(
+            user.id, now=call.now, threshold=threshold, lock_seconds=account.lockout_seconds
+        )
     if threshold and failed > threshold and locked_until is not None:
-        return refuse("lockout", f"user {user.email} is locked ({failed} failures)", 401, "0010")
+        return refuse("lockout", f"{address} is locked ({failed} failures)", 401, "0010")
     suffix = (
         f"; account locked after {failed} failures" if threshold and failed >= threshold else ""
     )
-    reason = f"unknown user or wrong password ({failed} of {threshold or 'unlimited'}){suffix}"
+    who = "unknown user" if user is None else "wrong password"
+    reason = f"{who} ({failed} of {threshold or 'unlimited'} failures){suffix}"
     return refuse("password", reason, 401, "0003")
 
 

@@ -29,7 +29,9 @@ def check_realm(call: Call) -> Verdict | None:
     header = call.headers["authorization"].strip()
     realm = header.split(None, 1)[0]
     if realm != "MC":
-        return refuse("realm", f"Authorization realm is {realm[:20]!r}, not MC", 401, "0005")
+        # never echo the header: it may be a credential of another scheme
+        return refuse("realm", f"Authorization realm is not MC ({len(realm)} characters)", 401,
+                      "0005")  # fmt: skip
     try:
         call.signed = parse_authorization(header)
     except ProtocolError:
