@@ -48,8 +48,8 @@ PIPELINE: tuple[Check, ...] = (
     check_faults,  # 15 fault rules
 )
 
-#: Login and discovery: the route, method and body checks; then their own handlers.
-UNSIGNED_PIPELINE: tuple[Check, ...] = (check_method, check_body)
+#: Login and discovery: the method and body checks and fault rules; then their own handlers.
+UNSIGNED_PIPELINE: tuple[Check, ...] = (check_method, check_body, check_faults)
 
 
 class _Dispatch:

@@ -60,7 +60,7 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 _MATCH_FIELDS = ("path", "user", "call_number", "times", "probability", "seed")
 _ANSWER_FIELDS = ("status", "sub_code", "body_code", "retryable", "reset_ms", "latency_ms")
-_EFFECT_FIELDS = (*_ANSWER_FIELDS, "transport", "item_failures")
+_EFFECT_FIELDS = (*_ANSWER_FIELDS, "transport", "after_execution", "item_failures")
 _ITEM_FIELDS = ("index", "code", "message", "field")
 
 
@@ -92,6 +92,26 @@ def _text(value: object, where: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{where}: must be a non-empty string, got {value!r}")
     return value
+
+
+def _in_catalogue(status: int, sub_code: str | None, body_code: str | None) -> None:
+    """A fault answers with a catalogue code, as the platform would; anything else is refused
+    rather than quietly answered with a neighbouring code."""
+    from mcapi._codes import Provenance, lookup
+
+    try:
+        entry = lookup(status, sub_code, body_code)
+    except ValueError:
+        entry = None
+    if (
+        entry is None
+        or entry.provenance is Provenance.GENERIC
+        or entry.status != status
+        or (sub_code is not None and entry.sub_code != sub_code)
+        or (body_code is not None and entry.body_code != body_code)
+    ):
+        code = " ".join(str(p) for p in (status, sub_code, body_code) if p is not None)
+        raise ValueError(f"status: {code} is not in the catalogue (`mcapi codes` lists every code)")
 
 
 # ---- data model ----------------------------------------------------------------------------------
@@ -144,6 +164,9 @@ class FaultEffect:
     reset_ms: int | None = None
     latency_ms: int = 0
     transport: TransportKind | None = None
+    #: With ``transport``: run the function first, then break the reply (the write happened but
+    #: the client cannot know: the case that must never be blindly retried).
+    after_execution: bool = False
     item_failures: tuple[ItemFailure, ...] = ()
 
     def __post_init__(self) -> None:
@@ -177,6 +200,14 @@ class FaultEffect:
             if self.status != 429:
                 raise ValueError("reset_ms: only meaningful with status 429")
             _int(self.reset_ms, "reset_ms", low=0)
+        if not isinstance(self.after_execution, bool):
+            raise ValueError(
+                f"after_execution: must be true or false, got {self.after_execution!r}"
+            )
+        if self.after_execution and self.transport is None:
+            raise ValueError("after_execution: only meaningful with a transport fault")
+        if self.status is not None:
+            _in_catalogue(self.status, self.sub_code, self.body_code)
         if self.transport is not None and self.transport not in TRANSPORT_KINDS:
             raise ValueError(
                 f"transport: must be one of {', '.join(TRANSPORT_KINDS)}, got {self.transport!r}"
@@ -226,7 +257,9 @@ class FaultEffect:
         out: dict[str, Any] = {}
         for name in _EFFECT_FIELDS[:-1]:
             value = getattr(self, name)
-            if value is not None and not (name == "latency_ms" and value == 0):
+            if value is not None and not (
+                (name == "latency_ms" and value == 0) or (name == "after_execution" and not value)
+            ):
                 out[name] = value
         if self.item_failures:
             out["item_failures"] = [f.to_dict() for f in self.item_failures]

@@ -119,17 +119,20 @@ class ApiEndpoint:
     async def _answer(self, call: Call, send: Send, started: float) -> None:
         handler = self.unsigned.get(call.path)
         try:
-            if handler is not None:
-                verdict = run_checks(call, self.unsigned_prefix)
-                outcome: Verdict | FunctionResult | StreamResult = (
-                    verdict if verdict is not None else handler(call)
+            verdict = run_checks(call, self.signed if handler is None else self.unsigned_prefix)
+            effect = call.fault
+            if effect is not None and effect.latency_ms:
+                await anyio.sleep(effect.latency_ms / 1000)
+            if verdict is None and effect is not None and effect.transport is not None:
+                if effect.after_execution:
+                    await self._execute(call, handler)  # the write happens; its answer is lost
+                limits = [(k.lower().encode(), v.encode()) for k, v in rate_headers(call).items()]
+                await send_transport_fault(effect.transport, send, headers=limits)
+                self._journal(
+                    call, started, 200, None, "fault", f"transport fault {effect.transport}"
                 )
-            else:
-                verdict = run_checks(call, self.signed)
-                if verdict is None:
-                    outcome = await self._run_function(call, send)
-                else:
-                    outcome = verdict
+                return
+            outcome = verdict if verdict is not None else await self._execute(call, handler)
         except TransportFault:
             raise
         except Exception as exc:  # the fuzz tests make sure no input gets here
@@ -139,19 +142,26 @@ class ApiEndpoint:
             )
         await self._send(call, outcome, send, started)
 
-    async def _run_function(
-        self, call: Call, send: Send
+    async def _execute(
+        self, call: Call, unsigned: UnsignedHandler | None
     ) -> Verdict | FunctionResult | StreamResult:
-        assert call.spec is not None and call.auth is not None and call.request is not None
+        """Run the login/discovery handler or the function. What can take long (a password hash,
+        a write) runs in a worker thread so that other calls are answered meanwhile; reads run
+        inline, which is faster than a thread hop."""
+        if unsigned is not None:
+            return await anyio.to_thread.run_sync(unsigned, call)
+        assert call.spec is not None
+        context = self._context(call)
+        try:
+            if call.spec.read_only:
+                return call.spec.handler(context)
+            return await anyio.to_thread.run_sync(call.spec.handler, context)
+        except FunctionError as exc:
+            return Verdict(exc.entry, "function", f"function refused: {exc}", message=exc.message)
+
+    def _context(self, call: Call) -> FunctionContext:
+        assert call.auth is not None and call.request is not None
         effect = call.fault
-        if effect is not None and effect.latency_ms:
-            await anyio.sleep(effect.latency_ms / 1000)
-        if effect is not None and effect.transport is not None:
-            await send_transport_fault(
-                effect.transport, send,
-                headers=[(k.lower().encode(), v.encode()) for k, v in rate_headers(call).items()],
-            )  # fmt: skip
-            return Verdict(lookup(200), "fault", f"transport fault {effect.transport}")
         injected: dict[int, tuple[ErrorDetail, ...]] = {}
         if effect is not None and effect.item_failures:
             # Items are independent calls: the handlers skip the ones a rule fails.
@@ -164,7 +174,7 @@ class ApiEndpoint:
                         )
                         for f in failures
                     )
-        context = FunctionContext(
+        return FunctionContext(
             store=call.state.store,
             clock=call.state.clock,
             account=call.auth.account,
@@ -173,19 +183,11 @@ class ApiEndpoint:
             request=call.request,
             injected_failures=injected,
         )
-        try:
-            return call.spec.handler(context)
-        except FunctionError as exc:
-            return Verdict(exc.entry, "function", f"function refused: {exc}", message=exc.message)
 
     async def _send(
         self, call: Call, outcome: Verdict | FunctionResult | StreamResult, send: Send,
         started: float,
     ) -> None:  # fmt: skip
-        if isinstance(outcome, Verdict) and outcome.check == "fault" and call.fault is not None \
-                and call.fault.transport == "empty":  # fmt: skip
-            self._journal(call, started, 200, None, "fault", "transport fault (empty)")
-            return
         headers = rate_headers(call)
         if isinstance(outcome, StreamResult):
             headers.update(outcome.headers)
