@@ -155,7 +155,8 @@ secrets_any = st.text(min_size=12, max_size=64)
 FIXED = (
     "Authorization x-mc-date x-mc-req-id x-mc-app-id application/json Content-Type "
     "alice@example.com /api/login/login Tue, 24 Nov 2015 12:50:11 UTC app-1 data meta status "
-    "login failed for user"
+    "login failed for user emailAddress secretKey secret_key SECRET-KEY password appKey "
+    "mc-siem-token accessKey"
 )
 
 

@@ -658,6 +658,8 @@ def test_read_cache_sees_changes_made_by_another_connection(tmp_path: Path) -> N
     one is seen by the other's cached auth context at once."""
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     writer, reader = Store(url, kdf_n=2**10), Store(url, kdf_n=2**10)
+    assert reader.watch_interval <= 0.001  # another process's change shows within a millisecond
+    reader.watch_interval = 0  # ...and here at once, without waiting for it
     writer.create_all()
     account = writer.create_account("CUSA1", "A")
     user = writer.create_user(account.id, "a@a.example", "pw", permissions=["*"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import orjson
 
 from mcapi._envelope import EnvelopeError, parse_request
 from mcapi.emulator._pipeline._call import Call, Verdict, refuse
@@ -27,8 +27,8 @@ def check_method(call: Call) -> Verdict | None:
 
 def check_body(call: Call) -> Verdict | None:
     try:
-        document = json.loads(call.body) if call.body.strip() else None
-    except (ValueError, UnicodeDecodeError) as exc:
+        document = orjson.loads(call.body) if call.body.strip() else None
+    except ValueError as exc:  # orjson.JSONDecodeError, invalid UTF-8 included
         return _malformed(f"the body is not JSON ({exc.__class__.__name__})")
     if document is None:
         return _malformed('the body is empty; send {"data": [...]}')

@@ -100,7 +100,8 @@ class ApiEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         state = self.state
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        # ASGI servers lower-case header names (the spec says so)
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         call = Call(
             state=state,
             method=scope["method"],

@@ -14,10 +14,12 @@ Theory of operation, SQLite (the default):
 
 Read cache (SQLite only): the hottest reads (a binding's auth context, get-account's facts) are
 cached by :meth:`StoreBase.cached` and dropped whenever the database may have changed: every
-statement that is not a SELECT bumps a generation counter (this process's writes), and for a file
-database ``PRAGMA data_version`` on a connection of its own changes when any other connection,
-in this process or another, commits. An in-memory database lives in one connection behind the
-store's lock, so the counter alone sees every change. PostgreSQL deployments are shared by several
+statement that is not a SELECT, and every commit, bumps a generation counter (this process's
+writes, seen at once), and for a file database ``PRAGMA data_version`` on a connection of its own
+changes when another process commits; it is read at most once per
+:attr:`StoreBase.watch_interval` (a millisecond), so another process's change shows within that
+time. An in-memory database lives in one connection behind the store's lock, so the counter alone
+sees every change. PostgreSQL deployments are shared by several
 processes and have no cheap change counter: there the cache is off and every read goes to the
 database.
 
@@ -32,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Hashable, Iterator
 from typing import Any, TypeVar
 
@@ -100,19 +103,30 @@ class StoreBase:
         self._cache_lock = threading.Lock()
         self._generation = 0
         self._watch: sqlite3.Connection | None = None
+        #: Seconds between two reads of SQLite's ``data_version`` (changes by other processes).
+        self.watch_interval = 0.001
+        self._watched_at = float("-inf")
+        self._data_version = 0
         if self._sqlite and not memory and parsed.database:
             self._watch = sqlite3.connect(parsed.database, check_same_thread=False)
         sa.event.listen(self._engine, "before_cursor_execute", self._on_statement)
+        sa.event.listen(self._engine, "commit", self._on_commit)
 
     def _on_statement(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if not statement.lstrip()[:6].upper().startswith("SELECT"):
             self._generation += 1
 
+    def _on_commit(self, _conn: Any) -> None:
+        # A transaction's rows become visible to other connections now, not at its statements.
+        self._generation += 1
+
     def _version(self) -> tuple[int, int]:
-        if self._watch is None:
-            return (self._generation, 0)
-        row = self._watch.execute("PRAGMA data_version").fetchone()
-        return (self._generation, int(row[0]))
+        if self._watch is not None:
+            now = time.monotonic()
+            if now - self._watched_at >= self.watch_interval:
+                self._data_version = int(self._watch.execute("PRAGMA data_version").fetchone()[0])
+                self._watched_at = now
+        return (self._generation, self._data_version)
 
     def cached(self, key: Hashable, load: Callable[[], _T]) -> _T:
         """``load()``'s result, from the read cache while the database has not changed."""
