@@ -114,10 +114,13 @@ class Api:
         return await self.http.post(path, json=body, headers=headers)
 
     async def ok(self, path: str, data: Sequence[dict[str, Any]] | None = None, **kw: Any) -> Any:
-        """The JSON body of a call that must answer HTTP 200."""
+        """The JSON body of a call that must answer HTTP 200 (whose every ``fail`` entry must
+        carry the item it answers as ``key``)."""
         response = await self.call(path, data, **kw)
         assert response.status_code == 200, response.text
-        return response.json()
+        body = response.json()
+        assert all("key" in entry for entry in body.get("fail", [])), body
+        return body
 
     async def pages(
         self, path: str, item: dict[str, Any], page_size: int, records: str | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import time
 import zipfile
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import sqlalchemy as sa
@@ -26,7 +26,7 @@ from mcapi.emulator._data import (
 from mcapi.emulator._store import Store
 from mcapi.emulator.functions import _siem
 from mcapi.emulator.functions._common import ItemError
-from mcapi.emulator.functions._paging import decode_token, encode_token, page
+from mcapi.emulator.functions._paging import decode_token, encode_token, page, walk_now
 from tests.functions.conftest import T0
 
 TABLES = (messages, held_messages, audit_events, click_logs, groups, group_members, siem_streams)
@@ -122,6 +122,24 @@ def test_page_tokens_round_trip_and_refuse_tampering() -> None:
         )
     with pytest.raises(ItemError):
         decode_token(token, "ttp-logs:newest")
+
+
+def test_a_token_carries_the_instant_its_walk_started() -> None:
+    """Defaults relative to now (the last 24 hours...) name the same window on every page."""
+    token = encode_token("s", "n", [1.5, 2], T0 + 0.25)
+    assert decode_token(token, "s") == ("n", [1.5, 2])
+    assert walk_now(PageRequest(page_size=5, page_token=token), "s", T0 + 999) == T0 + 0.25
+    assert walk_now(PageRequest(page_size=5), "s", T0 + 999) == T0 + 999  # a first page
+    assert walk_now(None, "s", T0 + 999) == T0 + 999
+    unanchored = encode_token("s", "n", [1.5, 2])
+    assert walk_now(PageRequest(page_token=unanchored), "s", T0 + 999) == T0 + 999
+    for anchor in (float("inf"), True, "noon", [T0]):
+        bad = encode_token("s", "n", [1.5, 2], cast(Any, anchor))
+        with pytest.raises(ItemError) as caught:
+            walk_now(PageRequest(page_token=bad), "s", T0)
+        assert caught.value.field == "pageToken"
+    with pytest.raises(ItemError):
+        walk_now(PageRequest(page_token=token), "other-scope", T0)
 
 
 @pytest.mark.parametrize("key", [[10**30, 1], [float("inf"), 1], ["text", 1], [True, 1], [1.0]])

@@ -20,7 +20,8 @@ Two call-level rules, both the emulator's choice where the platform is undocumen
   so that the other units' results are not lost.
 
 Single-item functions (queries, file downloads, get-account) use :func:`run_single`: an empty
-``data`` stands for one empty item.
+``data`` stands for one empty item, so a failure of such a call has the ``key`` ``{}``. Every
+``fail`` entry a function answers carries a ``key``.
 """
 
 from __future__ import annotations
@@ -168,12 +169,13 @@ def run_items(
 def run_single(
     ctx: FunctionContext, handle: Callable[[Item], FunctionResult | StreamResult]
 ) -> FunctionResult | StreamResult:
-    """Run a function that takes one item (or none: ``data: []`` means one empty item)."""
+    """Run a function that takes one item (or none: ``data: []`` means one empty item, and a
+    failure's ``key`` is then ``{}``: every ``fail`` entry carries the item it answers)."""
     items = ctx.request.data
     if len(items) > 1:
         return too_many(items, 1)
     item: Item = items[0] if items else {}
-    key = dict(item) if items else None
+    key = dict(item)
     injected = ctx.injected_failures.get(0)
     if injected:
         return FunctionResult(fail=[FailItem(key=key, errors=tuple(injected))])

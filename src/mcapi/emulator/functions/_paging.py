@@ -10,10 +10,17 @@ a page: with newest-first lists they land before the first page, with oldest-fir
 the last, and a page boundary stays where it was. Every sort key ends with a unique column
 (``seq``), so there are no ties.
 
-A token is ``base64url(checksum + JSON[scope, direction, key])``. ``scope`` names the function
-and its sort order (a token of get-audit-events is refused by get-logs, an ``oldestFirst`` token
-by a newest-first call); the checksum catches a token that was cut or edited. A refused token is a
-per-item ``fail`` with ``err_validation_invalid_value`` on the field ``pageToken``.
+A walk through the pages also keeps its window. Functions whose defaults are relative to now
+(get-logs: the last 24 hours; message-finder: the last 30 days; the hold list: up to now) take
+"now" from :func:`walk_now`: the clock on the first page, and on every later page the instant the
+token carries (the first page's). Otherwise a clock that moves while a client pages would slide
+the window, and rows at its old edge, which existed when the walk started, would never be listed.
+
+A token is ``base64url(checksum + JSON[scope, direction, key, anchor])``. ``scope`` names the
+function and its sort order (a token of get-audit-events is refused by get-logs, an
+``oldestFirst`` token by a newest-first call); ``anchor`` is the walk's instant (or null); the
+checksum catches a token that was cut or edited. A refused token is a per-item ``fail`` with
+``err_validation_invalid_value`` on the field ``pageToken``.
 
 The response ``pageSize`` is the number of records returned (what clients read it as); ``next``
 is present only when more rows follow, ``previous`` only when rows precede.
@@ -36,7 +43,15 @@ from sqlalchemy.engine import Connection, Row
 from mcapi._envelope import PageRequest, Pagination
 from mcapi.emulator.functions._common import INVALID, ItemError
 
-__all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "Page", "decode_token", "encode_token", "page"]
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "MAX_PAGE_SIZE",
+    "Page",
+    "decode_token",
+    "encode_token",
+    "page",
+    "walk_now",
+]
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
@@ -47,26 +62,46 @@ def _checksum(body: bytes) -> bytes:
     return hashlib.sha256(b"mcapi-page:" + body).digest()[:6]
 
 
-def encode_token(scope: str, direction: str, key: Sequence[Any]) -> str:
-    """A page token for the row with sort key ``key``."""
-    body = json.dumps([scope, direction, list(key)], separators=(",", ":")).encode()
+def encode_token(
+    scope: str, direction: str, key: Sequence[Any], anchor: float | None = None
+) -> str:
+    """A page token for the row with sort key ``key`` (of a walk that started at ``anchor``)."""
+    body = json.dumps([scope, direction, list(key), anchor], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(_checksum(body) + body).decode().rstrip("=")
 
 
-def decode_token(token: str, scope: str) -> tuple[str, list[Any]]:
-    """``(direction, key)`` of a token issued for ``scope``; ItemError otherwise."""
+def _decode(token: str, scope: str) -> tuple[str, list[Any], float | None]:
     bad = ItemError(INVALID, "pageToken is not a token this function issued", "pageToken")
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         check, body = raw[:6], raw[6:]
         if check != _checksum(body):
             raise bad
-        found_scope, direction, key = json.loads(body)
+        found_scope, direction, key, *rest = json.loads(body)
     except (binascii.Error, ValueError, TypeError):
         raise bad from None
     if found_scope != scope or direction not in (_NEXT, _PREVIOUS) or not isinstance(key, list):
         raise bad
+    anchor = rest[0] if rest else None
+    if len(rest) > 1 or not (anchor is None or _finite(anchor)):
+        raise bad
+    return direction, key, None if anchor is None else float(anchor)
+
+
+def decode_token(token: str, scope: str) -> tuple[str, list[Any]]:
+    """``(direction, key)`` of a token issued for ``scope``; ItemError otherwise."""
+    direction, key, _ = _decode(token, scope)
     return direction, key
+
+
+def walk_now(request: PageRequest | None, scope: str, now: float) -> float:
+    """The instant of the walk a request continues: ``now`` on a first page, the instant carried
+    by the token on the next ones (ItemError for a token ``scope`` did not issue)."""
+    token = request.page_token if request else None
+    if not token:
+        return now
+    anchor = _decode(token, scope)[2]
+    return now if anchor is None else anchor
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +122,10 @@ def page(
     descending: bool,
     total: bool = False,
     default_size: int = DEFAULT_PAGE_SIZE,
+    anchor: float | None = None,
 ) -> Page:
-    """One page of ``stmt`` (already filtered) sorted by ``keys``; ``keys`` must be selected."""
+    """One page of ``stmt`` (already filtered) sorted by ``keys``; ``keys`` must be selected.
+    ``anchor`` (from :func:`walk_now`) is carried by the tokens of the page."""
     size = (request.page_size if request else None) or default_size
     token = request.page_token if request else None
     direction, key = decode_token(token, scope) if token else (_NEXT, None)
@@ -112,23 +149,32 @@ def page(
         has_next, has_previous = more, key is not None
     pagination = Pagination(
         page_size=len(rows),
-        next=encode_token(scope, _NEXT, _key(rows[-1], keys)) if rows and has_next else None,
+        next=(
+            encode_token(scope, _NEXT, _key(rows[-1], keys), anchor) if rows and has_next else None
+        ),
         previous=(
-            encode_token(scope, _PREVIOUS, _key(rows[0], keys)) if rows and has_previous else None
+            encode_token(scope, _PREVIOUS, _key(rows[0], keys), anchor)
+            if rows and has_previous
+            else None
         ),
         total_count=_count(conn, stmt) if total else None,
     )
     return Page(rows=rows, pagination=pagination)
 
 
-def _fits(value: Any, column: sa.ColumnElement[Any]) -> bool:
-    """Whether a key value from a token can be compared with ``column`` on every engine."""
+def _finite(value: Any) -> bool:
+    """A JSON number (not a bool) that a SQL integer or float column can hold."""
     if isinstance(value, bool):
         return False
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    return isinstance(value, float) and math.isfinite(value)
+
+
+def _fits(value: Any, column: sa.ColumnElement[Any]) -> bool:
+    """Whether a key value from a token can be compared with ``column`` on every engine."""
     if column.type.python_type in (int, float):
-        if isinstance(value, int):
-            return -(2**63) <= value < 2**63  # what a SQL integer holds
-        return isinstance(value, float) and math.isfinite(value)
+        return _finite(value)
     return isinstance(value, str)
 
 

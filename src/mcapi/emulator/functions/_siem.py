@@ -9,10 +9,11 @@ kept while the slot ended less than 7 days ago.
 
 A file is a pure function of the stream row and the slot number: how many messages the slot
 holds comes from ``Random("siem:<seed>:<slot>")``, and the messages of each chunk of 200 from
-``Random("siem:<seed>:<slot>:<chunk>")``. So any file can be produced at any time, chunk by
-chunk, with memory bounded by one chunk: a week of a 500-user tenant is about 340 files and
-none of them is ever held whole in memory or written to disk. With ``compress`` the chunks go
-through a streaming ZIP writer (data descriptors, no seeking).
+``Random("siem:<seed>:<slot>:<chunk>")``. So any file can be produced at any time, record by
+record, and is handed out in pieces of about 32 KiB, with memory bounded by one piece: a week of
+a 500-user tenant is about 340 files and none of them is ever held whole in memory or written to
+disk. With ``compress`` the pieces go through a streaming ZIP writer (data descriptors, no
+seeking).
 
 The token a download returns in ``mc-siem-token`` names the file just sent; the next request
 with it gets the following file. A token is ``base64url("<account>:<slot>:<check>")``; one that
@@ -48,7 +49,8 @@ __all__ = [
 ]
 
 KEEP_SECONDS = 7 * 86400
-_CHUNK = 200
+_CHUNK = 200  # messages drawn from one random generator (the unit of determinism)
+_OUT_BYTES = 32 * 1024  # what one piece of a streamed file holds, about
 _TLS = (("TLSv1.2", "ECDHE-RSA-AES256-GCM-SHA384"), ("TLSv1.3", "TLS_AES_256_GCM_SHA384"))
 
 
@@ -169,21 +171,28 @@ def _kv_value(value: Any) -> str:
 
 
 def _plain_chunks(stream: SiemStream, slot: int, file_format: str) -> Iterator[bytes]:
+    """The file's bytes in pieces of about 32 KiB: records are encoded one at a time into one
+    buffer, handed out whenever it fills, so memory does not grow with the file."""
     total = _slot_messages(stream, slot)
-    chunks = (total + _CHUNK - 1) // _CHUNK
-    if file_format == "json":
-        yield b'{"data":['
-        first = True
-        for chunk in range(chunks):
-            rows = [json.dumps(r, separators=(",", ":")) for r in _rows(stream, slot, chunk, total)]
-            if rows:
-                yield ((b"" if first else b",") + ",".join(rows).encode())
+    as_json = file_format == "json"
+    buffer = bytearray(b'{"data":[' if as_json else b"")
+    first = True
+    for chunk in range((total + _CHUNK - 1) // _CHUNK):
+        for row in _rows(stream, slot, chunk, total):
+            if as_json:
+                if not first:
+                    buffer += b","
+                buffer += json.dumps(row, separators=(",", ":")).encode()
                 first = False
-        yield b"]}"
-        return
-    for chunk in range(chunks):
-        lines = [_kv(r) + "\n" for r in _rows(stream, slot, chunk, total)]
-        yield "".join(lines).encode()
+            else:
+                buffer += (_kv(row) + "\n").encode()
+            if len(buffer) >= _OUT_BYTES:
+                yield bytes(buffer)
+                buffer.clear()
+    if as_json:
+        buffer += b"]}"
+    if buffer:
+        yield bytes(buffer)
 
 
 class _Sink:
@@ -226,7 +235,7 @@ def _zip_chunks(inner: Iterator[bytes], member: str, slot: int) -> Iterator[byte
 
 
 def file_chunks(stream: SiemStream, slot: int, file_format: str, compress: bool) -> Iterator[bytes]:
-    """The bytes of one file, in chunks of a few hundred kilobytes at most."""
+    """The bytes of one file, in pieces of about 32 KiB (less once compressed)."""
     plain = _plain_chunks(stream, slot, file_format)
     if not compress:
         return plain

@@ -19,7 +19,7 @@ from mcapi.emulator.functions._common import (
     run_single,
     string_list,
 )
-from mcapi.emulator.functions._paging import MAX_PAGE_SIZE, page
+from mcapi.emulator.functions._paging import MAX_PAGE_SIZE, page, walk_now
 from mcapi.emulator.functions._registry import (
     FunctionContext,
     FunctionResult,
@@ -59,7 +59,10 @@ def get_audit_events(ctx: FunctionContext) -> FunctionResult | StreamResult:
         end = parse_time(item, "endDateTime")
         if end < start:
             raise ItemError(OUT_OF_RANGE, "endDateTime is before startDateTime", "endDateTime")
-        if start < ctx.now - LOOKBACK_DAYS * 86400:
+        # the look-back is counted from the walk's first page, so that a walk started in time
+        # is not cut off by the clock moving on
+        now = walk_now(ctx.request.pagination, "audit-events", ctx.now)
+        if start < now - LOOKBACK_DAYS * 86400:
             raise ItemError(
                 OUT_OF_RANGE,
                 f"startDateTime is more than {LOOKBACK_DAYS} days ago; the audit log "
@@ -94,7 +97,7 @@ def get_audit_events(ctx: FunctionContext) -> FunctionResult | StreamResult:
         with ctx.store.connect() as conn:
             found = page(
                 conn, stmt, [t.event_time, t.seq], request=ctx.request.pagination,
-                scope="audit-events", descending=True,
+                scope="audit-events", descending=True, anchor=now,
             )  # fmt: skip
         data = [
             {

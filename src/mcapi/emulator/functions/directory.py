@@ -144,38 +144,50 @@ def _check_group(conn: Any, ctx: FunctionContext, group_id: str) -> None:
 
 
 def add_group_member(ctx: FunctionContext) -> FunctionResult:
-    """Add an address or a domain to a group."""
+    """Add an address or a domain to a group.
+
+    The (group, member) unique constraint decides between two calls adding the same member at
+    the same time: the one whose insert loses fails with ``err_folder_group_member_already_exists``
+    like any second add."""
 
     def handle(item: Item) -> Iterable[Any]:
         group_id, kind, member = _member(item)
         m = group_members.c
-        with ctx.store.begin() as conn:
-            _check_group(conn, ctx, group_id)
-            exists = conn.execute(
-                sa.select(m.id).where(m.group_id == group_id, m.member == member)
-            ).first()
-            if exists is not None:
-                raise ItemError(MEMBER_EXISTS, "Group member already exists")
-            domain = member.rpartition("@")[2]
-            internal = (
-                conn.execute(
-                    sa.select(domains.c.id).where(
-                        domains.c.account_id == ctx.account.id, domains.c.domain == domain
-                    )
+        try:
+            with ctx.store.begin() as conn:
+                _check_group(conn, ctx, group_id)
+                exists = conn.execute(
+                    sa.select(m.id).where(m.group_id == group_id, m.member == member)
                 ).first()
-                is not None
-            )
-            member_id = new_id()
-            conn.execute(
-                group_members.insert().values(
-                    id=member_id, group_id=group_id, kind=kind, member=member,
-                    internal=internal, added=ctx.now,
+                if exists is not None:
+                    raise ItemError(MEMBER_EXISTS, "Group member already exists")
+                domain = member.rpartition("@")[2]
+                internal = (
+                    conn.execute(
+                        sa.select(domains.c.id).where(
+                            domains.c.account_id == ctx.account.id, domains.c.domain == domain
+                        )
+                    ).first()
+                    is not None
                 )
-            )  # fmt: skip
-            record_audit(
-                conn, ctx.account.id, user=ctx.user.email, audit_type="Group Member Added",
-                category="directory_logs", info=f"{member} added to group {group_id}", now=ctx.now,
-            )  # fmt: skip
+                member_id = new_id()
+                conn.execute(
+                    group_members.insert().values(
+                        id=member_id, group_id=group_id, kind=kind, member=member,
+                        internal=internal, added=ctx.now,
+                    )
+                )  # fmt: skip
+                record_audit(
+                    conn, ctx.account.id, user=ctx.user.email, audit_type="Group Member Added",
+                    category="directory_logs", info=f"{member} added to group {group_id}",
+                    now=ctx.now,
+                )  # fmt: skip
+        except sa.exc.IntegrityError:
+            # Another call added the member first (unique constraint), or the group was removed
+            # meanwhile (foreign key): answer as if this call had come second.
+            with ctx.store.connect() as conn:
+                _check_group(conn, ctx, group_id)
+            raise ItemError(MEMBER_EXISTS, "Group member already exists") from None
         return [_record(member_id, group_id, kind, member, internal)]
 
     return run_items(ctx, handle, max_items=MAX_ITEMS)

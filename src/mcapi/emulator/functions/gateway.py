@@ -36,7 +36,7 @@ from mcapi.emulator.functions._common import (
     string_list,
     too_many,
 )
-from mcapi.emulator.functions._paging import MAX_PAGE_SIZE, page
+from mcapi.emulator.functions._paging import MAX_PAGE_SIZE, page, walk_now
 from mcapi.emulator.functions._registry import (
     FunctionContext,
     FunctionResult,
@@ -91,7 +91,8 @@ def get_hold_message_list(ctx: FunctionContext) -> FunctionResult | StreamResult
 
     def handle(item: Item) -> FunctionResult:
         admin = boolean(item, "admin")
-        end = parse_time(item, "end", default=ctx.now)
+        now = walk_now(ctx.request.pagination, "hold-list", ctx.now)
+        end = parse_time(item, "end", default=now)
         start = parse_time(item, "start", default=0.0)
         if end < start:
             raise ItemError(OUT_OF_RANGE, "end is before start", "end")
@@ -116,7 +117,7 @@ def get_hold_message_list(ctx: FunctionContext) -> FunctionResult | StreamResult
         with ctx.store.connect() as conn:
             found = page(
                 conn, stmt, [t.received, t.seq], request=ctx.request.pagination,
-                scope="hold-list", descending=True,
+                scope="hold-list", descending=True, anchor=now,
             )  # fmt: skip
         return FunctionResult(data=[_held(r) for r in found.rows], pagination=found.pagination)
 
@@ -167,27 +168,33 @@ def _held(row: Any) -> dict[str, Any]:
 
 
 def _process(ctx: FunctionContext, held_id: str, status: str, note: str) -> None:
-    """Move one held message to ``status`` (released / rejected), once."""
+    """Move one held message to ``status`` (released / rejected), once.
+
+    The transition is one conditional UPDATE (``... WHERE status = 'held'``): of two calls that
+    process the same message at the same time, the database lets exactly one change the row (on
+    PostgreSQL the second waits for the first's row lock, then finds the status changed); the
+    other changes nothing and answers the conflict."""
     t = held_messages.c
     with ctx.store.begin() as conn:
         row = conn.execute(
-            sa.select(t.status, t.message_id, t.recipient).where(
-                t.account_id == ctx.account.id, t.id == held_id
-            )
+            held_messages.update()
+            .where(t.account_id == ctx.account.id, t.id == held_id, t.status == "held")
+            .values(status=status, processed_at=ctx.now, processed_by=ctx.user.email)
+            .returning(t.message_id, t.recipient)
         ).first()
         if row is None:
-            raise ItemError(NOT_FOUND, f"no held message has the id {held_id}", "id")
-        if row.status != "held":
-            raise Conflict(ALREADY_PROCESSED, f"the message {held_id} was already {row.status}")
-        conn.execute(
-            held_messages.update()
-            .where(t.id == held_id)
-            .values(status=status, processed_at=ctx.now, processed_by=ctx.user.email)
-        )
+            current = conn.execute(
+                sa.select(t.status).where(t.account_id == ctx.account.id, t.id == held_id)
+            ).scalar()
+            if current is None:
+                raise ItemError(NOT_FOUND, f"no held message has the id {held_id}", "id")
+            raise Conflict(ALREADY_PROCESSED, f"the message {held_id} was already {current}")
         if row.message_id is not None:
             delivered = "delivered" if status == "released" else "rejected"
             conn.execute(
-                messages.update().where(messages.c.id == row.message_id).values(status=delivered)
+                messages.update()
+                .where(messages.c.account_id == ctx.account.id, messages.c.id == row.message_id)
+                .values(status=delivered)
             )
         record_audit(
             conn, ctx.account.id, user=ctx.user.email,

@@ -24,34 +24,44 @@ def permit_or_block_sender(ctx: FunctionContext) -> FunctionResult:
         sender = email(item, "sender")
         to = email(item, "to")
         action = choice(item, "action", ("permit", "block"))
-        t = managed_senders.c
-        with ctx.store.begin() as conn:
-            found = conn.execute(
-                sa.select(t.id).where(
-                    t.account_id == ctx.account.id, t.sender == sender, t.recipient == to
-                )
-            ).scalar()
-            if found is None:
-                found = new_id()
-                conn.execute(
-                    managed_senders.insert().values(
-                        id=found, account_id=ctx.account.id, sender=sender, recipient=to,
-                        action=action, updated=ctx.now,
-                    )
-                )  # fmt: skip
-            else:
-                conn.execute(
-                    managed_senders.update()
-                    .where(t.id == found)
-                    .values(action=action, updated=ctx.now)
-                )
-            record_audit(
-                conn, ctx.account.id, user=ctx.user.email, audit_type="Managed Sender Updated",
-                category="policy_logs", info=f"{sender} -> {to}: {action}", now=ctx.now,
-            )  # fmt: skip
-        return [{"id": found, "sender": sender, "to": to, "type": action.title()}]
+        try:
+            entry_id = _set(ctx, sender, to, action)
+        except sa.exc.IntegrityError:
+            # A concurrent call created the pair between our look-up and our insert (the
+            # (account, sender, recipient) unique constraint refused ours): it exists now, so
+            # setting it again updates it.
+            entry_id = _set(ctx, sender, to, action)
+        return [{"id": entry_id, "sender": sender, "to": to, "type": action.title()}]
 
     return run_items(ctx, handle, max_items=MAX_ITEMS)
+
+
+def _set(ctx: FunctionContext, sender: str, to: str, action: str) -> str:
+    """Insert or update the pair's entry in one transaction; its id."""
+    t = managed_senders.c
+    with ctx.store.begin() as conn:
+        found = conn.execute(
+            sa.select(t.id).where(
+                t.account_id == ctx.account.id, t.sender == sender, t.recipient == to
+            )
+        ).scalar()
+        if found is None:
+            found = new_id()
+            conn.execute(
+                managed_senders.insert().values(
+                    id=found, account_id=ctx.account.id, sender=sender, recipient=to,
+                    action=action, updated=ctx.now,
+                )
+            )  # fmt: skip
+        else:
+            conn.execute(
+                managed_senders.update().where(t.id == found).values(action=action, updated=ctx.now)
+            )
+        record_audit(
+            conn, ctx.account.id, user=ctx.user.email, audit_type="Managed Sender Updated",
+            category="policy_logs", info=f"{sender} -> {to}: {action}", now=ctx.now,
+        )  # fmt: skip
+    return str(found)
 
 
 SPECS = (

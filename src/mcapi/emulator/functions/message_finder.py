@@ -21,7 +21,7 @@ from mcapi.emulator.functions._common import (
     parse_time,
     run_single,
 )
-from mcapi.emulator.functions._paging import MAX_PAGE_SIZE, page
+from mcapi.emulator.functions._paging import MAX_PAGE_SIZE, page, walk_now
 from mcapi.emulator.functions._registry import (
     FunctionContext,
     FunctionResult,
@@ -33,6 +33,7 @@ from mcapi.emulator.functions._schemas import BOOL, DATE, INT, STR, array, enum,
 __all__ = ["SEARCH_DAYS", "SPECS"]
 
 SEARCH_DAYS = 30
+SCOPE = "message-finder"
 _DOMAIN = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63})+$")
 _ADDRESS = obj({"emailAddress": STR, "displayableName": STR}, "emailAddress")
 TRACKED = obj(
@@ -84,7 +85,8 @@ def search(ctx: FunctionContext) -> FunctionResult | StreamResult:
     """Messages of the last 30 days matching the criteria, newest first, paged."""
 
     def handle(item: Item) -> FunctionResult:
-        now = ctx.now
+        # the walk's instant: the last 30 days are the same ones on every page
+        now = walk_now(ctx.request.pagination, SCOPE, ctx.now)
         end = parse_time(item, "end", default=now)
         start = parse_time(item, "start", default=now - SEARCH_DAYS * 86400)
         if end < start:
@@ -110,7 +112,7 @@ def search(ctx: FunctionContext) -> FunctionResult | StreamResult:
         with ctx.store.connect() as conn:
             found = page(
                 conn, stmt, [t.received, t.seq], request=ctx.request.pagination,
-                scope="message-finder", descending=True,
+                scope=SCOPE, descending=True, anchor=now,
             )  # fmt: skip
         tracked = [_tracked(row) for row in found.rows]
         return FunctionResult(data=[{"trackedEmails": tracked}], pagination=found.pagination)

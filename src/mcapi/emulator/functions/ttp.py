@@ -23,7 +23,7 @@ from mcapi.emulator.functions._common import (
     run_items,
     run_single,
 )
-from mcapi.emulator.functions._paging import MAX_PAGE_SIZE, page
+from mcapi.emulator.functions._paging import MAX_PAGE_SIZE, page, walk_now
 from mcapi.emulator.functions._registry import (
     FunctionContext,
     FunctionResult,
@@ -223,16 +223,19 @@ def delete_managed_url(ctx: FunctionContext) -> FunctionResult:
 
 
 def get_logs(ctx: FunctionContext) -> FunctionResult | StreamResult:
-    """URL Protect click logs between two dates (default: the last 24 hours), paged."""
+    """URL Protect click logs between two dates (default: the 24 hours before the walk's first
+    page), paged."""
 
     def handle(item: Item) -> FunctionResult:
-        end = parse_time(item, "to", default=ctx.now)
+        oldest_first = boolean(item, "oldestFirst")
+        scope = "ttp-logs:" + ("oldest" if oldest_first else "newest")
+        now = walk_now(ctx.request.pagination, scope, ctx.now)
+        end = parse_time(item, "to", default=now)
         start = parse_time(item, "from", default=end - 86400)
         if end < start:
             raise ItemError(OUT_OF_RANGE, "to is before from", "to")
         route = choice(item, "route", ("all", "internal", "outbound", "inbound"), default="all")
         scan = choice(item, "scanResult", ("all", "clean", "malicious"), default="all")
-        oldest_first = boolean(item, "oldestFirst")
         t = click_logs.c
         stmt = sa.select(click_logs).where(
             t.account_id == ctx.account.id, t.date >= start, t.date <= end
@@ -243,9 +246,8 @@ def get_logs(ctx: FunctionContext) -> FunctionResult | StreamResult:
             stmt = stmt.where(t.scan_result == scan)
         with ctx.store.connect() as conn:
             found = page(
-                conn, stmt, [t.date, t.seq], request=ctx.request.pagination,
-                scope="ttp-logs:" + ("oldest" if oldest_first else "newest"),
-                descending=not oldest_first,
+                conn, stmt, [t.date, t.seq], request=ctx.request.pagination, scope=scope,
+                descending=not oldest_first, anchor=now,
             )  # fmt: skip
         logs = [
             {
