@@ -7,6 +7,11 @@ below are available in every test without an import:
     a fresh in-process :class:`~mcapi.emulator.Emulator` (in-memory SQLite, cheap password
     hashing) holding the demo tenant; closed after the test. Drive it directly:
     ``mcapi_emulator.clock.advance(3 * 86400)``, ``mcapi_emulator.faults``, ``.journal``...
+``mcapi_admin``
+    ``mcapi_emulator.admin``: the administrator's operations, the same ones the admin API runs
+    (``lock_user``, ``disable_user``, ``set_permissions``, ``create_binding``, ``set_policy``,
+    ``generate``, ``seed``, ``reset``, ``move_clock``...); a refusal raises ``ValueError`` (or
+    ``LookupError`` for an unknown user or account) naming the field.
 ``mcapi_credentials``
     its :class:`~mcapi.emulator.EmulatorCredentials` (base URL, app id/key, the admin's binding,
     the demo users' passwords, the admin token); ``.env()`` gives the ``MCAPI_*`` variables.
@@ -35,8 +40,10 @@ if TYPE_CHECKING:
     import httpx
 
     from mcapi.emulator import Emulator, EmulatorCredentials
+    from mcapi.emulator._operations import Admin
 
 __all__ = [
+    "mcapi_admin",
     "mcapi_async_client",
     "mcapi_credentials",
     "mcapi_emulator",
@@ -100,6 +107,13 @@ def mcapi_emulator() -> Iterator[Emulator]:
         yield emulator
     finally:
         emulator.close()
+
+
+@_fixture
+def mcapi_admin(mcapi_emulator: Emulator) -> Admin:
+    """``mcapi_emulator.admin``: lock, disable, re-permission users, issue bindings, change an
+    account's policy, generate data, seed, reset, move the clock (docs/emulator.md section 5)."""
+    return mcapi_emulator.admin
 
 
 @_fixture

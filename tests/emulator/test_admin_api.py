@@ -7,12 +7,23 @@ answer of the admin route, and the effect on the signed calls a client makes aft
 from __future__ import annotations
 
 import json
+import math
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from starlette.testclient import TestClient
 
 from mcapi.emulator import Emulator
+from mcapi.emulator._admin import USER_OPERATIONS
+from mcapi.emulator._operations import CLOCK_FIELDS
+from mcapi.emulator._serve import open_emulator
+from mcapi.emulator._store._validate import POLICY_FIELDS
 from tests.emulator.conftest import Api, code_of
 
 pytestmark = pytest.mark.anyio
@@ -397,3 +408,199 @@ async def test_bad_policy_says_why(
     response = await raw_admin(api, "POST", f"/accounts/{code}/policy", body)
     assert response.status_code == status
     assert message in response.json()["error"]
+
+
+# ---- bad values: 400 naming the field, nothing changed, never 500 -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "message"),
+    [
+        (f"/users/{ADMIN}/lock", {"minutes": None}, "minutes: expected a number, got None"),
+        (f"/users/{ADMIN}/lock", {"minutes": "5"}, "minutes: expected a number"),
+        (f"/users/{ADMIN}/lock", {"minutes": 1e308}, "minutes: must be between 0 and"),
+        (f"/users/{ADMIN}/lock", {"minutes": 5, "hours": 1}, "lock: unknown field(s) 'hours'"),
+        (f"/users/{ADMIN}/lock", [1], "the body must be a JSON object"),
+        (f"/users/{ADMIN}/bindings", {"ttl_seconds": "abc"}, "ttl_seconds: expected an integer"),
+        (f"/users/{ADMIN}/bindings", {"ttl_seconds": 10**30}, "ttl_seconds: must be at most"),
+        (f"/users/{ADMIN}/bindings", {"app_id": 5}, "app_id: expected a non-empty string"),
+        (f"/users/{ADMIN}/password", {"password": 5}, "password: expected a non-empty string"),
+        (f"/users/{ADMIN}/ip-ranges", {}, "ranges: required"),
+        (f"/users/{ADMIN}/unlock", {"now": True}, "unlock: unknown field(s) 'now'"),
+        ("/accounts/CUSA12345/policy", {"quota_limit": 10**30}, "quota_limit: must be at most"),
+        ("/accounts/CUSA12345/policy", {"account_code": "X"}, "account_code: unknown policy"),
+        ("/accounts/CUSA12345/generate", {"seed": 2**64}, "generate.seed: must be between"),
+        ("/accounts/CUSA12345/generate", {"users": 0}, "generate.users: must be between 1"),
+        ("/reset", {"everything": True}, "reset: unknown field(s) 'everything'"),
+    ],
+)
+async def test_bad_values_are_400_naming_the_field_and_change_nothing(
+    api: Api, path: str, body: object, message: str
+) -> None:
+    before = (await api.admin("GET", "/users")).json()
+    response = await raw_admin(api, "POST", path, body)
+    assert response.status_code == 400, response.text
+    assert message in response.json()["error"]
+    assert (await api.admin("GET", "/users")).json() == before
+    assert (await logout(api)).status_code == 200  # no lock, no revocation, no reset
+
+
+async def test_a_body_with_nan_or_infinity_is_not_json(api: Api) -> None:
+    for raw in (b'{"advance": NaN}', b'{"minutes": Infinity}', b"[" * 100_000):
+        response = await raw_admin(api, "POST", "/clock", raw)
+        assert response.status_code == 400
+        assert "not JSON" in response.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"set": 1e20}, "set: must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z"),
+        ({"set": -1}, "set: must be between"),
+        ({"set": 10**400}, "set: must be between"),
+        ({"set": "0001-01-01T00:00:00+14:00"}, "set: must be between"),
+        ({"set": True}, "set: epoch seconds or an ISO 8601 time"),
+        ({"advance": 1e308}, "advance: must be between 0 and 316224000 seconds"),
+        ({"advance": 10**400}, "advance: must be between"),
+        ({"set": "9999-12-31T23:59:00Z", "advance": 120}, "past 9999-12-31T23:59:59Z"),
+        ({"resume": True, "rewind": 5}, "unknown: rewind"),
+        ({"resume": True, "advance": -1}, "advance"),
+        ({"resume": True, "advance": None}, "advance: expected a number"),
+        ({"reset": "yes"}, "reset: true or false"),
+        ({"reset": True, "set": [2030]}, "set: epoch seconds"),
+    ],
+)
+async def test_a_refused_clock_change_leaves_the_clock_alone(
+    api: Api, body: dict[str, object], message: str
+) -> None:
+    before = (await api.admin("POST", "/clock", {"set": "2030-01-01T00:00:00Z"})).json()
+    response = await raw_admin(api, "POST", "/clock", body)
+    assert response.status_code == 400
+    assert message in response.json()["error"]
+    assert (await api.admin("GET", "/clock")).json() == before
+
+
+async def test_a_refused_change_does_not_freeze_a_running_clock(api: Api) -> None:
+    response = await raw_admin(api, "POST", "/clock", {"freeze": True, "rewind": 5})
+    assert response.status_code == 400
+    state = (await api.admin("GET", "/clock")).json()
+    assert state["frozen"] is False
+    assert abs(state["now"] - time.time()) < 60
+
+
+async def test_the_clock_goes_to_the_edges_of_its_range(api: Api) -> None:
+    last = (await api.admin("POST", "/clock", {"set": "9999-12-31T23:59:59Z"})).json()
+    assert last["iso"] == "9999-12-31T23:59:59+00:00"
+    first = (await api.admin("POST", "/clock", {"set": 0, "advance": 60})).json()
+    assert first["iso"] == "1970-01-01T00:01:00+00:00"
+
+
+async def test_reset_keeps_a_served_emulators_admin_token(tmp_path: Path) -> None:
+    """The token `serve` generated lives in the database: a reset then a restart keep it."""
+    url = f"sqlite:///{tmp_path / 'served.db'}"
+    served = open_emulator(url, base_url="http://127.0.0.1:8787")
+    token = served.admin_token
+    served.load_demo()
+    bearer = {"Authorization": f"Bearer {token}"}
+    transport = httpx.ASGITransport(app=served.app)
+    async with httpx.AsyncClient(transport=transport, base_url=served.base_url) as http:
+        assert (await http.post("/_emulator/reset", headers=bearer)).json() == {"reset": True}
+        assert (await http.get("/_emulator/users", headers=bearer)).json() == {"users": []}
+    served.close()
+    restarted = open_emulator(url, base_url="http://127.0.0.1:8787")
+    try:
+        assert restarted.admin_token == token
+        transport = httpx.ASGITransport(app=restarted.app)
+        async with httpx.AsyncClient(transport=transport, base_url=served.base_url) as http:
+            assert (await http.get("/_emulator/clock", headers=bearer)).status_code == 200
+    finally:
+        restarted.close()
+
+
+# ---- the fuzzer: arbitrary JSON at every admin route -------------------------------------------
+
+PRINTABLE = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=30)
+#: Values that broke the admin API once (overflowing times, 64-bit integers, NaN, infinity).
+EDGES = [-1, 1e20, 1e308, 10**30, 2**63, math.nan, math.inf, "0001-01-01T00:00:00+14:00"]
+LEAVES = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | PRINTABLE
+    | st.sampled_from(["9999-12-31T23:59:59Z", "never", "203.0.113.0/24", "*", ADMIN, [], {}])
+)
+JSON_VALUES = st.recursive(
+    LEAVES,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(PRINTABLE, inner, max_size=4),
+    max_leaves=10,
+)
+
+#: (method, path, the fields the route reads). Generation goes to an unknown account: its body
+#: is validated before the account is looked up, and a valid one would only spend time.
+FUZZED_ROUTES: list[tuple[str, str, tuple[str, ...]]] = [
+    ("POST", "/reset", ()),
+    ("POST", "/seed", ("version", "accounts")),
+    ("POST", "/clock", CLOCK_FIELDS),
+    ("GET", "/clock", ()),
+    ("POST", "/faults", ("match", "effect", "id", "note")),
+    ("DELETE", "/faults/f1", ()),
+    ("POST", "/quotas/forced", ("path", "call_number", "reset_ms", "user")),
+    ("DELETE", "/quotas/forced", ()),
+    ("GET", "/journal", ()),
+    ("GET", "/users", ()),
+    *(("POST", f"/users/{READER}/{op}", fields) for op, (fields, _) in USER_OPERATIONS.items()),
+    ("POST", "/users/nobody@demo.example/lock", ("minutes",)),
+    ("POST", "/accounts/CUSA12345/policy", tuple(POLICY_FIELDS)),
+    ("POST", "/accounts/NOPE/generate", ("seed", "users", "days", "messages_per_user_day")),
+]
+
+
+def bodies(fields: tuple[str, ...]) -> st.SearchStrategy[bytes]:
+    """JSON bodies for a route reading ``fields``: mostly objects of those fields (edge values
+    included), and any JSON value or bytes at all."""
+    values = st.one_of(st.sampled_from(EDGES), LEAVES, JSON_VALUES)
+    known = st.dictionaries(st.sampled_from(fields or ("x",)), values, min_size=1, max_size=2)
+    known_json = known.map(json.dumps)
+    anything = st.one_of(
+        st.dictionaries(PRINTABLE, JSON_VALUES, max_size=3).map(json.dumps),
+        JSON_VALUES.map(json.dumps),
+        st.binary(max_size=40).map(lambda b: b.decode("latin-1")),
+    )
+    return st.one_of(known_json, known_json, anything).map(lambda text: text.encode("utf-8"))
+
+
+@pytest.fixture(scope="module")
+def fuzzed() -> Iterator[tuple[TestClient, Emulator, dict[str, str]]]:
+    emulator = Emulator("sqlite://", kdf_n=2**10)
+    creds = emulator.load_demo()
+    with TestClient(emulator.app, raise_server_exceptions=True) as client:
+        yield client, emulator, {"Authorization": f"Bearer {creds.admin_token}"}
+    emulator.close()
+
+
+@pytest.mark.parametrize(("method", "path", "fields"), FUZZED_ROUTES)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_no_admin_route_answers_500_and_a_refusal_changes_no_clock(
+    fuzzed: tuple[TestClient, Emulator, dict[str, str]],
+    method: str,
+    path: str,
+    fields: tuple[str, ...],
+    data: st.DataObject,
+) -> None:
+    client, emulator, bearer = fuzzed
+    body = data.draw(bodies(fields), label="body")
+    if emulator.store.find_account("CUSA12345") is None:
+        emulator.load_demo()  # a fuzzed reset removed it
+    emulator.clock.reset()
+    emulator.clock.freeze()
+    before = client.get("/_emulator/clock", headers=bearer).json()
+    response = client.request(method, f"/_emulator{path}", content=body, headers=bearer)
+    assert response.status_code in (200, 201, 400, 404), response.text
+    if response.status_code >= 400:
+        assert isinstance(response.json()["error"], str)
+        if path == "/clock":
+            assert client.get("/_emulator/clock", headers=bearer).json() == before
+    for after in ("/clock", "/users"):  # what the request changed can still be shown
+        assert client.get(f"/_emulator{after}", headers=bearer).status_code == 200

@@ -298,6 +298,33 @@ def test_policy(run: Run, call: Callable[..., httpx.Response]) -> None:
     assert run("policy", "CUSA12345").exit_code == 2
 
 
+def test_generate(run: Run) -> None:
+    args = ("generate", "CUSA12345", "--seed", "2", "--users", "4", "--days", "1")
+    first = ok(run(*args))
+    assert first.startswith("CUSA12345: generated 4 users, ")
+    messages = first.split(", ")[1]
+    assert messages.endswith("messages") and int(messages.split()[0]) > 0
+    again = ok(run(*args))  # the same options give the same data; the people exist already
+    assert again.startswith("CUSA12345: generated 0 users, ") and messages in again
+    assert "siem files" in again
+    one_line_error(run("generate", "CUSA00000"), 1, "no account CUSA00000")
+    assert run("generate", "CUSA12345", "--users", "0").exit_code == 2
+    assert run("generate", "CUSA12345", "--days", "31").exit_code == 2
+
+
+def test_seed_file_with_generated_data(run: Run, tmp_path: Path) -> None:
+    seed = tmp_path / "generated.toml"
+    seed.write_text(
+        '[[accounts]]\ncode = "CUSA55556"\nname = "G"\ndomains = ["g.example"]\n'
+        "[accounts.generate]\nusers = 3\ndays = 1\n"
+    )
+    output = ok(run("seed", str(seed)))
+    assert "generated data for CUSA55556: 3 users, " in output
+    bad = tmp_path / "bad.toml"
+    bad.write_text(seed.read_text().replace("users = 3", "users = 6000").replace("55556", "55557"))
+    one_line_error(run("seed", str(bad)), 1, "accounts[0].generate.users: must be between 1")
+
+
 # ---- serve -------------------------------------------------------------------------------------
 
 
@@ -374,6 +401,44 @@ def exports(lines: list[str]) -> dict[str, str]:
     return dict(item.split("=", 1) for item in found)
 
 
+HOLD_LIST = "/api/gateway/get-hold-message-list"
+DISCOVER = "/api/login/discover-authentication"
+
+
+def signed_post(
+    env: dict[str, str], path: str, data: list[dict[str, object]], **headers: str
+) -> httpx.Response:
+    """A signed call with the keys ``serve --demo`` printed, on the wall clock (as a user's)."""
+    sent = signed_headers(
+        access_key=env["MCAPI_ACCESS_KEY"], secret_key=env["MCAPI_SECRET_KEY"],
+        app_id=env["MCAPI_APP_ID"], app_key=env["MCAPI_APP_KEY"], path=path,
+        date=format_date(time.time()), request_id=new_request_id(),
+    )  # fmt: skip
+    sent.update(headers)
+    return httpx.post(env["MCAPI_BASE_URL"] + path, json={"data": data}, headers=sent, timeout=10)
+
+
+def discover(env: dict[str, str], **headers: str) -> str:
+    """The region API URL discovery answers for the demo administrator."""
+    sent = {
+        "x-mc-app-id": env["MCAPI_APP_ID"],
+        "x-mc-date": format_date(time.time()),
+        "x-mc-req-id": new_request_id(),
+        **headers,
+    }
+    body = {"data": [{"emailAddress": ADMIN}]}
+    response = httpx.post(env["MCAPI_BASE_URL"] + DISCOVER, json=body, headers=sent, timeout=10)
+    assert response.status_code == 200, response.text
+    return str(response.json()["data"][0]["region"]["api"])
+
+
+def admin_post(env: dict[str, str], path: str, body: object) -> httpx.Response:
+    bearer = {"Authorization": f"Bearer {env['MCAPI_ADMIN_TOKEN']}"}
+    response = httpx.post(f"{env['MCAPI_BASE_URL']}/_emulator{path}", json=body, headers=bearer)
+    assert response.status_code == 200, response.text
+    return response
+
+
 def test_serve_demo_restart_keeps_credentials(
     serving: Callable[..., Served], tmp_path: Path
 ) -> None:
@@ -389,6 +454,9 @@ def test_serve_demo_restart_keeps_credentials(
     }  # fmt: skip
     assert any("seed acme.toml: loaded 1 accounts" in line for line in output)
     assert any(line.strip().startswith("admin@demo.example") for line in output)
+    first.read_until("Demo data generated (seed 1, 25 people, 3 days): 25 users, ")
+    held = signed_post(env, HOLD_LIST, [{"admin": True}])
+    assert held.status_code == 200 and held.json()["data"]  # data out of the box
     token = env["MCAPI_ADMIN_TOKEN"]
     users = httpx.get(
         env["MCAPI_BASE_URL"] + "/_emulator/users",
@@ -400,8 +468,9 @@ def test_serve_demo_restart_keeps_credentials(
     assert (tmp_path / "mcapi-emulator.db").exists()
 
     second = serving("--demo", "--port", port, "--seed", "acme.toml")
-    again = second.read_until("former@demo.example")
+    again = second.read_until("Demo data: kept from the first start")
     assert exports(again) == env
+    assert signed_post(env, HOLD_LIST, [{"admin": True}]).json() == held.json()  # not redone
     health = httpx.get(env["MCAPI_BASE_URL"] + "/_emulator/health", timeout=10)
     assert health.json()["status"] == "ok"
     assert any("already in the database, skipped" in line for line in again)
@@ -441,3 +510,67 @@ def test_serve_with_an_unreachable_redis_is_one_line() -> None:
     assert result.exit_code == 1
     assert "cannot reach Redis at redis://127.0.0.1:1/0" in result.output
     assert "Traceback" not in result.output
+
+
+def test_serve_answers_its_own_url_and_ignores_forwarded_headers(
+    serving: Callable[..., Served],
+) -> None:
+    port = str(free_port())
+    served = serving("--demo", "--port", port, "--db", "sqlite://")
+    env = exports(served.read_until("Demo data generated"))
+    own = f"http://127.0.0.1:{port}"
+    assert discover(env) == own
+    assert discover(env, host="attacker.example", **{"x-forwarded-proto": "https"}) == own
+    admin_post(env, f"/users/{ADMIN}/ip-ranges", {"ranges": ["203.0.113.0/24"]})
+    forwarded = {"x-forwarded-for": "203.0.113.9"}
+    refused = signed_post(env, LOGOUT, [], **forwarded)  # the header is not trusted
+    assert sub_code(refused) == "403 0016"
+    assert served.stop() == 0
+
+
+def test_serve_behind_a_proxy_public_url_and_forwarded_for(
+    serving: Callable[..., Served],
+) -> None:
+    port = str(free_port())
+    served = serving(
+        "--demo", "--port", port, "--db", "sqlite://",
+        "--public-url", "https://mimecast-proxy.example/", "--trust-forwarded-for",
+    )  # fmt: skip
+    lines = served.read_until("Demo data generated")
+    assert any("region API URL https://mimecast-proxy.example" in line for line in lines)
+    assert any("X-Forwarded-For" in line for line in lines)
+    env = exports(lines)
+    assert discover(env) == "https://mimecast-proxy.example"
+    admin_post(env, f"/users/{ADMIN}/ip-ranges", {"ranges": ["203.0.113.0/24"]})
+    assert signed_post(env, LOGOUT, [], **{"x-forwarded-for": "203.0.113.9"}).status_code == 200
+    outside = signed_post(env, LOGOUT, [], **{"x-forwarded-for": "198.51.100.1, 203.0.113.9"})
+    assert sub_code(outside) == "403 0016"
+    assert sub_code(signed_post(env, LOGOUT, [])) == "403 0016"  # 127.0.0.1 itself
+    assert served.stop() == 0
+
+
+def test_a_bad_public_url_is_a_usage_error() -> None:
+    argv = ["emulator", "serve", "--port", "0", "--db", "sqlite://", "--public-url", "proxy:8080"]
+    result = CliRunner().invoke(cli, argv)
+    assert result.exit_code == 2
+    assert "expected http(s)://HOST[:PORT][/PATH]" in result.output
+
+
+def test_reset_then_restart_keeps_the_admin_token(
+    serving: Callable[..., Served], tmp_path: Path
+) -> None:
+    port = str(free_port())
+    first = serving("--demo", "--port", port)
+    env = exports(first.read_until("Demo data generated"))
+    environment = {k: env[k] for k in ("MCAPI_BASE_URL", "MCAPI_ADMIN_TOKEN")}
+    result = CliRunner().invoke(cli, ["emulator", "reset"], env=environment)
+    assert "emulator reset" in ok(result)
+    assert first.stop() == 0
+    second = serving("--demo", "--port", port)
+    again = exports(second.read_until("Demo data generated"))  # a new demo tenant, new data
+    assert again["MCAPI_ADMIN_TOKEN"] == env["MCAPI_ADMIN_TOKEN"]
+    assert again["MCAPI_ACCESS_KEY"] != env["MCAPI_ACCESS_KEY"]
+    assert "no fault rules" in ok(
+        CliRunner().invoke(cli, ["emulator", "faults", "list"], env=environment)
+    )
+    assert second.stop() == 0

@@ -21,13 +21,10 @@ from mcapi.cli._admin_client import (
     AdminClient,
     admin_options,
     console,
-    echo_json,
-    faults_table,
     journal_table,
     parse_duration,
-    quota_line,
 )
-from mcapi.cli._emulator_users_cmd import policy, user
+from mcapi.cli._emulator_users_cmd import faults, generate, policy, quotas, user
 
 __all__ = ["emulator"]
 
@@ -50,6 +47,17 @@ class SeedFileError(click.ClickException):
     exit_code = 2
 
 
+def _public_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from urllib.parse import urlsplit
+
+    if value is None:
+        return None
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+        raise click.BadParameter(f"{value!r}: expected http(s)://HOST[:PORT][/PATH]")
+    return value.strip().rstrip("/")
+
+
 @click.group()
 def emulator() -> None:
     """Run the Mimecast API emulator, or control a running one (clock, faults, quotas, users).
@@ -58,6 +66,7 @@ def emulator() -> None:
     mcapi emulator serve --demo        start it, print ready-to-paste credentials
     mcapi emulator journal             what it answered, and why
     mcapi emulator clock --advance 3d  expire every 3-day binding
+    mcapi emulator generate CUSA12345  fill an account with generated mail
     """
 
 
@@ -91,7 +100,23 @@ def emulator() -> None:
     show_default=True,
     help="How far x-mc-date may be from the emulator's clock.",
 )
-@click.option("--demo", is_flag=True, help="Load the demo tenant and print its credentials.")
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Load the demo tenant (with generated mail on first start) and print its credentials.",
+)
+@click.option(
+    "--public-url",
+    callback=_public_url,
+    help="The URL clients reach this server at (behind a proxy); discovery answers it. "
+    "Default: http://HOST:PORT.",
+)
+@click.option(
+    "--trust-forwarded-for",
+    is_flag=True,
+    help="Take the caller's address from X-Forwarded-For (behind a proxy, or to test permitted "
+    "IP ranges from one machine).",
+)
 @click.option("--log-level", type=click.Choice(LOG_LEVELS), default="warning", show_default=True)
 @click.option("--access-log/--no-access-log", default=False, help="Log every request (slower).")
 def serve(
@@ -103,62 +128,26 @@ def serve(
     redis_url: str | None,
     skew_minutes: float,
     demo: bool,
+    public_url: str | None,
+    trust_forwarded_for: bool,
     log_level: str,
     access_log: bool,
 ) -> None:
     """Serve the emulator until Ctrl-C; the database keeps its state across restarts."""
-    from mcapi.emulator._serve import (
-        bind_socket,
-        check_redis,
-        database_url,
-        display_url,
-        open_emulator,
-        run,
-        seed_once,
-    )
-    from mcapi.emulator._store import SeedError, load_seed_file
+    from mcapi.emulator._serve import StartFailure, run, start
 
-    document = None
-    if seed_file is not None:
-        try:
-            document = load_seed_file(seed_file)
-        except SeedError as exc:
-            raise SeedFileError(f"seed not loaded: {exc}") from None
-    if redis_url:
-        try:
-            check_redis(redis_url)
-        except ConnectionError as exc:
-            raise StartError(str(exc)) from None
     try:
-        sock = bind_socket(host, port)
-    except OSError as exc:
-        raise StartError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    base_url = display_url(host, int(sock.getsockname()[1]))
-    url = database_url(db)
-    new_file = url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists()
+        started = start(
+            host=host, port=port, db=db, seed_file=seed_file, demo=demo,
+            admin_token=admin_token, redis_url=redis_url, skew_seconds=skew_minutes * 60,
+            public_url=public_url, trust_forwarded_for=trust_forwarded_for,
+        )  # fmt: skip
+    except StartFailure as exc:
+        raise (SeedFileError if exc.exit_code == 2 else StartError)(str(exc)) from None
+    emu = started.emulator
     try:
-        emu = open_emulator(
-            url,
-            base_url=base_url,
-            admin_token=admin_token,
-            redis_url=redis_url,
-            skew_seconds=skew_minutes * 60,
-        )
-    except Exception as exc:  # any driver or URL error: one line, no traceback
-        sock.close()
-        raise StartError(f"cannot open the database {db}: {exc}") from None
-    try:
-        loaded = seed_once(emu, document, str(seed_file)) if document is not None else None
-        creds = emu.load_demo() if demo else None
-    except (SeedError, ValueError) as exc:
-        sock.close()
-        emu.close()
-        if new_file:
-            Path(url[len("sqlite:///") :]).unlink(missing_ok=True)
-        raise SeedFileError(f"seed not loaded: {exc}") from None
-    try:
-        _banner(emu, base_url, url, creds, loaded)
-        run(emu, sock, log_level=log_level, access_log=access_log)
+        _banner(started, wildcard=host in ("0.0.0.0", "::", ""))
+        run(emu, started.sock, log_level=log_level, access_log=access_log)
     except KeyboardInterrupt:
         pass  # Ctrl-C before uvicorn took over the signal: the same clean stop
     finally:
@@ -166,12 +155,22 @@ def serve(
     click.echo("mcapi emulator stopped")
 
 
-def _banner(emu: Any, base_url: str, db_url: str, creds: Any, loaded: str | None) -> None:
+def _banner(started: Any, wildcard: bool) -> None:
+    from mcapi.emulator._serve import describe_counts
+    from mcapi.emulator._store._demo import DEMO_DATA
+
+    emu, base_url, creds = started.emulator, started.base_url, started.credentials
     out = console()
     out.print(f"[bold green]mcapi emulator[/] listening on [bold]{base_url}[/]  (Ctrl-C to stop)")
-    out.print(f"[dim]database {db_url}[/]", markup=True)
-    if loaded:
-        out.print(loaded, markup=False)
+    out.print(f"[dim]database {started.db_url}[/]", markup=True)
+    discovery = emu.config.public_base_url
+    if discovery != base_url or wildcard:
+        hint = ": give --public-url for other machines" if discovery == base_url else ""
+        out.print(f"discovery answers the region API URL {discovery}{hint}", markup=False)
+    if emu.config.trust_forwarded_for:
+        out.print("caller addresses taken from X-Forwarded-For", markup=False)
+    if started.seeded:
+        out.print(started.seeded, markup=False)
     out.print("\n[bold]Paste into your shell:[/]")
     env = creds.env() if creds else {"MCAPI_BASE_URL": base_url}
     env["MCAPI_ADMIN_TOKEN"] = emu.admin_token
@@ -190,6 +189,11 @@ def _banner(emu: Any, base_url: str, db_url: str, creds: Any, loaded: str | None
         ):
             shown = secret or "(changed since the tenant was created)"
             click.echo(f"  {email:<22} password {shown:<18} {role}")
+        plan = f"seed {DEMO_DATA.seed}, {DEMO_DATA.users} people, {DEMO_DATA.days} days"
+        if creds.generated:
+            click.echo(f"\nDemo data generated ({plan}): {describe_counts(creds.generated)}")
+        else:
+            click.echo(f"\nDemo data: kept from the first start ({plan}), not generated again")
     sys.stdout.flush()
 
 
@@ -199,7 +203,8 @@ def _banner(emu: Any, base_url: str, db_url: str, creds: Any, loaded: str | None
 @emulator.command()
 @admin_options
 def reset(admin: AdminClient) -> None:
-    """Empty every table and forget faults, quotas, the journal and the clock's offset."""
+    """Empty every table and forget faults, quotas, the journal and the clock's offset (a
+    generated admin token is kept, so the token you pasted keeps working)."""
     admin.call("POST", "reset")
     click.echo("emulator reset: no accounts, no faults, clock back to real time")
 
@@ -218,6 +223,9 @@ def seed(admin: AdminClient, file: Path) -> None:
     click.echo(f"loaded {file}: {counts}")
     for email, password in answer.get("generated_passwords", {}).items():
         click.echo(f"  generated password for {email}: {password}")
+    for code, made in answer.get("generated", {}).items():
+        data = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in made.items())
+        click.echo(f"  generated data for {code}: {data}")
 
 
 @emulator.command()
@@ -247,129 +255,6 @@ def clock(
     state = admin.call("POST" if body else "GET", "clock", body=body or None)
     frozen = "frozen" if state.get("frozen") else "running"
     click.echo(f"emulator clock: {state.get('iso')} ({frozen})")
-
-
-# ---- faults ------------------------------------------------------------------------------------
-
-
-@emulator.group()
-def faults() -> None:
-    """Scripted faults (docs/faults.md): error answers, latency, broken connections."""
-
-
-@faults.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print the rules as JSON.")
-@admin_options
-def faults_list(admin: AdminClient, as_json: bool) -> None:
-    """The installed rules, with the calls each matched and won."""
-    rules = admin.call("GET", "faults").get("rules", [])
-    if as_json:
-        echo_json(rules)
-        return
-    if not rules:
-        click.echo("no fault rules")
-        return
-    console().print(faults_table(rules))
-
-
-@faults.command("add")
-@click.argument("rule")
-@admin_options
-def faults_add(admin: AdminClient, rule: str) -> None:
-    """Add a rule given as JSON, or @FILE holding the JSON.
-
-    \b
-    mcapi emulator faults add '{"match": {"path": "/api/*", "times": 2},
-                                "effect": {"status": 500, "sub_code": "0006"}}'
-    """
-    text = rule
-    if rule.startswith("@"):
-        try:
-            text = Path(rule[1:]).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise click.BadParameter(f"cannot read {rule[1:]}: {exc.strerror or exc}") from None
-    try:
-        document = json.loads(text)
-    except ValueError as exc:
-        raise click.BadParameter(f"the rule is not JSON: {exc}") from None
-    if not isinstance(document, dict):
-        raise click.BadParameter("the rule must be a JSON object")
-    answer = admin.call("POST", "faults", body=document)
-    click.echo(f"fault rule {answer.get('id')} added")
-
-
-@faults.command("remove")
-@click.argument("rule_id")
-@admin_options
-def faults_remove(admin: AdminClient, rule_id: str) -> None:
-    """Remove one rule by its id."""
-    admin.call("DELETE", f"faults/{rule_id}")
-    click.echo(f"fault rule {rule_id} removed")
-
-
-@faults.command("clear")
-@admin_options
-def faults_clear(admin: AdminClient) -> None:
-    """Remove every rule."""
-    admin.call("DELETE", "faults")
-    click.echo("every fault rule removed")
-
-
-# ---- forced quotas -----------------------------------------------------------------------------
-
-
-@emulator.group()
-def quotas() -> None:
-    """Deterministic 429s: "the Nth call to this function gets 429 0008"."""
-
-
-@quotas.command("force")
-@click.option("--path", required=True, help="Function path or glob, e.g. /api/audit/*.")
-@click.option("--call", "call_number", type=click.IntRange(min=1), required=True)
-@click.option("--reset-ms", type=click.IntRange(min=1), required=True, help="X-RateLimit-Reset.")
-@click.option("--user", "user_email", help="Only this user's calls (default: anyone's).")
-@admin_options
-def quotas_force(
-    admin: AdminClient, path: str, call_number: int, reset_ms: int, user_email: str | None
-) -> None:
-    """Make the --call-th call to --path get 429 0008 with X-RateLimit-Reset --reset-ms."""
-    body = {"path": path, "call_number": call_number, "reset_ms": reset_ms}
-    if user_email:
-        body["user"] = user_email
-    answer = admin.call("POST", "quotas/forced", body=body)
-    click.echo(f"forced quota rule {answer.get('id')} added")
-
-
-@quotas.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print the rules as JSON.")
-@admin_options
-def quotas_list(admin: AdminClient, as_json: bool) -> None:
-    """The forced 429 rules."""
-    rules = admin.call("GET", "quotas/forced").get("rules", [])
-    if as_json:
-        echo_json(rules)
-        return
-    for rule in rules:
-        click.echo(quota_line(rule))
-    if not rules:
-        click.echo("no forced quota rules")
-
-
-@quotas.command("remove")
-@click.argument("rule_id")
-@admin_options
-def quotas_remove(admin: AdminClient, rule_id: str) -> None:
-    """Remove one forced quota rule."""
-    admin.call("DELETE", f"quotas/forced/{rule_id}")
-    click.echo(f"forced quota rule {rule_id} removed")
-
-
-@quotas.command("clear")
-@admin_options
-def quotas_clear(admin: AdminClient) -> None:
-    """Remove every forced quota rule."""
-    admin.call("DELETE", "quotas/forced")
-    click.echo("every forced quota rule removed")
 
 
 # ---- journal -----------------------------------------------------------------------------------
@@ -420,5 +305,5 @@ def _key(entry: dict[str, Any]) -> tuple[Any, ...]:
     return (entry.get("time"), entry.get("request_id"), entry.get("path"), entry.get("status"))
 
 
-emulator.add_command(user)
-emulator.add_command(policy)
+for _command in (faults, quotas, user, policy, generate):
+    emulator.add_command(_command)

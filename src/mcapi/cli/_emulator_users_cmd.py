@@ -1,12 +1,16 @@
-"""``mcapi emulator user ...`` and ``mcapi emulator policy``: what a console administrator does.
+"""``mcapi emulator user ...``, ``policy``, ``generate``, ``faults ...`` and ``quotas ...``: what
+an administrator changes in a running emulator's users, accounts and behaviour.
 
-Each command is one call to the admin API (``/_emulator/users/{email}/{operation}`` or
-``/_emulator/accounts/{code}/policy``) and prints the user's or account's new state in one line.
+Each command is one call to the admin API (``/_emulator/users/{email}/{operation}``,
+``/_emulator/accounts/{code}/policy`` and ``/generate``, ``/_emulator/faults``,
+``/_emulator/quotas/forced``) and prints the new state, or what was made, in a line or a table.
 """
 
 from __future__ import annotations
 
+import json
 import shlex
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -15,18 +19,21 @@ import click
 from mcapi.cli._admin_client import (
     AdminClient,
     admin_options,
+    console,
     echo_json,
+    faults_table,
     format_time,
     parse_duration,
+    quota_line,
     user_line,
 )
 
-__all__ = ["policy", "user"]
+__all__ = ["faults", "generate", "policy", "quotas", "user"]
 
 #: Operations that take nothing but the e-mail address: name -> help.
 _SIMPLE_OPERATIONS = {
     "unlock": "Lift a lock and clear the failed-login count.",
-    "disable": "Disable the user: logins and signed calls get 401 0011.",
+    "disable": "Disable the user: logins get 401 0011; its bindings are revoked (401 0012).",
     "enable": "Enable a disabled user.",
     "expire-password": "Expire the password now: logins get 403 0009.",
     "revoke-bindings": "Revoke every binding: signed calls with them get 401 0012.",
@@ -222,3 +229,160 @@ def policy(
         f"{account.get('quota_reset_ms')} ms · IP ranges {', '.join(ranges)}"
         + "".join(f" · {p}: {q['limit']}/{q['reset_ms']} ms" for p, q in quotas.items())
     )
+
+
+@click.command()
+@click.argument("account_code")
+@click.option(
+    "--seed", type=click.IntRange(0), default=1, show_default=True, help="Same seed, same data."
+)
+@click.option("--users", type=click.IntRange(1, 5000), default=50, show_default=True)
+@click.option("--days", type=click.IntRange(1, 30), default=7, show_default=True)
+@click.option("--messages-per-user-day", type=click.IntRange(0, 500), default=20, show_default=True)
+@admin_options
+def generate(
+    admin: AdminClient,
+    account_code: str,
+    seed: int,
+    users: int,
+    days: int,
+    messages_per_user_day: int,
+) -> None:
+    """Fill an account with generated mail: people, messages, held messages, audit events, URL
+    clicks, groups and SIEM files over the last --days days (emulator time). The same options give
+    the same data; running it again replaces what it generated before.
+
+    \b
+    mcapi emulator generate CUSA12345 --users 200 --days 7
+    """
+    body = {"seed": seed, "users": users, "days": days}
+    body["messages_per_user_day"] = messages_per_user_day
+    answer = admin.call("POST", f"accounts/{quote(account_code, safe='')}/generate", body=body)
+    counts = answer.get("generated", {})
+    click.echo(
+        f"{account_code}: generated "
+        + ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in counts.items())
+    )
+
+
+# ---- faults ------------------------------------------------------------------------------------
+
+
+@click.group()
+def faults() -> None:
+    """Scripted faults (docs/faults.md): error answers, latency, broken connections."""
+
+
+@faults.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the rules as JSON.")
+@admin_options
+def faults_list(admin: AdminClient, as_json: bool) -> None:
+    """The installed rules, with the calls each matched and won."""
+    rules = admin.call("GET", "faults").get("rules", [])
+    if as_json:
+        echo_json(rules)
+        return
+    if not rules:
+        click.echo("no fault rules")
+        return
+    console().print(faults_table(rules))
+
+
+@faults.command("add")
+@click.argument("rule")
+@admin_options
+def faults_add(admin: AdminClient, rule: str) -> None:
+    """Add a rule given as JSON, or @FILE holding the JSON.
+
+    \b
+    mcapi emulator faults add '{"match": {"path": "/api/*", "times": 2},
+                                "effect": {"status": 500, "sub_code": "0006"}}'
+    """
+    text = rule
+    if rule.startswith("@"):
+        try:
+            text = Path(rule[1:]).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise click.BadParameter(f"cannot read {rule[1:]}: {exc.strerror or exc}") from None
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        raise click.BadParameter(f"the rule is not JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise click.BadParameter("the rule must be a JSON object")
+    answer = admin.call("POST", "faults", body=document)
+    click.echo(f"fault rule {answer.get('id')} added")
+
+
+@faults.command("remove")
+@click.argument("rule_id")
+@admin_options
+def faults_remove(admin: AdminClient, rule_id: str) -> None:
+    """Remove one rule by its id."""
+    admin.call("DELETE", f"faults/{rule_id}")
+    click.echo(f"fault rule {rule_id} removed")
+
+
+@faults.command("clear")
+@admin_options
+def faults_clear(admin: AdminClient) -> None:
+    """Remove every rule."""
+    admin.call("DELETE", "faults")
+    click.echo("every fault rule removed")
+
+
+# ---- forced quotas -----------------------------------------------------------------------------
+
+
+@click.group()
+def quotas() -> None:
+    """Deterministic 429s: "the Nth call to this function gets 429 0008"."""
+
+
+@quotas.command("force")
+@click.option("--path", required=True, help="Function path or glob, e.g. /api/audit/*.")
+@click.option("--call", "call_number", type=click.IntRange(min=1), required=True)
+@click.option("--reset-ms", type=click.IntRange(min=1), required=True, help="X-RateLimit-Reset.")
+@click.option("--user", "user_email", help="Only this user's calls (default: anyone's).")
+@admin_options
+def quotas_force(
+    admin: AdminClient, path: str, call_number: int, reset_ms: int, user_email: str | None
+) -> None:
+    """Make the --call-th call to --path get 429 0008 with X-RateLimit-Reset --reset-ms."""
+    body = {"path": path, "call_number": call_number, "reset_ms": reset_ms}
+    if user_email:
+        body["user"] = user_email
+    answer = admin.call("POST", "quotas/forced", body=body)
+    click.echo(f"forced quota rule {answer.get('id')} added")
+
+
+@quotas.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the rules as JSON.")
+@admin_options
+def quotas_list(admin: AdminClient, as_json: bool) -> None:
+    """The forced 429 rules."""
+    rules = admin.call("GET", "quotas/forced").get("rules", [])
+    if as_json:
+        echo_json(rules)
+        return
+    for rule in rules:
+        click.echo(quota_line(rule))
+    if not rules:
+        click.echo("no forced quota rules")
+
+
+@quotas.command("remove")
+@click.argument("rule_id")
+@admin_options
+def quotas_remove(admin: AdminClient, rule_id: str) -> None:
+    """Remove one forced quota rule."""
+    admin.call("DELETE", f"quotas/forced/{rule_id}")
+    click.echo(f"forced quota rule {rule_id} removed")
+
+
+@quotas.command("clear")
+@admin_options
+def quotas_clear(admin: AdminClient) -> None:
+    """Remove every forced quota rule."""
+    admin.call("DELETE", "quotas/forced")
+    click.echo("every forced quota rule removed")

@@ -1,12 +1,17 @@
 """The admin API under ``/_emulator/``: what a test or an operator does to the emulator itself.
 
 Every route but ``health`` and ``openapi.json`` needs ``Authorization: Bearer <admin token>``.
-Answers are JSON; a bad request answers 400 ``{"error": "..."}`` naming what is wrong.
+Answers are JSON; a bad request answers 400 ``{"error": "..."}`` naming the field that is wrong
+(an unknown user, account, application or rule: 404), and nothing is changed. The routes only
+parse and render: the operations are :class:`mcapi.emulator._operations.Admin`'s, the same ones
+``Emulator.admin`` offers Python code.
 
     GET    /_emulator/health                      liveness, no token
     GET    /_emulator/openapi.json                the functions' OpenAPI document, no token
     POST   /_emulator/reset                       empty every table, clear faults, journal, quotas
-    POST   /_emulator/seed                        load a seed document (JSON, or TOML by type)
+                                                  (a served emulator's admin token is kept)
+    POST   /_emulator/seed                        load a seed document (JSON, or TOML by type),
+                                                  then generate what its generate tables ask
     GET    /_emulator/clock                       {"now", "iso", "frozen"}
     POST   /_emulator/clock                       {"freeze": true} | {"resume": true} |
                                                   {"set": epoch or ISO 8601} | {"advance": seconds}
@@ -23,7 +28,8 @@ Answers are JSON; a bad request answers 400 ``{"error": "..."}`` naming what is 
     POST   /_emulator/users/{email}/{operation}   lock {"minutes"} | unlock | disable | enable |
                                                   expire-password | password {"password"} |
                                                   permissions {"permissions"} |
-                                                  ip-ranges {"ranges"} | revoke-bindings |
+                                                  ip-ranges {"ranges": [...] or null} |
+                                                  revoke-bindings |
                                                   bindings {"app_id"?, "ttl_seconds"?}
     POST   /_emulator/accounts/{code}/policy      account policy fields (lockout, TTL, quotas...)
     POST   /_emulator/accounts/{code}/generate    {"seed", "users", "days",
@@ -36,9 +42,8 @@ from __future__ import annotations
 import hmac
 import json
 import tomllib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict
-from datetime import datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -46,19 +51,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from mcapi.emulator._data import generate
 from mcapi.emulator._faults import FaultRule
+from mcapi.emulator._operations import Admin, AdminError, BindingKeys, UnknownTarget
 from mcapi.emulator._ratelimit import ForcedQuotaRule
 from mcapi.emulator._state import EmulatorState
-from mcapi.emulator._store import SeedError, StoreError, User, apply_seed
+from mcapi.emulator._store import Account, SeedError, StoreError, User
+from mcapi.emulator._store._seed_plan import generate_plan
+
+__all__ = ["AdminError", "admin_app"]
 
 Endpoint = Callable[[Request], Awaitable[Response]]
-
-
-class AdminError(Exception):
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
+Body = dict[str, Any]
 
 
 def _user_view(user: User) -> dict[str, Any]:
@@ -70,21 +73,76 @@ def _user_view(user: User) -> dict[str, Any]:
     return data
 
 
-async def _json_body(request: Request) -> dict[str, Any]:
+def _account_view(account: Account) -> dict[str, Any]:
+    view = {f: getattr(account, f) for f in account.__dataclass_fields__}
+    view["function_quotas"] = {
+        p: {"limit": q.limit, "reset_ms": q.reset_ms} for p, q in account.function_quotas.items()
+    }
+    view["permitted_ip_ranges"] = list(account.permitted_ip_ranges)
+    return view
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+async def _json_body(request: Request) -> Body:
     raw = await request.body()
     if not raw.strip():
         return {}
     try:
-        document = json.loads(raw)
-    except ValueError as exc:
-        raise AdminError(f"the body is not JSON: {exc}") from exc
+        document = json.loads(raw, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:
+        raise AdminError(f"the body is not JSON: {exc}") from None
     if not isinstance(document, dict):
         raise AdminError("the body must be a JSON object")
     return document
 
 
+def _only(body: Mapping[str, Any], what: str, known: tuple[str, ...]) -> None:
+    unknown = sorted(set(body) - set(known))
+    if unknown:
+        allowed = f"known: {', '.join(known)}" if known else "it takes no field"
+        raise AdminError(f"{what}: unknown field(s) {', '.join(map(repr, unknown))} ({allowed})")
+
+
+def _required(body: Mapping[str, Any], name: str) -> Any:
+    if name not in body:
+        raise AdminError(f"{name}: required")
+    return body[name]
+
+
+_UserOperation = Callable[[Admin, str, Body], "User | int | BindingKeys"]
+
+#: operation of POST /_emulator/users/{email}/{operation} -> (body fields, call)
+USER_OPERATIONS: dict[str, tuple[tuple[str, ...], _UserOperation]] = {
+    "lock": (("minutes",), lambda a, e, b: a.lock_user(e, b.get("minutes", 15))),
+    "unlock": ((), lambda a, e, b: a.unlock_user(e)),
+    "disable": ((), lambda a, e, b: a.disable_user(e)),
+    "enable": ((), lambda a, e, b: a.enable_user(e)),
+    "expire-password": ((), lambda a, e, b: a.expire_password(e)),
+    "password": (("password",), lambda a, e, b: a.set_password(e, _required(b, "password"))),
+    "permissions": (
+        ("permissions",),
+        lambda a, e, b: a.set_permissions(e, _required(b, "permissions")),
+    ),
+    "ip-ranges": (("ranges",), lambda a, e, b: a.set_ip_ranges(e, _required(b, "ranges"))),
+    "revoke-bindings": ((), lambda a, e, b: a.revoke_bindings(e)),
+    "bindings": (("app_id", "ttl_seconds"), lambda a, e, b: a.create_binding(e, **b)),
+}
+
+
+def _user_answer(result: User | int | BindingKeys) -> dict[str, Any]:
+    if isinstance(result, User):
+        return {"user": _user_view(result)}
+    if isinstance(result, BindingKeys):
+        return result.to_dict()
+    return {"revoked": result}
+
+
 def admin_app(state: EmulatorState) -> Starlette:
     """The Starlette app serving ``/_emulator/...`` for ``state``."""
+    admin = Admin(state)
 
     def guarded(endpoint: Endpoint) -> Endpoint:
         async def wrapper(request: Request) -> Response:
@@ -100,7 +158,13 @@ def admin_app(state: EmulatorState) -> Starlette:
             except AdminError as exc:
                 return JSONResponse({"error": str(exc)}, exc.status)
             except (SeedError, StoreError, ValueError) as exc:
-                return JSONResponse({"error": str(exc)}, 400)
+                status = 404 if isinstance(exc, LookupError) else 400
+                return JSONResponse({"error": str(exc)}, status)
+            except (
+                TypeError,
+                OverflowError,
+            ) as exc:  # a value no check foresaw: still the caller's
+                return JSONResponse({"error": f"bad request: {exc}"}, 400)
 
         return wrapper
 
@@ -113,13 +177,8 @@ def admin_app(state: EmulatorState) -> Starlette:
         return JSONResponse(build_openapi(state.functions))
 
     async def reset(request: Request) -> Response:
-        state.store.reset()
-        state.clock.reset()
-        state.limiter.reset()
-        state.forced_quotas.clear()
-        state.faults.clear()
-        state.journal.clear()
-        state.replay.reset()
+        _only(await _json_body(request), "reset", ())
+        admin.reset()
         return JSONResponse({"reset": True})
 
     async def seed(request: Request) -> Response:
@@ -131,14 +190,18 @@ def admin_app(state: EmulatorState) -> Starlette:
                 raise AdminError(f"the seed is not TOML: {exc}") from exc
         else:
             document = await _json_body(request)
-        summary = apply_seed(state.store, document, now=state.clock.now())
+        summary = admin.seed(document)
         return JSONResponse(
-            {"created": summary.counts(), "generated_passwords": dict(summary.generated_passwords)}
+            {
+                "created": summary.counts(),
+                "generated_passwords": dict(summary.generated_passwords),
+                "generated": {code: dict(counts) for code, counts in summary.generated.items()},
+            }
         )
 
     async def clock(request: Request) -> Response:
         if request.method == "POST":
-            _apply_clock(state, await _json_body(request))
+            return JSONResponse(admin.change_clock(await _json_body(request)))
         return JSONResponse(state.clock.state())
 
     async def faults(request: Request) -> Response:
@@ -186,44 +249,27 @@ def admin_app(state: EmulatorState) -> Starlette:
         return JSONResponse({"entries": [e.to_dict() for e in entries]})
 
     async def users(request: Request) -> Response:
-        found = [
-            _user_view(u)
-            for account in state.store.list_accounts()
-            for u in state.store.list_users(account.id)
-        ]
-        return JSONResponse({"users": found})
+        return JSONResponse({"users": [_user_view(u) for u in admin.users()]})
 
     async def user_operation(request: Request) -> Response:
-        email = request.path_params["email"]
-        user = state.store.find_user(email)
-        if user is None:
-            raise AdminError(f"no user {email}", 404)
+        name = request.path_params["operation"]
+        if name not in USER_OPERATIONS:
+            known = ", ".join(sorted(USER_OPERATIONS))
+            raise UnknownTarget(f"unknown operation {name!r}; one of {known}")
+        fields, operate = USER_OPERATIONS[name]
         body = await _json_body(request)
-        result = _user_operation(state, user, request.path_params["operation"], body)
-        return JSONResponse(result)
+        _only(body, name, fields)
+        return JSONResponse(_user_answer(operate(admin, request.path_params["email"], body)))
 
     async def account_policy(request: Request) -> Response:
-        code = request.path_params["code"]
-        account = state.store.find_account(code)
-        if account is None:
-            raise AdminError(f"no account {code}", 404)
-        updated = state.store.update_account_policy(account.id, **await _json_body(request))
-        view = {f: getattr(updated, f) for f in updated.__dataclass_fields__}
-        view["function_quotas"] = {
-            p: {"limit": q.limit, "reset_ms": q.reset_ms}
-            for p, q in updated.function_quotas.items()
-        }
-        view["permitted_ip_ranges"] = list(updated.permitted_ip_ranges)
-        return JSONResponse(view)
-
-    async def generate_data(request: Request) -> Response:
-        code = request.path_params["code"]
-        account = state.store.find_account(code)
-        if account is None:
-            raise AdminError(f"no account {code}", 404)
         body = await _json_body(request)
-        summary = generate_tenant(state, account.id, body)
-        return JSONResponse({"generated": summary})
+        updated = admin.set_policy(request.path_params["code"], **body)
+        return JSONResponse(_account_view(updated))
+
+    async def generate(request: Request) -> Response:
+        plan = generate_plan(await _json_body(request), "generate")
+        counts = admin.generate(request.path_params["code"], **plan.as_kwargs())
+        return JSONResponse({"generated": counts})
 
     routes = [
         Route("/_emulator/health", health),
@@ -239,128 +285,13 @@ def admin_app(state: EmulatorState) -> Starlette:
         Route("/_emulator/users", guarded(users)),
         Route("/_emulator/users/{email}/{operation}", guarded(user_operation), methods=["POST"]),
         Route("/_emulator/accounts/{code}/policy", guarded(account_policy), methods=["POST"]),
-        Route("/_emulator/accounts/{code}/generate", guarded(generate_data), methods=["POST"]),
+        Route("/_emulator/accounts/{code}/generate", guarded(generate), methods=["POST"]),
     ]
     return Starlette(routes=routes)
-
-
-#: Upper bounds of one generation request (a week of a 500-user tenant takes about 3 s).
-MAX_GENERATE_USERS = 5000
-MAX_GENERATE_DAYS = 30
-
-
-def generate_tenant(state: EmulatorState, account_id: int, body: dict[str, Any]) -> dict[str, int]:
-    """Validate a generation request and run the deterministic generator."""
-    known = {"seed", "users", "days", "messages_per_user_day"}
-    if set(body) - known:
-        raise AdminError(f"generate: unknown field(s) {sorted(set(body) - known)}")
-    values = {"seed": 1, "users": 50, "days": 7, "messages_per_user_day": 20} | body
-    limits = {"users": MAX_GENERATE_USERS, "days": MAX_GENERATE_DAYS, "messages_per_user_day": 500}
-    for name, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise AdminError(f"generate: {name} must be a whole number")
-        if name in limits and not 0 <= value <= limits[name]:
-            raise AdminError(f"generate: {name} must be between 0 and {limits[name]}")
-    summary = generate(
-        state.store, account_id, seed=values["seed"], users=values["users"], days=values["days"],
-        now=state.clock.now(), messages_per_user_day=values["messages_per_user_day"],
-    )  # fmt: skip
-    return summary.counts()
 
 
 def _remove(remove: Callable[[str], None], rule_id: str) -> None:
     try:
         remove(rule_id)
     except KeyError as exc:
-        raise AdminError(f"no rule {rule_id}", 404) from exc
-
-
-def _apply_clock(state: EmulatorState, body: dict[str, Any]) -> None:
-    clock = state.clock
-    if body.get("reset"):
-        clock.reset()
-    if body.get("freeze"):
-        clock.freeze()
-    if "set" in body:
-        clock.set(_instant(body["set"]))
-    if "advance" in body:
-        seconds = body["advance"]
-        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
-            raise AdminError("advance: a number of seconds, 0 or more")
-        clock.advance(float(seconds))
-    if body.get("resume"):
-        clock.resume()
-    known = {"reset", "freeze", "set", "advance", "resume"}
-    if not body or set(body) - known:
-        raise AdminError(f"clock: give one or more of {', '.join(sorted(known))}")
-
-
-def _instant(value: Any) -> float:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise AdminError(f"set: {value!r} is not an ISO 8601 time") from exc
-        if moment.tzinfo is None:
-            raise AdminError("set: give a time zone (e.g. 2026-01-01T00:00:00Z)")
-        return moment.timestamp()
-    raise AdminError("set: epoch seconds or an ISO 8601 time")
-
-
-def _user_operation(
-    state: EmulatorState, user: User, operation: str, body: dict[str, Any]
-) -> dict[str, Any]:
-    store = state.store
-    now = state.clock.now()
-    if operation == "bindings":
-        return _create_binding(state, user, body)
-    if operation == "revoke-bindings":
-        return {"revoked": store.revoke_bindings(user.id, "revoked by an administrator")}
-    operations: dict[str, Callable[[], User]] = {
-        "lock": lambda: store.lock_user(user.id, now + 60 * float(body.get("minutes", 15))),
-        "unlock": lambda: store.unlock_user(user.id),
-        "disable": lambda: store.set_user_status(user.id, "disabled"),
-        "enable": lambda: store.set_user_status(user.id, "active"),
-        "expire-password": lambda: store.expire_password(user.id, now),
-        "password": lambda: store.set_password(user.id, _required(body, "password")),
-        "permissions": lambda: store.set_permissions(user.id, _required(body, "permissions")),
-        "ip-ranges": lambda: store.set_ip_ranges(user.id, body.get("ranges")),
-    }
-    action = operations.get(operation)
-    if action is None:
-        raise AdminError(
-            f"unknown operation {operation!r}; one of "
-            f"{', '.join(sorted([*operations, 'bindings', 'revoke-bindings']))}",
-            404,
-        )
-    return {"user": _user_view(action())}
-
-
-def _required(body: dict[str, Any], name: str) -> Any:
-    if name not in body:
-        raise AdminError(f"{name}: required")
-    return body[name]
-
-
-def _create_binding(state: EmulatorState, user: User, body: dict[str, Any]) -> dict[str, Any]:
-    store = state.store
-    account = store.get_account(user.account_id)
-    assert account is not None
-    app_id = body.get("app_id")
-    if app_id is None:
-        apps = store.list_applications(account.id)
-        if not apps:
-            raise AdminError("the account has no application; give app_id")
-        app_id = apps[0].app_id
-    elif store.get_application(str(app_id)) is None:
-        raise AdminError(f"no application {app_id}", 404)
-    ttl = body.get("ttl_seconds", account.binding_ttl_seconds)
-    binding = store.create_binding(user.id, str(app_id), now=state.clock.now(), ttl_seconds=ttl)
-    return {
-        "access_key": binding.access_key,
-        "secret_key": binding.secret_key,
-        "app_id": binding.app_id,
-        "expires_at": binding.expires_at,
-    }
+        raise UnknownTarget(f"no rule {rule_id}") from exc

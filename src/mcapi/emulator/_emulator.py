@@ -10,10 +10,10 @@ from typing import Any
 from mcapi.emulator._app import create_app
 from mcapi.emulator._clock import Clock
 from mcapi.emulator._config import EmulatorConfig
-from mcapi.emulator._data import generate
 from mcapi.emulator._faults import FaultEngine
 from mcapi.emulator._journal import Journal
 from mcapi.emulator._login import LOGOUT
+from mcapi.emulator._operations import Admin
 from mcapi.emulator._ratelimit import (
     ForcedQuotas,
     MemoryRateLimiter,
@@ -22,7 +22,8 @@ from mcapi.emulator._ratelimit import (
 )
 from mcapi.emulator._replay import MemoryReplayCache, RedisReplayCache, ReplayCache
 from mcapi.emulator._state import EmulatorState
-from mcapi.emulator._store import Store, apply_seed, ensure_demo
+from mcapi.emulator._store import Store, ensure_demo
+from mcapi.emulator._store._demo import DEMO_DATA
 from mcapi.emulator._store._passwords import DEFAULT_N
 from mcapi.emulator._store._seed import SeedSummary
 from mcapi.emulator.functions import function_table
@@ -50,6 +51,9 @@ class EmulatorCredentials:
     account_code: str
     #: every demo user's password, by address
     passwords: Mapping[str, str] = field(default_factory=dict, repr=False)
+    #: what ``load_demo(generate_data=True)`` generated when it created the tenant (counts by
+    #: kind); empty when the tenant was there already or no data was asked for
+    generated: Mapping[str, int] = field(default_factory=dict)
 
     def env(self) -> dict[str, str]:
         """The ``MCAPI_*`` variables that ``mcapi.Client.from_env()`` reads."""
@@ -76,6 +80,10 @@ class Emulator:
     ``db_url`` is any SQLAlchemy URL (``sqlite://`` keeps everything in memory); ``redis_url``
     shares rate limits and replay protection between processes. ``kdf_n`` is the scrypt cost of
     password hashes (lower it in tests: logins then take microseconds instead of tens of ms).
+
+    Drive it with :attr:`admin` (users, policies, bindings, generated data, seed, reset, a
+    validated clock change), :attr:`clock`, :attr:`faults`, :attr:`forced_quotas` and
+    :attr:`journal`; :attr:`store` is the internal database layer, not a stable API.
     """
 
     def __init__(
@@ -111,6 +119,9 @@ class Emulator:
         )
         self.app = create_app(self.state)
         self.base_url = base_url
+        #: The administrator's operations (users, policies, bindings, data, seed, reset, clock):
+        #: the same implementation the admin API's routes call.
+        self.admin = Admin(self.state)
 
     # ---- handles --------------------------------------------------------------------------------
     @property
@@ -142,9 +153,16 @@ class Emulator:
         return self.state.functions
 
     # ---- state ----------------------------------------------------------------------------------
-    def load_demo(self) -> EmulatorCredentials:
-        """Create the demo tenant unless it exists; return its credentials."""
+    def load_demo(self, *, generate_data: bool = False) -> EmulatorCredentials:
+        """Create the demo tenant unless it exists; return its credentials.
+
+        With ``generate_data``, the call that creates the tenant also fills it with a small
+        generated dataset (25 people, 3 days of mail, held messages, audit events, click logs,
+        SIEM files; seed 1), as ``serve --demo`` does; a tenant that exists is left as it is."""
         demo = ensure_demo(self.store, now=self.clock.now())
+        generated = {}
+        if demo.created and generate_data:
+            generated = self.admin.generate(demo.account_code, **DEMO_DATA.as_kwargs())
         passwords = demo.passwords
         return EmulatorCredentials(
             base_url=self.base_url,
@@ -160,37 +178,26 @@ class Emulator:
             admin_token=self.admin_token,
             account_code=demo.account_code,
             passwords=dict(passwords),
+            generated=generated,
         )
 
     def seed(self, document: Mapping[str, Any]) -> SeedSummary:
-        """Load a seed document (docs/seed-file.md)."""
-        return apply_seed(self.store, document, now=self.clock.now())
+        """Load a seed document (docs/seed-file.md); ``admin.seed``."""
+        return self.admin.seed(document)
 
     def generate(
         self, account_code: str, *, seed: int = 1, users: int = 50, days: int = 7,
         messages_per_user_day: int = 20,
     ) -> dict[str, int]:  # fmt: skip
-        """Fill an account with deterministic messages, held mail, audit events and click logs
-        (the same seed gives the same data); returns the counts."""
-        account = self.store.find_account(account_code)
-        if account is None:
-            raise LookupError(f"no account {account_code}")
-        summary = generate(
-            self.store, account.id, seed=seed, users=users, days=days, now=self.clock.now(),
+        """Fill an account with deterministic data; ``admin.generate`` (kept for old callers)."""
+        return self.admin.generate(
+            account_code, seed=seed, users=users, days=days,
             messages_per_user_day=messages_per_user_day,
         )  # fmt: skip
-        return summary.counts()
 
     def reset(self) -> None:
-        """Empty every table and forget faults, quotas, replays and the journal."""
-        state = self.state
-        state.store.reset()
-        state.clock.reset()
-        state.limiter.reset()
-        state.forced_quotas.clear()
-        state.faults.clear()
-        state.journal.clear()
-        state.replay.reset()
+        """Empty every table and forget faults, quotas, replays and the journal; ``admin.reset``."""
+        self.admin.reset()
 
     def close(self) -> None:
         self.store.close()

@@ -1,14 +1,17 @@
 """Run an :class:`~mcapi.emulator.Emulator` with uvicorn: in the foreground or in a thread.
 
-``mcapi emulator serve`` calls :func:`run` (blocks until Ctrl-C or SIGTERM); the pytest plugin
-and scripts call :func:`serve_in_thread` (a context manager yielding the base URL of a server on
-a loopback socket, port 0 by default, with bounded start and stop).
+``mcapi emulator serve`` calls :func:`start` (socket, database, seed, demo tenant: everything that
+can fail before serving, as a :class:`StartFailure`) then :func:`run` (blocks until Ctrl-C or
+SIGTERM); the pytest plugin and scripts call :func:`serve_in_thread` (a context manager yielding
+the base URL of a server on a loopback socket, port 0 by default, with bounded start and stop).
 
 Both bind the listening socket themselves before uvicorn starts, so the real port is known when
 port 0 was asked for, and a port already taken fails at once with an ``OSError`` instead of
-uvicorn's ``sys.exit``. Access logging is off by default (it costs a noticeable share of the
-throughput), and the ``uvicorn.error`` logger gets ``TransportFaultLogFilter`` so that deliberate
-transport faults (docs/faults.md) are not logged as application crashes.
+uvicorn's ``sys.exit``. uvicorn's proxy-header rewriting is off: a caller's address comes from
+``X-Forwarded-For`` only with ``trust_forwarded_for``, and discovery answers the configured public
+URL whatever the Host header says. Access logging is off by default (it costs a noticeable share
+of the throughput), and the ``uvicorn.error`` logger gets ``TransportFaultLogFilter`` so that
+deliberate transport faults (docs/faults.md) are not logged as application crashes.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,32 +31,104 @@ from mcapi.emulator._faults import TransportFaultLogFilter
 if TYPE_CHECKING:
     import uvicorn
 
-    from mcapi.emulator._emulator import Emulator
+    from mcapi.emulator._emulator import Emulator, EmulatorCredentials
 
 __all__ = [
     "DEFAULT_HOST",
     "DEFAULT_PORT",
     "ServerStartError",
+    "StartFailure",
+    "Started",
     "attach_fault_filter",
     "bind_socket",
     "build_server",
     "check_redis",
     "database_url",
+    "describe_counts",
     "display_url",
     "open_emulator",
     "run",
     "seed_once",
     "serve_in_thread",
+    "start",
 ]
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8787
-_ADMIN_TOKEN_SETTING = "emulator.admin_token"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
 class ServerStartError(RuntimeError):
     """The server did not start listening within the allotted time (or died starting)."""
+
+
+class StartFailure(Exception):
+    """``serve`` cannot start: exit code 1 (port, database, Redis), 2 (the seed; nothing loaded)."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass
+class Started:
+    """What :func:`start` prepared: serve ``emulator`` on ``sock``."""
+
+    emulator: Emulator
+    sock: socket.socket
+    base_url: str
+    db_url: str
+    credentials: EmulatorCredentials | None
+    seeded: str | None
+
+
+def start(
+    *,
+    host: str,
+    port: int,
+    db: str,
+    seed_file: Path | None = None,
+    demo: bool = False,
+    **options: Any,
+) -> Started:
+    """Everything ``serve`` does before serving: read the seed file, check Redis, listen, open the
+    database (:func:`open_emulator` takes ``options``), load the seed once and the demo tenant
+    (with its generated data when the tenant is new). Raises :class:`StartFailure`; on a seed
+    error a SQLite file this call created is removed again."""
+    from mcapi.emulator._store import SeedError, load_seed_file
+
+    try:
+        document = None if seed_file is None else load_seed_file(seed_file)
+    except SeedError as exc:
+        raise StartFailure(f"seed not loaded: {exc}", 2) from None
+    if options.get("redis_url"):
+        try:
+            check_redis(options["redis_url"])
+        except ConnectionError as exc:
+            raise StartFailure(str(exc)) from None
+    try:
+        sock = bind_socket(host, port)
+    except OSError as exc:
+        raise StartFailure(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    base_url = display_url(host, int(sock.getsockname()[1]))
+    url = database_url(db)
+    file = Path(url[len("sqlite:///") :]) if url.startswith("sqlite:///") else None
+    new_file = file is not None and not file.exists()
+    try:
+        emulator = open_emulator(url, base_url=base_url, **options)
+    except Exception as exc:  # any driver or URL error: one line, no traceback
+        sock.close()
+        raise StartFailure(f"cannot open the database {db}: {exc}") from None
+    try:
+        seeded = None if document is None else seed_once(emulator, document, str(seed_file))
+        creds = emulator.load_demo(generate_data=True) if demo else None
+    except (SeedError, ValueError) as exc:
+        sock.close()
+        emulator.close()
+        if new_file and file is not None:
+            file.unlink(missing_ok=True)
+        raise StartFailure(f"seed not loaded: {exc}", 2) from None
+    return Started(emulator, sock, base_url, url, creds, seeded)
 
 
 def database_url(db: str) -> str:
@@ -70,18 +145,28 @@ def open_emulator(
     admin_token: str | None = None,
     redis_url: str | None = None,
     skew_seconds: float | None = None,
+    public_url: str | None = None,
+    trust_forwarded_for: bool = False,
 ) -> Emulator:
     """An :class:`Emulator` for a served deployment.
 
     Without ``admin_token`` the token is the one saved in the database by an earlier start, or a
     new random one that is then saved: a restart on the same database keeps the same token, so
     the lines the user pasted into a shell keep working (the database already holds the demo's
-    secret keys in plaintext; it is test data, not a vault).
+    secret keys in plaintext; it is test data, not a vault). ``reset`` keeps it too.
+
+    Discovery answers ``public_url`` as the region's API URL (default ``base_url``, the server's
+    own address), never what a request's Host or X-Forwarded-Proto header claims.
+    ``trust_forwarded_for`` takes a caller's address from X-Forwarded-For (permitted IP ranges).
     """
     from mcapi.emulator._config import EmulatorConfig
     from mcapi.emulator._emulator import Emulator
+    from mcapi.emulator._operations import ADMIN_TOKEN_SETTING
 
-    config = EmulatorConfig()
+    config = EmulatorConfig(
+        public_base_url=(public_url or base_url).rstrip("/"),
+        trust_forwarded_for=trust_forwarded_for,
+    )
     if skew_seconds is not None:
         if skew_seconds < 0:
             raise ValueError(f"the skew window cannot be negative, got {skew_seconds:g} s")
@@ -98,11 +183,11 @@ def open_emulator(
         base_url=base_url,
     )
     if not admin_token:
-        saved = emulator.store.get_setting(_ADMIN_TOKEN_SETTING)
+        saved = emulator.store.get_setting(ADMIN_TOKEN_SETTING)
         if isinstance(saved, str) and saved:
             emulator.state.config = replace(emulator.state.config, admin_token=saved)
         else:
-            emulator.store.set_setting(_ADMIN_TOKEN_SETTING, emulator.admin_token)
+            emulator.store.set_setting(ADMIN_TOKEN_SETTING, emulator.admin_token)
     return emulator
 
 
@@ -129,11 +214,18 @@ def seed_once(emulator: Emulator, document: Mapping[str, Any], label: str) -> st
     codes = [str(a.get("code")) for a in entries if isinstance(a, dict)]
     if codes and all(emulator.store.find_account(code) for code in codes):
         return f"seed {label}: accounts {', '.join(codes)} already in the database, skipped"
-    summary = emulator.seed(document)
-    counts = ", ".join(f"{n} {kind}" for kind, n in summary.counts().items())
-    lines = [f"seed {label}: loaded {counts}"]
+    summary = emulator.admin.seed(document)
+    lines = [f"seed {label}: loaded {describe_counts(summary.counts())}"]
     lines += [f"  generated password for {e}: {p}" for e, p in summary.generated_passwords.items()]
+    lines += [
+        f"  generated data for {c}: {describe_counts(n)}" for c, n in summary.generated.items()
+    ]
     return "\n".join(lines)
+
+
+def describe_counts(counts: Mapping[str, int]) -> str:
+    """``1 accounts, 2 users, 1425 messages``: counts in words (underscores become spaces)."""
+    return ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in counts.items())
 
 
 def attach_fault_filter() -> None:
@@ -195,6 +287,9 @@ def build_server(
         access_log=access_log,
         lifespan="off",
         server_header=False,
+        # uvicorn would rewrite the client address from X-Forwarded-For of loopback peers; the
+        # emulator decides that itself (EmulatorConfig.trust_forwarded_for, --trust-forwarded-for)
+        proxy_headers=False,
         timeout_graceful_shutdown=timeout_graceful_shutdown,
         **options,
     )

@@ -10,6 +10,11 @@ already taken, say) leaves the database as it was.
 Passwords in a seed are plaintext and hashed on load; a user without one gets a random password,
 reported in the summary. Bindings may carry fixed access/secret keys so that a user can paste
 known credentials into another tool. The demo tenant lives in :mod:`._demo`.
+
+An account's ``generate`` table is validated here but not run: the data generator lives above the
+store, so :func:`apply_seed` returns the requests in :attr:`SeedSummary.generate` and the emulator's
+seed operation (``Emulator.admin.seed``, the admin API's ``POST /_emulator/seed``) runs each one
+through its generate operation once the rows are committed.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from mcapi.emulator._store import _ops
 from mcapi.emulator._store._errors import SeedError, StoreError
 from mcapi.emulator._store._models import Account, Application, Binding, Domain, User
 from mcapi.emulator._store._passwords import hash_password
-from mcapi.emulator._store._seed_plan import AccountPlan, kind, validate_seed
+from mcapi.emulator._store._seed_plan import AccountPlan, GeneratePlan, kind, validate_seed
 
 if TYPE_CHECKING:
     from mcapi.emulator._store._store import Store
@@ -49,6 +54,10 @@ class SeedSummary:
     bindings: tuple[Binding, ...]
     #: e-mail address -> password, for users the seed gave no password
     generated_passwords: Mapping[str, str] = field(repr=False)
+    #: account code -> the data its ``generate`` table asks for (not yet generated)
+    generate: Mapping[str, GeneratePlan] = field(default_factory=dict)
+    #: account code -> what the generator wrote (filled in by the operation that ran ``generate``)
+    generated: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -153,7 +162,8 @@ def apply_seed(store: Store, doc: Mapping[str, Any], *, now: float) -> SeedSumma
     """Validate ``doc`` and insert it in one transaction; ``now`` is the emulator clock's time.
 
     Raises SeedError (nothing written) for an invalid document or one that conflicts with the
-    database, e.g. an account code or e-mail address that already exists."""
+    database, e.g. an account code or e-mail address that already exists. ``generate`` tables are
+    returned in the summary, not run (see the module docstring)."""
     plan = validate_seed(doc)
     generated: dict[str, str] = {}
     hashes: dict[str, str] = {}  # hashed before the transaction: scrypt is slow on purpose
@@ -173,4 +183,5 @@ def apply_seed(store: Store, doc: Mapping[str, Any], *, now: float) -> SeedSumma
         users=tuple(out.users),
         bindings=tuple(out.bindings),
         generated_passwords=generated,
+        generate={acc.code: acc.generate for acc in plan if acc.generate is not None},
     )

@@ -4,23 +4,59 @@ Each check names the path of the value it rejects (``accounts[0].users[2].email`
 included, so a typo in a seed file is reported instead of silently ignored. Values are normalised
 with the same validators the store uses (:mod:`._validate`), and references between parts of the
 document (a binding's user and application) and duplicates across it are resolved here.
+
+The optional ``generate`` table of an account asks for generated data (messages, held mail, audit
+events, click logs) once the seed's rows are in; :func:`generate_plan` validates it, and the admin
+API's generate route validates its body with the same function, so both obey the same limits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, NoReturn
 
 from mcapi.emulator._store import _ops
 from mcapi.emulator._store import _validate as check
 from mcapi.emulator._store._errors import SeedError
 
-__all__ = ["AccountPlan", "AppPlan", "BindingPlan", "DomainPlan", "UserPlan", "validate_seed"]
+__all__ = [
+    "GENERATE_DEFAULTS",
+    "GENERATE_LIMITS",
+    "MAX_INTEGER",
+    "AccountPlan",
+    "AppPlan",
+    "BindingPlan",
+    "DomainPlan",
+    "GeneratePlan",
+    "UserPlan",
+    "bounded_policy_value",
+    "generate_plan",
+    "validate_seed",
+]
 
 NEVER = "never"  # TOML has no null: "never" stands for a TTL that never expires
+#: The largest integer a policy value may hold (the columns are 32-bit on PostgreSQL).
+MAX_INTEGER = 2**31 - 1
+#: What a ``generate`` table (or the admin API's generate route) leaves out.
+GENERATE_DEFAULTS: Mapping[str, int] = {
+    "seed": 1,
+    "users": 50,
+    "days": 7,
+    "messages_per_user_day": 20,
+}
+#: (lowest, highest) of each ``generate`` field (a week of a 500-user tenant takes about 3 s).
+GENERATE_LIMITS: Mapping[str, tuple[int, int]] = {
+    "seed": (0, 2**63 - 1),
+    "users": (1, 5000),
+    "days": (1, 30),
+    "messages_per_user_day": (0, 500),
+}
 _TOP_KEYS = {"version", "accounts"}
-_ACCOUNT_KEYS = {"code", "name", "region", "policy", "domains", "applications", "users", "bindings"}
+_ACCOUNT_KEYS = {"code", "name", "region", "policy", "domains", "applications", "users"}
+_ACCOUNT_KEYS |= {"bindings", "generate"}
+#: Longest text each column holds.
+_LENGTHS = {"code": 32, "name": 200, "region": 16, "app_id": 64, "app_key": 128}
 _DOMAIN_KEYS = {"domain", "inbound_type"}
 _APP_KEYS = {"name", "app_id", "app_key"}
 _USER_KEYS = {
@@ -78,6 +114,20 @@ class BindingPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class GeneratePlan:
+    """Generated data for one account: ``users`` people, ``days`` days of mail (same seed, same
+    data)."""
+
+    seed: int
+    users: int
+    days: int
+    messages_per_user_day: int
+
+    def as_kwargs(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
 class AccountPlan:
     path: str
     code: str
@@ -88,6 +138,11 @@ class AccountPlan:
     applications: list[AppPlan]
     users: list[UserPlan]
     bindings: list[BindingPlan]
+    generate: GeneratePlan | None = None
+
+
+#: 9999-12-31T23:59:59Z, the last second a datetime (and so the emulator clock) can show.
+_MAX_EPOCH = 253402300799.0
 
 
 @dataclass
@@ -138,6 +193,9 @@ def _text(table: Mapping[str, Any], key: str, path: str, default: str | None = N
     value = table.get(key, default)
     if not isinstance(value, str) or not value.strip():
         _fail(f"{path}.{key}", "required" if value is None else "expected a non-empty string")
+    limit = _LENGTHS.get(key, 200)
+    if len(value.strip()) > limit:
+        _fail(f"{path}.{key}", f"at most {limit} characters, got {len(value.strip())}")
     return value.strip()
 
 
@@ -148,8 +206,39 @@ def _checked(validate: Callable[[Any], Any], value: Any, path: str) -> Any:
         _fail(path, str(exc))
 
 
+def _too_large(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        return any(_too_large(v) for v in value.values())
+    return isinstance(value, int) and value > MAX_INTEGER
+
+
+def bounded_policy_value(name: str, value: Any) -> Any:
+    """``check.policy_value`` with integers kept to :data:`MAX_INTEGER`: the normalised value of
+    account policy ``name``; ValueError for an unknown name, a wrong type or a value out of range.
+    """
+    normalised = check.policy_value(name, value)
+    if _too_large(normalised):
+        raise ValueError(f"must be at most {MAX_INTEGER}, got {value!r}")
+    return normalised
+
+
 def _policy(key: str, value: Any, path: str) -> Any:
-    return _checked(lambda v: check.policy_value(key, None if v == NEVER else v), value, path)
+    return _checked(lambda v: bounded_policy_value(key, None if v == NEVER else v), value, path)
+
+
+def generate_plan(value: Any, path: str = "generate") -> GeneratePlan:
+    """Validate a ``generate`` table (``{seed, users, days, messages_per_user_day}``, every key
+    optional); SeedError naming ``path.field`` for an unknown key, a wrong type or a value outside
+    :data:`GENERATE_LIMITS`."""
+    table = _table(value, path, set(GENERATE_DEFAULTS))
+    values = {**GENERATE_DEFAULTS, **table}
+    for name, (low, high) in GENERATE_LIMITS.items():
+        number = values[name]
+        if isinstance(number, bool) or not isinstance(number, int):
+            _fail(f"{path}.{name}", f"expected a whole number, got {kind(number)}")
+        if not low <= number <= high:
+            _fail(f"{path}.{name}", f"must be between {low} and {high}, got {number}")
+    return GeneratePlan(**values)
 
 
 def _unique(seen: dict[str, str], value: str, path: str, what: str) -> None:
@@ -184,6 +273,8 @@ def _user(item: Any, path: str, seen: _Seen) -> UserPlan:
         _fail(f"{path}.name", f"expected a string, got {kind(name)}")
     if password is not None and (not isinstance(password, str) or not password):
         _fail(f"{path}.password", f"expected a non-empty string, got {kind(password)}")
+    if len(name) > _LENGTHS["name"]:
+        _fail(f"{path}.name", f"at most {_LENGTHS['name']} characters, got {len(name)}")
     if "password_expired" in u and "password_expires_at" in u:
         _fail(path, "give password_expired or password_expires_at, not both")
     expired = u.get("password_expired", False)
@@ -191,9 +282,11 @@ def _user(item: Any, path: str, seen: _Seen) -> UserPlan:
         _fail(f"{path}.password_expired", f"expected true or false, got {kind(expired)}")
     expires_at = u.get("password_expires_at")
     if expires_at is not None and (
-        isinstance(expires_at, bool) or not isinstance(expires_at, int | float)
+        isinstance(expires_at, bool)
+        or not isinstance(expires_at, int | float)
+        or not 0 <= expires_at <= _MAX_EPOCH
     ):
-        _fail(f"{path}.password_expires_at", "expected epoch seconds (a number)")
+        _fail(f"{path}.password_expires_at", "expected epoch seconds (a number, 1970 to 9999)")
     ip_ranges = u.get("ip_ranges")
     return UserPlan(
         path=path,
@@ -226,6 +319,13 @@ def _application_index(b: Mapping[str, Any], path: str, apps: list[AppPlan]) -> 
     return matches[0]
 
 
+def _secret(value: Any, path: str) -> str:
+    secret: str = _checked(_ops.secret_key, value, path)
+    if len(secret) > _LENGTHS["app_key"]:
+        _fail(path, f"at most {_LENGTHS['app_key']} characters, got {len(secret)}")
+    return secret
+
+
 def _binding(
     item: Any, path: str, users: list[UserPlan], apps: list[AppPlan], seen: _Seen
 ) -> BindingPlan:
@@ -244,9 +344,7 @@ def _binding(
         email=email,
         app_index=_application_index(b, path, apps),
         access_key=access_key,
-        secret_key=None
-        if secret is None
-        else _checked(_ops.secret_key, secret, f"{path}.secret_key"),
+        secret_key=None if secret is None else _secret(secret, f"{path}.secret_key"),
         inherit_ttl=inherit,
         ttl_seconds=None
         if inherit
@@ -265,7 +363,7 @@ def _account(item: Any, path: str, seen: _Seen) -> AccountPlan:
 
     users = [_user(x, p, seen) for x, p in each("users")]
     apps = [_application(x, p, seen) for x, p in each("applications")]
-    return AccountPlan(
+    plan = AccountPlan(
         path=path,
         code=code,
         name=_text(acc, "name", path),
@@ -276,6 +374,12 @@ def _account(item: Any, path: str, seen: _Seen) -> AccountPlan:
         users=users,
         bindings=[_binding(x, p, users, apps, seen) for x, p in each("bindings")],
     )
+    if "generate" not in acc:
+        return plan
+    generate = generate_plan(acc["generate"], f"{path}.generate")
+    if not plan.domains:  # the generated people's addresses are in the account's first domain
+        _fail(f"{path}.generate", f"needs a domain in {path}.domains for the people's addresses")
+    return replace(plan, generate=generate)
 
 
 def validate_seed(doc: Any) -> list[AccountPlan]:
