@@ -20,6 +20,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 
 from mcapi._errors import ProtocolError
 
@@ -110,11 +111,18 @@ def new_request_id() -> str:
     return str(uuid.uuid4()).upper()
 
 
+@lru_cache(maxsize=4096)
+def _decoded(secret_key: str) -> bytes:
+    # Every signed call verifies with its binding's key: decode each key once. Bad keys raise and
+    # are not cached.
+    return base64.b64decode(secret_key.strip(), validate=True)
+
+
 def decode_secret_key(secret_key: str) -> bytes:
     """The HMAC key: the base64-decoded secret key. Raises :class:`ProtocolError` when the key is
     not base64 (the usual cause: the access key pasted in its place, or a truncated copy)."""
     try:
-        key = base64.b64decode(secret_key.strip(), validate=True)
+        key = _decoded(secret_key)
     except (binascii.Error, ValueError) as exc:
         raise ProtocolError(
             "the secret key is not valid base64; copy it again from where the binding was "

@@ -30,8 +30,7 @@ import re
 import threading
 from collections import deque
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, replace
-from typing import Any, TypeVar, overload
+from typing import Any, NamedTuple, TypeVar, overload
 
 REDACTED = "[redacted]"
 _T = TypeVar("_T")
@@ -154,9 +153,9 @@ def redact_headers(headers: Iterable[tuple[str | bytes, str | bytes]]) -> list[t
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class JournalEntry:
-    """One answered request, as the journal keeps it."""
+class JournalEntry(NamedTuple):
+    """One answered request, as the journal keeps it (a named tuple: every request makes one, and
+    a tuple is several times cheaper to build than a frozen dataclass)."""
 
     time: float
     request_id: str | None
@@ -175,7 +174,7 @@ class JournalEntry:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: ``body_codes`` as a list."""
-        data = asdict(self)
+        data = self._asdict()
         data["body_codes"] = list(self.body_codes)
         return data
 
@@ -201,7 +200,7 @@ class Journal:
         if entry.reason:
             cleaned = _redact_text(entry.reason)
             if cleaned != entry.reason:
-                entry = replace(entry, reason=cleaned)
+                entry = entry._replace(reason=cleaned)
         with self._lock:
             self._entries.append(entry)
         return entry

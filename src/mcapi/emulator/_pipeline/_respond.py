@@ -69,7 +69,14 @@ def _fallback_decision(call: Call) -> Decision:
     )  # fmt: skip
 
 
+_JSON_TYPE = (b"content-type", _JSON.encode())
+
+
 def header_list(headers: Mapping[str, str], content_type: str = _JSON) -> list[tuple[bytes, bytes]]:
-    out = [(b"content-type", content_type.encode("latin-1"))]
-    out.extend((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items())
-    return out
+    first = (
+        _JSON_TYPE if content_type == _JSON else (b"content-type", content_type.encode("latin-1"))
+    )
+    return [
+        first,
+        *[(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()],
+    ]
