@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import uuid
 from dataclasses import dataclass
@@ -66,9 +65,11 @@ def format_date(moment: datetime | float) -> str:
 _MONTH_NUMBERS = {name: number for number, name in enumerate(_MONTHS, start=1)}
 
 
+@lru_cache(maxsize=256)
 def _parse_documented(text: str) -> datetime | None:
     """The documented form ``Tue, 24 Nov 2015 12:50:11 UTC`` (or ``GMT``), parsed without the
-    general RFC 2822 machinery: every signed call arrives with one."""
+    general RFC 2822 machinery: every signed call arrives with one, and the calls of one second
+    carry the same text (hence the cache)."""
     parts = text.split(" ")
     if len(parts) != 6 or parts[5] not in ("UTC", "GMT") or len(parts[4]) != 8:
         return None
@@ -142,9 +143,7 @@ def sign(secret_key: str | bytes, date: str, request_id: str, path: str, app_key
     """The base64 HMAC-SHA1 signature of a call. ``secret_key`` is the base64 text, or the
     already decoded key bytes."""
     key = secret_key if isinstance(secret_key, bytes) else decode_secret_key(secret_key)
-    digest = hmac.new(
-        key, data_to_sign(date, request_id, path, app_key).encode("utf-8"), hashlib.sha1
-    ).digest()
+    digest = hmac.digest(key, data_to_sign(date, request_id, path, app_key).encode("utf-8"), "sha1")
     return base64.b64encode(digest).decode("ascii")
 
 

@@ -29,15 +29,17 @@ class MemoryReplayCache:
         self._max = max_entries
 
     def first_use(self, request_id: str, *, now: float, window: float) -> bool:
+        cutoff = now - window
         with self._lock:
             seen = self._seen
+            # Ids are kept in the order first seen: forget the expired ones at the front.
             while seen:
-                oldest_id, at = next(iter(seen.items()))
-                if at > now - window and len(seen) < self._max:
+                oldest = next(iter(seen))
+                if seen[oldest] > cutoff and len(seen) < self._max:
                     break
-                del seen[oldest_id]
+                del seen[oldest]
             previous = seen.get(request_id)
-            if previous is not None and previous > now - window:
+            if previous is not None and previous > cutoff:
                 return False
             seen[request_id] = now
             seen.move_to_end(request_id)

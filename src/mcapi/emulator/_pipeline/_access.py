@@ -57,20 +57,22 @@ def check_quota(call: Call) -> Verdict | None:
     state = call.state
     account = call.auth.account
     path = call.spec.path
-    quota = account.quota_for(path)
-    bucket = path if path in account.function_quotas else DEFAULT_BUCKET
-    forced = state.forced_quotas.check(path, call.auth.user.email, limit=quota.limit)
+    override = account.function_quotas.get(path)
+    if override is None:
+        bucket, limit, reset_ms = DEFAULT_BUCKET, account.quota_limit, account.quota_reset_ms
+    else:
+        bucket, limit, reset_ms = path, override.limit, override.reset_ms
+    forced = state.forced_quotas.check(path, call.auth.user.email, limit=limit)
     if forced is not None:
         call.rate = forced
         return _quota_verdict(call, f"forced quota rule: call to {path} refused")
     call.rate = state.limiter.acquire(
-        rate_key(call.auth.user.id), bucket, limit=quota.limit, reset_ms=quota.reset_ms,
-        now=call.now,
-    )  # fmt: skip
+        rate_key(call.auth.user.id), bucket, limit=limit, reset_ms=reset_ms, now=call.now
+    )
     if not call.rate.allowed:
         which = f"the quota of {path}" if bucket != DEFAULT_BUCKET else "the user's quota"
         return _quota_verdict(
-            call, f"{which} is spent ({quota.limit} calls, one back every {quota.reset_ms} ms)"
+            call, f"{which} is spent ({limit} calls, one back every {reset_ms} ms)"
         )
     return None
 
