@@ -49,6 +49,12 @@ Check = Callable[[Call], Verdict | None]
 UnsignedHandler = Callable[[Call], "Verdict | FunctionResult"]
 
 MAX_BODY = 10 * 1024 * 1024
+_READ = frozenset(
+    {
+        b"authorization", b"x-mc-date", b"x-mc-req-id", b"x-mc-app-id", b"host",
+        b"x-forwarded-for", b"x-forwarded-proto",
+    }
+)  # fmt: skip
 
 
 async def read_body(receive: Receive) -> bytes:
@@ -100,8 +106,10 @@ class ApiEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         state = self.state
-        # ASGI servers lower-case header names (the spec says so)
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        # Only the headers the emulator reads (ASGI servers give the names lower-cased).
+        headers = {
+            k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"] if k in _READ
+        }
         call = Call(
             state=state,
             method=scope["method"],

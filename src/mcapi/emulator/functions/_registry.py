@@ -43,7 +43,9 @@ class FunctionError(Exception):
         self.message = message
 
 
-@dataclass(frozen=True, slots=True)
+# FunctionContext and FunctionResult are made for every call: plain (not frozen) slotted
+# dataclasses, which build several times faster than frozen ones. Treat them as read-only.
+@dataclass(slots=True)
 class FunctionContext:
     """What a handler may use: the caller, the request, the state and the clock."""
 
@@ -61,7 +63,7 @@ class FunctionContext:
         return self.clock.now()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FunctionResult:
     """A JSON answer under HTTP 200: succeeded items in ``data``, failed ones in ``fail``."""
 
