@@ -1,8 +1,36 @@
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
+import sqlalchemy as sa
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(params=["sqlite-file", "postgres"])
+def shared_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database several emulator instances can share, as the workers of one deployment would:
+    a SQLite file, and PostgreSQL (in a schema of its own) when ``MCAPI_TEST_POSTGRES_URL`` is
+    set."""
+    if request.param == "sqlite-file":
+        yield f"sqlite:///{tmp_path / 'shared.db'}"
+        return
+    base = os.environ.get("MCAPI_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("MCAPI_TEST_POSTGRES_URL is not set: the PostgreSQL variant did not run")
+    schema = f"shared_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(base)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in base else "?"
+    yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+    engine.dispose()

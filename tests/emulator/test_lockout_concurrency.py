@@ -10,14 +10,10 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-import uuid
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-import sqlalchemy as sa
 
 from mcapi._signing import build_login_header, format_date, new_request_id
 from mcapi.emulator import Emulator
@@ -30,23 +26,9 @@ def _postgres_url() -> str | None:
     return os.environ.get("MCAPI_TEST_POSTGRES_URL")
 
 
-@pytest.fixture(params=["sqlite-file", "postgres"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite-file":
-        yield f"sqlite:///{tmp_path / 'shared.db'}"
-        return
-    base = _postgres_url()
-    if not base:
-        pytest.skip("MCAPI_TEST_POSTGRES_URL is not set: the PostgreSQL variant did not run")
-    schema = f"lockout_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(base)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in base else "?"
-    yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    with engine.begin() as conn:
-        conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-    engine.dispose()
+@pytest.fixture
+def db_url(shared_db_url: str) -> str:
+    return shared_db_url
 
 
 async def _attempts(emu: Emulator, app_id: str, count: int) -> list[str]:

@@ -10,13 +10,11 @@ succeeds and the other gets the answer a second call would get (409, or a ``fail
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, cast
 
 import httpx
@@ -32,23 +30,9 @@ ROUNDS = 6
 Item = dict[str, Any]
 
 
-@pytest.fixture(params=["sqlite-file", "postgres"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite-file":
-        yield f"sqlite:///{tmp_path / 'shared.db'}"
-        return
-    base = os.environ.get("MCAPI_TEST_POSTGRES_URL")
-    if not base:
-        pytest.skip("MCAPI_TEST_POSTGRES_URL is not set: the PostgreSQL variant did not run")
-    schema = f"functions_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(base)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in base else "?"
-    yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    with engine.begin() as conn:
-        conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-    engine.dispose()
+@pytest.fixture
+def db_url(shared_db_url: str) -> str:
+    return shared_db_url
 
 
 @dataclass
