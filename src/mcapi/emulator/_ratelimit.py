@@ -64,6 +64,14 @@ class Decision:
             "X-RateLimit-Reset": str(self.reset_ms),
         }
 
+    def header_pairs(self) -> list[tuple[bytes, bytes]]:
+        """The same headers as ASGI wants them (lower-case bytes), without a dict between."""
+        return [
+            (b"x-ratelimit-limit", b"%d" % self.limit),
+            (b"x-ratelimit-remaining", b"%d" % self.remaining),
+            (b"x-ratelimit-reset", b"%d" % self.reset_ms),
+        ]
+
 
 class RateLimiter(Protocol):
     """What the emulator's rate-limit step needs from a limiter."""

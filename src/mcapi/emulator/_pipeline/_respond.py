@@ -37,6 +37,12 @@ def result_body(result: FunctionResult) -> bytes:
     )
 
 
+def json_headers(call: Call, body: bytes) -> list[tuple[bytes, bytes]]:
+    """The headers of a JSON answer without extra headers: the common case, built directly."""
+    decision = call.rate if call.rate is not None else _fallback_decision(call)
+    return [_JSON_TYPE, *decision.header_pairs(), (b"content-length", b"%d" % len(body))]
+
+
 def rate_headers(call: Call) -> dict[str, str]:
     """``X-RateLimit-*`` for every answer.
 

@@ -30,6 +30,7 @@ from mcapi.emulator._journal import JournalEntry
 from mcapi.emulator._pipeline._call import Call, Verdict
 from mcapi.emulator._pipeline._respond import (
     header_list,
+    json_headers,
     rate_headers,
     result_body,
     verdict_body,
@@ -197,8 +198,8 @@ class ApiEndpoint:
         self, call: Call, outcome: Verdict | FunctionResult | StreamResult, send: Send,
         started: float,
     ) -> None:  # fmt: skip
-        headers = rate_headers(call)
         if isinstance(outcome, StreamResult):
+            headers = rate_headers(call)
             headers.update(outcome.headers)
             await send({"type": "http.response.start", "status": 200,
                         "headers": header_list(headers, outcome.media_type)})  # fmt: skip
@@ -207,20 +208,23 @@ class ApiEndpoint:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             self._journal(call, started, 200, None, "function", "file streamed")
             return
+        extra: Mapping[str, str] | None
         if isinstance(outcome, Verdict):
-            status, body = outcome.entry.status, verdict_body(outcome)
-            headers.update(outcome.headers)
+            status, body, extra = outcome.entry.status, verdict_body(outcome), outcome.headers
             self._journal(call, started, status, outcome, outcome.check, outcome.reason)
         else:
-            status, body = 200, result_body(outcome)
-            headers.update(outcome.headers or {})
+            status, body, extra = 200, result_body(outcome), outcome.headers
             codes = tuple(e.code for f in outcome.fail for e in f.errors if e.code)
             reason = f"{len(outcome.data)} ok, {len(outcome.fail)} failed"
             self._journal(call, started, 200, None, "function", reason, codes)
-        headers["content-length"] = str(len(body))
-        await send(
-            {"type": "http.response.start", "status": status, "headers": header_list(headers)}
-        )
+        if extra:
+            headers = rate_headers(call)
+            headers.update(extra)
+            headers["content-length"] = str(len(body))
+            pairs = header_list(headers)
+        else:
+            pairs = json_headers(call, body)
+        await send({"type": "http.response.start", "status": status, "headers": pairs})
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
     def _journal(
