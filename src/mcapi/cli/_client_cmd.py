@@ -229,8 +229,10 @@ def call(
     no_retry: bool,
     output: Path | None,
 ) -> None:
-    """Call a function, e.g. ``mcapi call /api/account/get-account``, and print the result as
-    JSON: data (the items that succeeded) and fail (the items that failed, each with its key)."""
+    """Call a function and print the result as JSON.
+
+    The result holds data (the items that succeeded) and fail (the items that failed, each with
+    its key), e.g. ``mcapi call /api/account/get-account``."""
     items = _load_data(data_arg)
     retry = RetryPolicy.never() if no_retry else None
     try:
