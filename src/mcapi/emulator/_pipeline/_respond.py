@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from mcapi._envelope import render_error, render_response
+from mcapi.emulator._pipeline._access import rate_key
 from mcapi.emulator._pipeline._call import Call, Verdict
 from mcapi.emulator._ratelimit import DEFAULT_BUCKET, Decision
 from mcapi.emulator.functions._registry import FunctionResult
@@ -65,7 +66,7 @@ def _fallback_decision(call: Call) -> Decision:
         quota = account.quota_for(path)
         bucket = path if path in account.function_quotas else DEFAULT_BUCKET
         return state.limiter.peek(
-            f"user:{call.auth.user.id}", bucket, limit=quota.limit, reset_ms=quota.reset_ms,
+            rate_key(call.auth.user.id), bucket, limit=quota.limit, reset_ms=quota.reset_ms,
             now=call.now,
         )  # fmt: skip
     anonymous = state.config.anonymous_quota
