@@ -21,14 +21,13 @@ Login's order of checks (the emulator's reading of RESPONSE-CODES.md):
 
 Unknown users and wrong passwords are indistinguishable from outside: an unknown address costs
 the same KDF work (a decoy hash), answers the same 401 0003, and is counted towards a lockout too
-(in memory, :class:`PhantomLockouts`), so that it locks after the same number of failures.
+(in the database, so every process of a shared deployment agrees), locking after the same number
+of failures.
 Discovery answers every address of a managed domain alike.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from typing import Any
 
 from mcapi._errors import ProtocolError
@@ -43,42 +42,6 @@ from mcapi.emulator.functions._registry import (
     FunctionResult,
     FunctionSpec,
 )
-
-
-class PhantomLockouts:
-    """Failed-login counters for addresses that are not users, with the store's rule: the
-    failure that reaches the threshold locks for ``lock_seconds``; a lapsed lock starts afresh."""
-
-    def __init__(self, max_entries: int = 100_000) -> None:
-        self._entries: OrderedDict[str, tuple[int, float | None]] = OrderedDict()
-        self._lock = threading.Lock()
-        self._max = max_entries
-
-    def locked(self, address: str, now: float) -> bool:
-        with self._lock:
-            _, until = self._entries.get(address.lower(), (0, None))
-        return until is not None and now < until
-
-    def record(
-        self, address: str, *, now: float, threshold: int, lock_seconds: float
-    ) -> tuple[int, float | None]:
-        key = address.lower()
-        with self._lock:
-            failed, until = self._entries.pop(key, (0, None))
-            if until is not None and until <= now:
-                failed, until = 0, None
-            failed += 1
-            if until is None and threshold and failed >= threshold:
-                until = now + lock_seconds
-            self._entries[key] = (failed, until)
-            while len(self._entries) > self._max:
-                self._entries.popitem(last=False)
-        return failed, until
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
 
 DISCOVER_PATH = "/api/login/discover-authentication"
 LOGIN_PATH = "/api/login/login"
@@ -159,7 +122,7 @@ def login(call: Call) -> Verdict | FunctionResult:
     locked = (
         user.locked(call.now)
         if user is not None
-        else call.state.phantoms.locked(credentials.username, call.now)
+        else store.address_locked(credentials.username, call.now)
     )
     if locked:
         return refuse("lockout", f"{credentials.username} is locked", 401, "0010")
@@ -173,11 +136,11 @@ def login(call: Call) -> Verdict | FunctionResult:
 
 
 def _wrong_password(call: Call, user: User | None, account: Account, address: str) -> Verdict:
-    """Count the failure towards the lockout, for unknown addresses too (in memory), so that the
-    answers never tell an unknown user from a wrong password."""
+    """Count the failure towards the lockout, for unknown addresses too, so that the answers never
+    tell an unknown user from a wrong password."""
     threshold = account.lockout_threshold
     if user is None:
-        failed, locked_until = call.state.phantoms.record(
+        failed, locked_until = call.state.store.record_address_failure(
             address, now=call.now, threshold=threshold, lock_seconds=account.lockout_seconds
         )
     else:

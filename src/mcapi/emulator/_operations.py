@@ -345,7 +345,6 @@ class Admin:
         state.faults.clear()
         state.journal.clear()
         state.replay.reset()
-        state.phantoms.clear()
 
     def move_clock(
         self,

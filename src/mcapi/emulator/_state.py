@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from mcapi.emulator._clock import Clock
 from mcapi.emulator._config import EmulatorConfig
@@ -14,15 +13,6 @@ from mcapi.emulator._ratelimit import ForcedQuotas, MemoryRateLimiter, RateLimit
 from mcapi.emulator._replay import MemoryReplayCache, ReplayCache
 from mcapi.emulator._store import Store
 from mcapi.emulator.functions._registry import FunctionSpec
-
-if TYPE_CHECKING:
-    from mcapi.emulator._login import PhantomLockouts
-
-
-def _phantoms() -> PhantomLockouts:
-    from mcapi.emulator._login import PhantomLockouts
-
-    return PhantomLockouts()
 
 
 @dataclass(slots=True)
@@ -38,5 +28,3 @@ class EmulatorState:
     faults: FaultEngine = field(default_factory=FaultEngine)
     journal: Journal = field(default_factory=Journal)
     replay: ReplayCache = field(default_factory=MemoryReplayCache)
-    #: Lockout counters of login addresses that are not users (so they lock like users do).
-    phantoms: PhantomLockouts = field(default_factory=lambda: _phantoms())

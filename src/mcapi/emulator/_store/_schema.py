@@ -25,6 +25,7 @@ __all__ = [
     "bindings",
     "domains",
     "emulator_settings",
+    "login_failures",
     "metadata",
     "users",
 ]
@@ -149,4 +150,15 @@ emulator_settings = sa.Table(
     metadata,
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("value", sa.JSON, nullable=False),
+)
+
+# Failed logins of addresses that are not users (lower-case), counted like users' so that an
+# unknown address locks after the same number of failures: login answers never tell the two apart,
+# whichever emulator process of a shared deployment answers them.
+login_failures = sa.Table(
+    "login_failures",
+    metadata,
+    sa.Column("address", sa.String(320), primary_key=True),
+    sa.Column("failed_attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("locked_until", sa.Float, nullable=True),
 )

@@ -1,0 +1,59 @@
+"""Failed-login counters of addresses that are not users.
+
+An unknown address must lock after the same number of failures as a user, or the answers would
+tell the two apart; the counter lives in the database so that every emulator process sharing it
+agrees. The rule is the users' (``_users.UserOps.record_failed_login``): the failure that reaches
+the threshold locks for ``lock_seconds``; a failure after a lapsed lock starts the count afresh.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import sqlalchemy as sa
+
+from mcapi.emulator._store._engine import StoreBase
+from mcapi.emulator._store._errors import StoreError
+from mcapi.emulator._store._schema import login_failures
+
+
+class AddressOps(StoreBase):
+    def address_locked(self, address: str, now: float) -> bool:
+        """Whether failed logins locked ``address`` (an address that is not a user)."""
+        stmt = sa.select(login_failures.c.locked_until).where(
+            login_failures.c.address == address.strip().lower()
+        )
+        with self.connect() as conn:
+            until = conn.execute(stmt).scalar()
+        return until is not None and now < until
+
+    def record_address_failure(
+        self, address: str, *, now: float, threshold: int, lock_seconds: float
+    ) -> tuple[int, float | None]:
+        """Count one failed login of ``address`` atomically; returns (failed, locked_until)."""
+        key = address.strip().lower()
+        locked_until = login_failures.c.locked_until
+        lapsed = sa.and_(locked_until.is_not(None), locked_until <= now)
+        base = sa.case((lapsed, 0), else_=login_failures.c.failed_attempts)
+        reaches = (base + 1 >= threshold) if threshold > 0 else sa.false()
+        new_lock = sa.case(
+            (locked_until > now, locked_until),
+            (reaches, sa.literal(now + lock_seconds, sa.Float)),
+            else_=sa.null(),
+        )
+        count = (
+            login_failures.update()
+            .where(login_failures.c.address == key)
+            .values(failed_attempts=base + 1, locked_until=new_lock)
+            .returning(login_failures.c.failed_attempts, login_failures.c.locked_until)
+        )
+        for _ in range(3):
+            with self.connect() as conn:
+                row = conn.execute(count).first()
+                if row is not None:
+                    return int(row[0]), None if row[1] is None else float(row[1])
+                # The first failure of this address: a row at 0, then count as above (a call that
+                # inserted it first makes this insert fail, and the count finds that row).
+                with contextlib.suppress(sa.exc.IntegrityError):
+                    conn.execute(login_failures.insert().values(address=key, failed_attempts=0))
+        raise StoreError(f"could not count a failed login of {key}")
