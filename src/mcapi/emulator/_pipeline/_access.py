@@ -8,6 +8,7 @@ from functools import lru_cache
 from mcapi._codes import lookup
 from mcapi.emulator._pipeline._call import Call, Verdict, refuse
 from mcapi.emulator._ratelimit import DEFAULT_BUCKET
+from mcapi.emulator._store import Account
 
 
 @lru_cache(maxsize=1024)
@@ -52,16 +53,19 @@ def rate_key(user_id: int) -> str:
     return f"user:{user_id}"
 
 
+def user_bucket(account: Account, path: str) -> tuple[str, int, int]:
+    """The rate-limit bucket a call to ``path`` spends from, with its limit and reset interval:
+    the function's own when the account gives it one, else the user's shared bucket."""
+    quota = account.quota_for(path)
+    bucket = path if path in account.function_quotas else DEFAULT_BUCKET
+    return bucket, quota.limit, quota.reset_ms
+
+
 def check_quota(call: Call) -> Verdict | None:
     assert call.auth is not None and call.spec is not None
     state = call.state
-    account = call.auth.account
     path = call.spec.path
-    override = account.function_quotas.get(path)
-    if override is None:
-        bucket, limit, reset_ms = DEFAULT_BUCKET, account.quota_limit, account.quota_reset_ms
-    else:
-        bucket, limit, reset_ms = path, override.limit, override.reset_ms
+    bucket, limit, reset_ms = user_bucket(call.auth.account, path)
     forced = state.forced_quotas.check(path, call.auth.user.email, limit=limit)
     if forced is not None:
         call.rate = forced

@@ -9,12 +9,21 @@ from typing import Any
 import orjson
 
 from mcapi._envelope import render_error, render_response
-from mcapi.emulator._pipeline._access import rate_key
+from mcapi.emulator._pipeline._access import rate_key, user_bucket
 from mcapi.emulator._pipeline._call import Call, Verdict
 from mcapi.emulator._ratelimit import DEFAULT_BUCKET, Decision
 from mcapi.emulator.functions._registry import FunctionResult
 
 _JSON = "application/json"
+_JSON_TYPE = (b"content-type", _JSON.encode())
+_NAMES: dict[str, bytes] = {}
+
+
+def _name(header: str) -> bytes:
+    encoded = _NAMES.get(header)
+    if encoded is None:
+        encoded = _NAMES[header] = header.lower().encode("latin-1")
+    return encoded
 
 
 def dumps(document: Any) -> bytes:
@@ -40,43 +49,37 @@ def result_body(result: FunctionResult) -> bytes:
 
 def json_headers(call: Call, body: bytes) -> list[tuple[bytes, bytes]]:
     """The headers of a JSON answer without extra headers: the common case, built directly."""
-    decision = call.rate if call.rate is not None else _fallback_decision(call)
-    return [_JSON_TYPE, *decision.header_pairs(), (b"content-length", b"%d" % len(body))]
+    return [_JSON_TYPE, *_decision(call).header_pairs(), (b"content-length", b"%d" % len(body))]
 
 
 def rate_headers(call: Call) -> dict[str, str]:
-    """``X-RateLimit-*`` for every answer.
+    """``X-RateLimit-*`` for every answer (see :func:`_decision`)."""
+    return _decision(call).headers()
+
+
+def _decision(call: Call) -> Decision:
+    """The quota decision an answer reports.
 
     Calls that reached the quota check carry its decision. Calls refused earlier carry the user's
     bucket when the binding is known (not consumed), else a per-address bucket that counts
     anonymous calls (login, discovery, refused credentials) but never refuses one: the quota
     check comes after authentication, as the contract orders it.
     """
-    decision = call.rate
-    if decision is None:
-        decision = _fallback_decision(call)
-    return decision.headers()
-
-
-def _fallback_decision(call: Call) -> Decision:
+    if call.rate is not None:
+        return call.rate
     state = call.state
     if call.auth is not None:
-        account = call.auth.account
-        path = call.spec.path if call.spec else ""
-        quota = account.quota_for(path)
-        bucket = path if path in account.function_quotas else DEFAULT_BUCKET
+        bucket, limit, reset_ms = user_bucket(
+            call.auth.account, call.spec.path if call.spec else ""
+        )
         return state.limiter.peek(
-            rate_key(call.auth.user.id), bucket, limit=quota.limit, reset_ms=quota.reset_ms,
-            now=call.now,
-        )  # fmt: skip
+            rate_key(call.auth.user.id), bucket, limit=limit, reset_ms=reset_ms, now=call.now
+        )
     anonymous = state.config.anonymous_quota
     return state.limiter.acquire(
         f"ip:{call.client_ip}", DEFAULT_BUCKET, limit=anonymous[0], reset_ms=anonymous[1],
         now=call.now,
     )  # fmt: skip
-
-
-_JSON_TYPE = (b"content-type", _JSON.encode())
 
 
 def header_list(headers: Mapping[str, str], content_type: str = _JSON) -> list[tuple[bytes, bytes]]:
