@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from mcapi.emulator._store._engine import StoreBase
 from mcapi.emulator._store._errors import StoreError
 from mcapi.emulator._store._schema import login_failures
+from mcapi.emulator._store._users import failure_counted
 
 
 class AddressOps(StoreBase):
@@ -32,19 +33,13 @@ class AddressOps(StoreBase):
     ) -> tuple[int, float | None]:
         """Count one failed login of ``address`` atomically; returns (failed, locked_until)."""
         key = address.strip().lower()
-        locked_until = login_failures.c.locked_until
-        lapsed = sa.and_(locked_until.is_not(None), locked_until <= now)
-        base = sa.case((lapsed, 0), else_=login_failures.c.failed_attempts)
-        reaches = (base + 1 >= threshold) if threshold > 0 else sa.false()
-        new_lock = sa.case(
-            (locked_until > now, locked_until),
-            (reaches, sa.literal(now + lock_seconds, sa.Float)),
-            else_=sa.null(),
+        values = failure_counted(
+            login_failures, now=now, threshold=threshold, lock_seconds=lock_seconds
         )
         count = (
             login_failures.update()
             .where(login_failures.c.address == key)
-            .values(failed_attempts=base + 1, locked_until=new_lock)
+            .values(values)
             .returning(login_failures.c.failed_attempts, login_failures.c.locked_until)
         )
         for _ in range(3):

@@ -51,6 +51,25 @@ def _update(conn: Connection, user_id: int, values: Mapping[str, Any]) -> User:
     return user_from_row(row)
 
 
+def failure_counted(
+    table: sa.Table, *, now: float, threshold: int, lock_seconds: float
+) -> dict[str, Any]:
+    """The column values of one more failed login, as SQL evaluated in the UPDATE itself (so that
+    concurrent failures count exactly): the failure that reaches ``threshold`` locks for
+    ``lock_seconds``; a lock in force stays as it is; after a lapsed lock the count starts afresh;
+    ``threshold`` 0 never locks. ``table`` has ``failed_attempts`` and ``locked_until``."""
+    locked_until = table.c.locked_until
+    lapsed = sa.and_(locked_until.is_not(None), locked_until <= now)
+    base = sa.case((lapsed, 0), else_=table.c.failed_attempts)
+    reaches = (base + 1 >= threshold) if threshold > 0 else sa.false()
+    new_lock = sa.case(
+        (locked_until > now, locked_until),
+        (reaches, sa.literal(now + lock_seconds, sa.Float)),
+        else_=sa.null(),
+    )
+    return {"failed_attempts": base + 1, "locked_until": new_lock}
+
+
 class UserOps(StoreBase):
     """User operations of :class:`~mcapi.emulator._store.Store`."""
 
@@ -119,19 +138,10 @@ class UserOps(StoreBase):
 
         ``threshold`` 0 never locks. See the module docstring for the rule.
         """
-        locked_until = users.c.locked_until
-        lapsed = sa.and_(locked_until.is_not(None), locked_until <= now)
-        base = sa.case((lapsed, 0), else_=users.c.failed_attempts)
-        reaches = (base + 1 >= threshold) if threshold > 0 else sa.false()
-        new_lock = sa.case(
-            (locked_until > now, locked_until),
-            (reaches, sa.literal(now + lock_seconds, sa.Float)),
-            else_=sa.null(),
-        )
         stmt = (
             users.update()
             .where(users.c.id == user_id)
-            .values(failed_attempts=base + 1, locked_until=new_lock)
+            .values(failure_counted(users, now=now, threshold=threshold, lock_seconds=lock_seconds))
             .returning(users.c.failed_attempts, users.c.locked_until)
         )
         with self.connect() as conn:
