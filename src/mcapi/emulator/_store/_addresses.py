@@ -2,7 +2,7 @@
 
 An unknown address must lock after the same number of failures as a user, or the answers would
 tell the two apart; the counter lives in the database so that every emulator process sharing it
-agrees. The rule is the users' (``_users.UserOps.record_failed_login``): the failure that reaches
+agrees. The rule is the users' (``_users.failure_counted``): the failure that reaches
 the threshold locks for ``lock_seconds``; a failure after a lapsed lock starts the count afresh.
 """
 
