@@ -366,6 +366,48 @@ def generate_load(
         return future.result(timeout=warmup + duration + 60)
 
 
+# ---- the demo emulator, served ------------------------------------------------------------------
+
+#: ``mcapi`` run by this interpreter (the benchmarks need no installed console script).
+MCAPI = [sys.executable, "-c", "from mcapi.cli import main; main()"]
+#: A quota no benchmark meets, for measuring speed rather than the limiter.
+UNLIMITED = {"quota_limit": 1_000_000_000, "quota_reset_ms": 1}
+
+
+@contextlib.contextmanager
+def serve_demo(
+    policy: dict[str, int] | None = None, *, profile: str | None = None
+) -> Iterator[tuple[Server, dict[str, str]]]:
+    """``mcapi emulator serve --demo`` on a free loopback port with a fresh database, the demo
+    account's ``policy`` applied (default :data:`UNLIMITED`); yields the server and the
+    ``MCAPI_*`` values it printed. ``profile`` runs the server under cProfile into that file."""
+    import tempfile
+
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        argv = [*MCAPI, "emulator", "serve", "--demo", "--port", str(port)]
+        argv += ["--db", str(Path(tmp) / "bench.db")]
+        if profile:
+            driver = Path(tmp) / "serve.py"
+            driver.write_text("from mcapi.cli import main\nmain()\n")
+            argv = [sys.executable, "-m", "cProfile", "-o", profile, str(driver), *argv[3:]]
+        with start_server(
+            "emulator", argv, port, ready_path="/_emulator/health", ready_line="former@demo"
+        ) as server:
+            env = dict(
+                line.removeprefix("export ").split("=", 1)
+                for line in server.output
+                if line.startswith("export ")
+            )
+            httpx.post(
+                f"{server.base_url}/_emulator/accounts/CUSA12345/policy",
+                json=policy or UNLIMITED,
+                headers={"Authorization": f"Bearer {env['MCAPI_ADMIN_TOKEN']}"},
+                timeout=10,
+            ).raise_for_status()
+            yield server, env
+
+
 # ---- a bare Starlette app under the emulator's uvicorn settings --------------------------------
 
 

@@ -27,7 +27,6 @@ import hmac
 import json
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -40,12 +39,11 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import free_port, start_server
+from _common import serve_demo
 from mcapi.client import AsyncClient, Client, Credentials
 
 GET_ACCOUNT = "/api/account/get-account"
 TARGET = 0.9
-MCAPI = [sys.executable, "-c", "from mcapi.cli import main; main()"]
 
 
 @dataclass(frozen=True)
@@ -71,27 +69,9 @@ class Served:
 @contextmanager
 def emulator(quota: dict[str, int] | None = None) -> Iterator[Served]:
     """``mcapi emulator serve --demo`` on a free loopback port, its quota set."""
-    port = free_port()
-    with tempfile.TemporaryDirectory() as tmp:
-        argv = [*MCAPI, "emulator", "serve", "--demo", "--port", str(port)]
-        argv += ["--db", str(Path(tmp) / "bench.db")]
-        with start_server(
-            "emulator", argv, port, ready_path="/_emulator/health", ready_line="former@demo"
-        ) as server:
-            env = dict(
-                line.removeprefix("export ").split("=", 1)
-                for line in server.output
-                if line.startswith("export ")
-            )
-            policy = quota or {"quota_limit": 1_000_000_000, "quota_reset_ms": 1}
-            httpx.post(
-                f"{server.base_url}/_emulator/accounts/CUSA12345/policy",
-                json=policy,
-                headers={"Authorization": f"Bearer {env['MCAPI_ADMIN_TOKEN']}"},
-                timeout=10,
-            ).raise_for_status()
-            creds = Credentials.from_env({**env, "MCAPI_BASE_URL": server.base_url})
-            yield Served(creds, server.base_url, env["MCAPI_ADMIN_TOKEN"])
+    with serve_demo(quota) as (server, env):
+        creds = Credentials.from_env({**env, "MCAPI_BASE_URL": server.base_url})
+        yield Served(creds, server.base_url, env["MCAPI_ADMIN_TOKEN"])
 
 
 def signed(creds: Credentials, key: bytes) -> dict[str, str]:

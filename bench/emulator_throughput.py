@@ -42,7 +42,6 @@ import hmac
 import json
 import os
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -61,6 +60,7 @@ from _common import (
     free_port,
     generate_load,
     process_cpu_seconds,
+    serve_demo,
     start_server,
 )
 
@@ -68,7 +68,6 @@ GET_ACCOUNT = "/api/account/get-account"
 TARGET_VS_MOTO = 3.0
 TARGET_VS_BARE = 0.5
 BODY = b'{"data": []}'
-MCAPI = [sys.executable, "-c", "from mcapi.cli import main; main()"]
 
 
 @dataclass
@@ -142,40 +141,17 @@ Target = Callable[[argparse.Namespace], Any]
 
 @contextmanager
 def emulator_target(args: argparse.Namespace) -> Iterator[tuple[int, int, SignedCall]]:
-    port = free_port()
-    with tempfile.TemporaryDirectory() as tmp:
-        argv = [*MCAPI, "emulator", "serve", "--demo", "--port", str(port)]
-        argv += ["--db", str(Path(tmp) / "bench.db")]
-        if args.profile:
-            driver = Path(tmp) / "serve.py"
-            driver.write_text("from mcapi.cli import main\nmain()\n")
-            argv = [sys.executable, "-m", "cProfile", "-o", args.profile, str(driver), *argv[3:]]
-        with start_server(
-            "emulator", argv, port, ready_path="/_emulator/health", ready_line="former@demo"
-        ) as server:
-            env = dict(
-                line.removeprefix("export ").split("=", 1)
-                for line in server.output
-                if line.startswith("export ")
-            )
-            admin = {"Authorization": f"Bearer {env['MCAPI_ADMIN_TOKEN']}"}
-            raised = httpx.post(
-                f"{server.base_url}/_emulator/accounts/CUSA12345/policy",
-                json={"quota_limit": 1_000_000_000, "quota_reset_ms": 1},
-                headers=admin,
-                timeout=10,
-            )
-            raised.raise_for_status()
-            call = SignedCall(
-                f"127.0.0.1:{port}",
-                GET_ACCOUNT,
-                env["MCAPI_APP_ID"],
-                env["MCAPI_APP_KEY"],
-                env["MCAPI_ACCESS_KEY"],
-                env["MCAPI_SECRET_KEY"],
-            )
-            _check(server.base_url, call, "accountCode")
-            yield port, server.process.pid, call
+    with serve_demo(profile=args.profile) as (server, env):
+        call = SignedCall(
+            f"127.0.0.1:{server.port}",
+            GET_ACCOUNT,
+            env["MCAPI_APP_ID"],
+            env["MCAPI_APP_KEY"],
+            env["MCAPI_ACCESS_KEY"],
+            env["MCAPI_SECRET_KEY"],
+        )
+        _check(server.base_url, call, "accountCode")
+        yield server.port, server.process.pid, call
 
 
 def _check(base_url: str, factory: Callable[[], bytes], expect: str) -> None:
