@@ -189,7 +189,7 @@ class Emulator:
         self, account_code: str, *, seed: int = 1, users: int = 50, days: int = 7,
         messages_per_user_day: int = 20,
     ) -> dict[str, int]:  # fmt: skip
-        """Fill an account with deterministic data; ``admin.generate`` (kept for old callers)."""
+        """Fill an account with deterministic data: shorthand for ``admin.generate``."""
         return self.admin.generate(
             account_code, seed=seed, users=users, days=days,
             messages_per_user_day=messages_per_user_day,
