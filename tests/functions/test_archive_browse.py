@@ -7,8 +7,10 @@ import email
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from mcapi.emulator._data import GenerateSummary, set_profile
+from mcapi.emulator._data import messages as archived
 from mcapi.emulator._store import Account
 from mcapi.emulator.functions.archive import attachment_id
 from tests.functions.conftest import T0, Api, answer, fails, iso
@@ -104,9 +106,32 @@ async def test_list_window_and_retention(
     assert await api.pages(LIST, {"mailbox": person}, page_size=500) == day
 
 
+async def test_list_defaults_to_the_last_calendar_month(
+    api: Api, tenant: GenerateSummary, account: Account
+) -> None:
+    messages = await tracked(api)
+    person = messages[0]["to"][0]["emailAddress"]
+    row = {
+        "account_id": account.id, "sender": "old@outside.example", "sender_name": "",
+        "recipients": [person], "subject": "old", "route": "inbound", "status": "delivered",
+        "size": 100, "sender_ip": "192.0.2.1", "message_id": "<old@outside.example>",
+    }  # fmt: skip
+    with api.emu.store.begin() as conn:  # T0 is 2025-10-09: one a month back, one just before
+        conn.execute(sa.insert(archived), [
+            {**row, "id": "month-ago", "received": T0 - 30 * 86400 + 60},
+            {**row, "id": "too-old", "received": T0 - 30 * 86400 - 60},
+        ])  # fmt: skip
+    listed = [m["id"] for m in await api.pages(LIST, {"mailbox": person}, page_size=500)]
+    assert "month-ago" in listed and "too-old" not in listed
+    everything = await api.pages(LIST, {"mailbox": person, "start": iso(0)}, page_size=500)
+    assert "too-old" in [m["id"] for m in everything]
+
+
 async def test_list_validation(api: Api) -> None:
     cases: list[tuple[dict[str, Any], str, str]] = [
         ({"view": "OUTBOX"}, "err_validation_invalid_value", "view"),
+        ({"includeAliases": "sometimes"}, "err_validation_invalid_value", "includeAliases"),
+        ({"includeDelegates": 1}, "err_validation_invalid_value", "includeDelegates"),
         ({"mailbox": "not-an-address"}, "err_validation_invalid_email_address", "mailbox"),
         ({"start": "today"}, "err_validation_invalid_value", "start"),
         ({"start": iso(T0), "end": iso(T0 - 1)}, "err_validation_out_of_range", "end"),
@@ -134,6 +159,15 @@ async def test_search_in_the_documented_form(api: Api, tenant: GenerateSummary) 
     assert body["meta"]["pagination"] == {"recordStart": 10, "pageSize": 10}
     assert [i["id"] for i in body["data"][0]["items"]] == [m["id"] for m in messages[10:20]]
     assert isinstance(body["data"][0]["queryDuration"], int)
+
+
+async def test_search_pages_by_token_too(api: Api, tenant: GenerateSummary) -> None:
+    messages = await tracked(api)
+    query = {"admin": True, "query": xml("<route>inbound</route>", size=7)}
+    walked = await api.pages(SEARCH, query, page_size=50, records="items")
+    assert [i["id"] for i in walked] == [m["id"] for m in messages if m["route"] == "inbound"]
+    first = await api.ok(SEARCH, [query], page_size=7)
+    assert len(first["data"][0]["items"]) == 7 and first["meta"]["pagination"]["next"]
 
 
 async def test_search_returns_the_fields_asked_for(api: Api, tenant: GenerateSummary) -> None:

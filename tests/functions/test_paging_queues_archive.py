@@ -26,7 +26,11 @@ pytestmark = pytest.mark.anyio
 
 #: The paged functions whose walks are tested here (test_paging_appends checks that every paged
 #: function is tested in one of the two files).
-PAGED_HERE = {"/api/gateway/find-processing-messages", "/api/archive/get-message-list"}
+PAGED_HERE = {
+    "/api/gateway/find-processing-messages",
+    "/api/archive/get-message-list",
+    "/api/archive/search",
+}
 _serial = itertools.count(1)
 
 
@@ -106,15 +110,29 @@ async def test_processing_pages_stay_put_while_the_queue_moves(
     assert_stable(before, walked)
 
 
+SEARCH_QUERY = (
+    '<xmlquery><metadata query-type="emailarchive" page-size="25">{mailboxes}</metadata>'
+    '<muse><date select="last_year"/></muse></xmlquery>'
+)
+
+
+@pytest.mark.parametrize("path", ["/api/archive/get-message-list", "/api/archive/search"])
 async def test_mailbox_pages_stay_put_while_mail_arrives(
-    api: Api, tenant: GenerateSummary, account: Account
+    api: Api, tenant: GenerateSummary, account: Account, path: str
 ) -> None:
-    path = "/api/archive/get-message-list"
     finder = await api.pages("/api/message-finder/search", {}, page_size=500,
                              records="trackedEmails")  # fmt: skip
     mailbox = finder[0]["to"][0]["emailAddress"]
-    item = {"mailbox": mailbox}
-    before = [r["id"] for r in await api.pages(path, item, page_size=500)]
+    listing = path.endswith("get-message-list")
+    item: dict[str, Any] = (
+        {"mailbox": mailbox}
+        if listing
+        else {"admin": True, "query": SEARCH_QUERY.format(
+            mailboxes=f"<mailboxes><mailbox>{mailbox}</mailbox></mailboxes>")}
+    )  # fmt: skip
+    records = None if listing else "items"
+    scope = "archive-list" if listing else "archive-search"
+    before = [r["id"] for r in await api.pages(path, item, page_size=500, records=records)]
     assert len(before) > 12
     t = messages.c
 
@@ -122,9 +140,11 @@ async def test_mailbox_pages_stay_put_while_mail_arrives(
         if pages > 3:
             return
         api.emu.clock.advance(60)
-        bound = decode_token(token, "archive-list")[1]
+        bound = decode_token(token, scope)[1]
         keys = [t.received, t.seq]
         inbox = sa.cast(t.recipients, sa.Text).contains(f'"{mailbox}"')
+        if not listing:  # a search of the mailbox also finds what it sent
+            inbox = sa.or_(inbox, t.sender == mailbox)
         with api.emu.store.begin() as conn:
             ordered = [
                 (float(r), int(s))
@@ -138,6 +158,6 @@ async def test_mailbox_pages_stay_put_while_mail_arrives(
             conn.execute(messages.insert(), rows)
 
     walked = await walk(
-        api, path, item, size=4, records=None, ident=lambda r: r["id"], between=between
+        api, path, item, size=4, records=records, ident=lambda r: r["id"], between=between
     )
     assert_stable(before, walked)

@@ -146,6 +146,10 @@ async def test_processing_validation(api: Api) -> None:
         ({"filterBy": {"route": "inbound"}}, "err_validation_invalid_value", "filterBy"),
         ({"filterBy": [{"route": "sideways"}]},
          "err_validation_invalid_value", "filterBy[0].route"),
+        ({"filterBy": [{"fieldName": "colour", "value": "red"}]},
+         "err_validation_invalid_value", "filterBy[0].fieldName"),
+        ({"filterBy": [{"fieldName": "route", "value": "sideways"}]},
+         "err_validation_invalid_value", "filterBy[0].value"),
         ({"filterBy": [{"attachments": "maybe"}]},
          "err_validation_invalid_value", "filterBy[0].attachments"),
     ]  # fmt: skip

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import calendar
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,6 +37,7 @@ from mcapi.emulator.functions._common import (
     OUT_OF_RANGE,
     Item,
     ItemError,
+    boolean,
     choice,
     format_time,
     optional_email,
@@ -57,7 +60,7 @@ from mcapi.emulator.functions._registry import (
     FunctionSpec,
     StreamResult,
 )
-from mcapi.emulator.functions._schemas import DATE, EMAIL, INT, STR, array, enum, obj
+from mcapi.emulator.functions._schemas import BOOL, DATE, EMAIL, INT, STR, array, enum, obj
 
 __all__ = ["CONTENT_VIEW", "SPECS", "attachment_id", "mailbox_filter"]
 
@@ -247,9 +250,12 @@ def get_message_list(ctx: FunctionContext) -> FunctionResult | StreamResult:
         mailbox = optional_email(item, "mailbox") or ctx.user.email
         if mailbox != ctx.user.email and not ctx.user.has_permission(CONTENT_VIEW):
             raise FunctionError(lookup(403, "0003", "err_xdk_operation_forbidden_for_address"))
+        # aliases and delegates are not emulated: the flags are checked, and change nothing
+        boolean(item, "includeAliases", default=True)
+        boolean(item, "includeDelegates")
         now = walk_now(ctx.request.pagination, "archive-list", ctx.now)
-        end = parse_time(item, "end", default=now)
-        start = parse_time(item, "start", default=0.0)
+        end = parse_time(item, "end", default=now - now % 86400 + 86400)  # the day's end
+        start = parse_time(item, "start", default=_month_before(now))
         if end < start:
             raise ItemError(OUT_OF_RANGE, "end is before start", "end")
         t = messages.c
@@ -266,6 +272,14 @@ def get_message_list(ctx: FunctionContext) -> FunctionResult | StreamResult:
         return FunctionResult(data=[_listed(r) for r in found.rows], pagination=found.pagination)
 
     return run_single(ctx, handle)
+
+
+def _month_before(epoch: float) -> float:
+    """The same day and time a calendar month earlier (the last day of a shorter month)."""
+    moment = datetime.fromtimestamp(epoch, tz=UTC)
+    year, month = (moment.year, moment.month - 1) if moment.month > 1 else (moment.year - 1, 12)
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day).timestamp()
 
 
 def _listed(row: Any) -> dict[str, Any]:
@@ -319,7 +333,14 @@ SPECS = (
         permission=None,
         read_only=True,
         request_schema=obj(
-            {"mailbox": EMAIL, "view": enum("INBOX", "SENT"), "start": DATE, "end": DATE}
+            {
+                "mailbox": EMAIL,
+                "view": enum("INBOX", "SENT"),
+                "start": DATE,
+                "end": DATE,
+                "includeAliases": BOOL,
+                "includeDelegates": BOOL,
+            }
         ),
         response_schema=obj(
             {

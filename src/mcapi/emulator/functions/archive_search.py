@@ -5,10 +5,14 @@ mailbox only (messages to or from it). ``<mailboxes>`` narrows either further; n
 address without admin and without "Archive | Search Content View" is refused with 403 0003, as the
 other archive functions refuse it. Messages past the account's retention are not found.
 
-Results are newest first. The query pages itself, as the platform's form does: ``page-size`` and
-``startrow`` in ``<metadata>``, echoed as ``meta.pagination.pageSize`` and ``recordStart``. Such
-offset pages shift when mail arrives at the top of the window; a client that needs stable pages
-bounds the window with ``<date select="between" to="...">``.
+Results are newest first, paged one of two ways:
+
+* by the query, as the documented form does: ``page-size`` and ``startrow`` in ``<metadata>``,
+  echoed as ``meta.pagination.pageSize`` and ``recordStart``. Such offset pages shift when mail
+  arrives at the top of the window;
+* by ``meta.pagination`` (``pageSize``, ``pageToken``), as integrations that pass the ``next``
+  token do: keyset pages over ``(received, seq)`` that stay put while mail arrives (the query's
+  ``startrow`` is then ignored, and its ``page-size`` is the default page size).
 """
 
 from __future__ import annotations
@@ -21,7 +25,12 @@ import sqlalchemy as sa
 
 from mcapi._codes import lookup
 from mcapi.emulator._data import get_profile, messages
-from mcapi.emulator.functions._archive_query import DOC_TYPES, ArchiveQuery, parse_query
+from mcapi.emulator.functions._archive_query import (
+    DOC_TYPES,
+    MAX_PAGE_SIZE,
+    ArchiveQuery,
+    parse_query,
+)
 from mcapi.emulator.functions._common import (
     Item,
     boolean,
@@ -30,6 +39,7 @@ from mcapi.emulator.functions._common import (
     required_text,
     run_single,
 )
+from mcapi.emulator.functions._paging import page, walk_now
 from mcapi.emulator.functions._registry import (
     FunctionContext,
     FunctionError,
@@ -43,6 +53,7 @@ from mcapi.emulator.functions.archive import CONTENT_VIEW
 __all__ = ["PERMISSION", "SPECS"]
 
 PERMISSION = "Archive | Search | Read"
+SCOPE = "archive-search"
 _ADDRESS = obj({"emailAddress": STR, "displayableName": STR}, "emailAddress")
 ITEM = obj(
     {
@@ -68,21 +79,35 @@ def search(ctx: FunctionContext) -> FunctionResult | StreamResult:
         began = time.perf_counter()
         admin = boolean(item, "admin")
         optional_text(item, "searchReason", max_length=500)
-        query = parse_query(required_text(item, "query", max_length=10**6), ctx.now)
+        paging = ctx.request.pagination
+        keyset = paging is not None and bool(paging.page_size or paging.page_token)
+        # relative dates ("last_year") keep the walk's instant on every page of a token walk
+        now = walk_now(paging, SCOPE, ctx.now) if keyset else ctx.now
+        query = parse_query(required_text(item, "query", max_length=10**6), now)
         others = [m for m in query.mailboxes if m != ctx.user.email]
         if others and not admin and not ctx.user.has_permission(CONTENT_VIEW):
             raise FunctionError(lookup(403, "0003", "err_xdk_operation_forbidden_for_address"))
+        t = messages.c
         with ctx.store.connect() as conn:
             retention = get_profile(conn, ctx.account.id).max_retention_days
             stmt = _select(ctx, query, admin, oldest=ctx.now - retention * 86400)
-            rows = conn.execute(stmt).all()
+            if keyset:
+                found = page(
+                    conn, stmt, [t.received, t.seq], request=paging, scope=SCOPE,
+                    descending=True, default_size=query.page_size, anchor=now,
+                )  # fmt: skip
+                rows, pagination = found.rows, found.pagination
+            else:
+                ordered = stmt.order_by(t.received.desc(), t.seq.desc())
+                rows = list(conn.execute(ordered.offset(query.start_row).limit(query.page_size)))
+                pagination = None
         items = [_item(row, query.return_fields) for row in rows]
         duration = round((time.perf_counter() - began) * 1000)
+        offsets = {"pagination": {"recordStart": query.start_row, "pageSize": query.page_size}}
         return FunctionResult(
             data=[{"items": items, "queryDuration": duration}],
-            extra_meta={
-                "pagination": {"recordStart": query.start_row, "pageSize": query.page_size}
-            },
+            pagination=pagination,
+            extra_meta=None if keyset else offsets,
         )
 
     return run_single(ctx, handle)
@@ -92,7 +117,9 @@ def _has(column: Any, needle: str) -> Any:
     return sa.func.lower(column).contains(needle, autoescape=True)
 
 
-def _select(ctx: FunctionContext, query: ArchiveQuery, admin: bool, *, oldest: float) -> Any:
+def _select(
+    ctx: FunctionContext, query: ArchiveQuery, admin: bool, *, oldest: float
+) -> sa.Select[Any]:
     t = messages.c
     recipients = sa.cast(t.recipients, sa.Text)
     stmt = sa.select(messages).where(t.account_id == ctx.account.id, t.received >= oldest)
@@ -132,11 +159,7 @@ def _select(ctx: FunctionContext, query: ArchiveQuery, admin: bool, *, oldest: f
                                                 autoescape=True)
             for ext in DOC_TYPES[query.docs]
         )))  # fmt: skip
-    return (
-        stmt.order_by(t.received.desc(), t.seq.desc())
-        .offset(query.start_row)
-        .limit(query.page_size)
-    )
+    return stmt
 
 
 def _item(row: Any, fields: tuple[str, ...]) -> dict[str, Any]:
@@ -168,5 +191,7 @@ SPECS = (
         request_schema=obj({"admin": BOOL, "query": STR, "searchReason": STR}, "query"),
         response_schema=obj({"items": array(ITEM), "queryDuration": INT}, "items"),
         max_items=1,
+        paginated=True,
+        max_page_size=MAX_PAGE_SIZE,
     ),
 )

@@ -138,7 +138,10 @@ def _filter(stmt: sa.Select[Any], rule: Mapping[str, Any]) -> sa.Select[Any]:
     t = processing_messages.c
     if "fieldName" in rule:
         name = choice(rule, "fieldName", ("route", "attachments"))
-        rule = {name: rule.get("value")}
+        try:
+            return _filter(stmt, {name: rule.get("value")})
+        except ItemError as exc:
+            raise ItemError(exc.code, exc.message.replace(name, "value", 1), "value") from None
     if rule.get("route") is not None:
         route = choice(rule, "route", ROUTES)
         if route != "all":
