@@ -185,7 +185,7 @@ async def test_queue_sizes_every_ten_minutes(api: Api, tenant: GenerateSummary) 
 async def test_the_latest_sample_counts_the_processing_list(
     api: Api, tenant: GenerateSummary
 ) -> None:
-    mark = T0 - T0 % 600
+    mark = T0 - T0 % 600 + 600
     api.emu.clock.set(mark)  # a sample instant is now: the list and the sample see one queue
     record = await queue_sizes(api, mark - 600, mark)
     messages = await queued(api)
