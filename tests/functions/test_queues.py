@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from mcapi.emulator._data import GenerateSummary, processing_messages
+from mcapi.emulator._data import GenerateSummary, generate, processing_messages
 from mcapi.emulator._store import Account
-from tests.functions.conftest import T0, Api, answer, fails, iso
+from tests.functions.conftest import SEED, T0, Api, answer, fails, iso
 
 pytestmark = pytest.mark.anyio
 SUMMARY = "/api/gateway/get-hold-summary-list"
@@ -240,3 +240,32 @@ async def test_queue_sizes_need_the_dashboard_permission(api: Api) -> None:
     item = {"start": iso(T0 - 3600), "end": iso(T0)}
     assert answer(await api.call(QUEUES, [item], keys=api.nobody)) == "403 0002 err_xdk_forbidden"
     assert "Account | Dashboard | Read" in api.emu.journal.entries(path=QUEUES)[-1].reason
+
+
+# -- generated data ----------------------------------------------------------------------------
+
+
+def _queue_rows(api: Api, account: Account) -> list[tuple[Any, ...]]:
+    t = processing_messages.c
+    stmt = sa.select(t.id, t.created, t.left_at, t.route, t.attempts, t.generated)
+    with api.emu.store.connect() as conn:
+        return [tuple(r) for r in conn.execute(stmt.where(t.account_id == account.id)
+                                               .order_by(t.id))]  # fmt: skip
+
+
+async def test_generating_again_gives_the_same_queue_and_keeps_other_rows(
+    api: Api, tenant: GenerateSummary, account: Account
+) -> None:
+    first = _queue_rows(api, account)
+    assert first and all(row[-1] for row in first)
+    assert any(row[2] is None for row in first) and any(row[2] is not None for row in first)
+    with api.emu.store.begin() as conn:  # a row the generator did not make
+        conn.execute(processing_messages.insert().values(
+            id="kept", account_id=account.id, created=T0 - 60, sender="a@outside.example",
+            recipient="b@demo.example", subject="kept", route="inbound", size=1,
+            remote_ip="192.0.2.1", next_attempt=T0 + 840, info="queued", generated=False,
+        ))  # fmt: skip
+    generate(api.emu.store, account.id, seed=SEED, users=20, days=3, now=T0)
+    again = _queue_rows(api, account)
+    assert [row for row in again if row[0] != "kept"] == first
+    assert "kept" in {row[0] for row in again}
