@@ -4,6 +4,7 @@ Importing this package registers the tables on the store's shared metadata (see 
 """
 
 from mcapi.emulator._data._generator import SIEM_SLOT_SECONDS, GenerateSummary, generate
+from mcapi.emulator._data._queues import generate_queues, processing_messages
 from mcapi.emulator._data._records import (
     AUDIT_CATEGORIES,
     TenantProfile,
@@ -33,6 +34,7 @@ __all__ = [
     "audit_events",
     "click_logs",
     "generate",
+    "generate_queues",
     "get_profile",
     "group_members",
     "groups",
@@ -41,6 +43,7 @@ __all__ = [
     "managed_urls",
     "messages",
     "new_id",
+    "processing_messages",
     "record_audit",
     "set_profile",
     "siem_streams",

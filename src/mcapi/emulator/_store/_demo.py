@@ -54,6 +54,7 @@ READ_ONLY_PERMISSIONS = (
     "Gateway | Tracking | Read",
     "Monitoring | URL Protection | Read",
     "Archive | Search Content View",
+    "Archive | Search | Read",
     "Directories | Groups | Read",
     "Directories | Internal | Read",
 )

@@ -10,10 +10,13 @@ from __future__ import annotations
 from mcapi.emulator.functions import (
     account,
     archive,
+    archive_search,
     audit,
     directory,
     domain,
+    email,
     gateway,
+    gateway_processing,
     managedsender,
     message_finder,
     ttp,
@@ -34,6 +37,9 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     *domain.SPECS,
     *directory.SPECS,
     *user.SPECS,
+    *gateway_processing.SPECS,
+    *email.SPECS,
+    *archive_search.SPECS,
 )
 
 

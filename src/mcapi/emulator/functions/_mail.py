@@ -20,7 +20,7 @@ from email.utils import format_datetime
 
 from mcapi.emulator.functions._urls import protect_url
 
-__all__ = ["MessageView", "body_html", "body_plain", "rfc822"]
+__all__ = ["MessageView", "attachment_bytes", "body_html", "body_plain", "rfc822"]
 
 _WORDS = (
     "please", "review", "the", "attached", "figures", "before", "our", "meeting", "we", "agreed",
@@ -74,12 +74,19 @@ def body_html(view: MessageView) -> str:
     return "<html><body>" + "".join(parts) + "</body></html>\r\n"
 
 
-def _attachment(view: MessageView, index: int, size: int) -> Iterator[bytes]:
-    rng = random.Random(f"attachment:{view.id}:{index}")
+def attachment_bytes(message_id: str, index: int, size: int) -> Iterator[bytes]:
+    """The raw bytes of attachment ``index`` of a message, a slice at a time (the same bytes
+    whether downloaded alone with archive/get-file or decoded from the RFC 822 message)."""
+    rng = random.Random(f"attachment:{message_id}:{index}")
     left = size
     while left > 0:
         raw = rng.randbytes(min(_SLICE, left))
         left -= len(raw)
+        yield raw
+
+
+def _attachment(view: MessageView, index: int, size: int) -> Iterator[bytes]:
+    for raw in attachment_bytes(view.id, index, size):
         encoded = base64.b64encode(raw)
         yield b"\r\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76)) + b"\r\n"
 

@@ -1,4 +1,5 @@
-"""Held messages: ``/api/gateway/get-hold-message-list``, ``hold-release``, ``hold-reject``.
+"""Held messages: ``/api/gateway/get-hold-message-list``, ``hold-release``, ``hold-reject``, and
+their counts by hold reason, ``/api/gateway/get-hold-summary-list``.
 
 Releasing or rejecting is a state change that happens once: doing it again to the same message
 is a conflict (``err_hold_already_processed``). Following the rule of ``_common``, a call that
@@ -249,6 +250,28 @@ def hold_reject(ctx: FunctionContext) -> FunctionResult:
     return out.result(units=units)
 
 
+def get_hold_summary_list(ctx: FunctionContext) -> FunctionResult | StreamResult:
+    """How many messages of the account are on hold, per hold reason (``policyInfo``), most
+    first. Counted from the hold list itself, so releasing or rejecting one lowers its count."""
+
+    def handle(item: Item) -> FunctionResult:
+        t = held_messages.c
+        count = sa.func.count().label("n")
+        stmt = (
+            sa.select(t.policy_info, count)
+            .where(t.account_id == ctx.account.id, t.status == "held")
+            .group_by(t.policy_info)
+            .order_by(count.desc(), t.policy_info)
+        )
+        with ctx.store.connect() as conn:
+            rows = conn.execute(stmt).all()
+        return FunctionResult(
+            data=[{"policyInfo": policy, "numberOfItems": int(n)} for policy, n in rows]
+        )
+
+    return run_single(ctx, handle)
+
+
 SPECS = (
     FunctionSpec(
         path="/api/gateway/get-hold-message-list",
@@ -276,6 +299,18 @@ SPECS = (
         max_items=1,
         paginated=True,
         max_page_size=MAX_PAGE_SIZE,
+    ),
+    FunctionSpec(
+        path="/api/gateway/get-hold-summary-list",
+        handler=get_hold_summary_list,
+        summary="Counts of the messages on hold, per hold reason (policyInfo), most first",
+        permission="Account | Dashboard | Read",
+        read_only=True,
+        request_schema=obj({}),
+        response_schema=obj(
+            {"policyInfo": STR, "numberOfItems": INT}, "policyInfo", "numberOfItems"
+        ),
+        max_items=1,
     ),
     FunctionSpec(
         path="/api/gateway/hold-release",
