@@ -4,6 +4,9 @@ on a terminal, ``-v`` shows each attempt. Against an emulator on a loopback sock
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -186,3 +189,46 @@ def test_verbose_shows_each_attempt_with_secrets_redacted(env: dict[str, str], l
     secret = profile.split('secret_key = "')[1].split('"')[0]
     access = profile.split('access_key = "')[1].split('"')[0]
     assert secret not in result.stderr and access not in result.stderr
+
+
+def test_failed_items_go_to_stderr_and_exit_3(env: dict[str, str], live: Live) -> None:
+    _, demo, _ = live
+    login(env, demo)
+    bad = json.dumps({"startDateTime": "2000-01-01T00:00:00+0000",
+                      "endDateTime": "2000-01-02T00:00:00+0000"})  # fmt: skip
+    result = run(env, "call", AUDIT, "--data", bad, "--all-pages")
+    assert result.exit_code == 3, result.output
+    assert result.stdout == ""  # stdout holds records only
+    [line] = result.stderr.splitlines()
+    failure = json.loads(line)
+    assert failure["request_id"] and failure["fail"][0]["errors"][0]["field"] == "startDateTime"
+
+
+def test_a_download_with_progress_keeps_stdout_pure_json(
+    env: dict[str, str], live: Live, tmp_path: Path
+) -> None:
+    _, demo, _ = filled(live)
+    login(env, demo)
+    item = json.dumps({"type": "MTA", "fileFormat": "json"})
+    result = run(env, "call", SIEM, "--data", item, "--output", f"{tmp_path}/logs/", "--progress")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert Path(summary["file"]).stat().st_size == summary["size"] > 0
+    assert "\x1b[" in result.stderr  # drawn, on stderr only
+
+
+def test_a_reader_that_stops_early_ends_the_run_quietly(live: Live, tmp_path: Path) -> None:
+    """``mcapi call --all-pages ... | head -1``: no traceback when the pipe closes."""
+    emulator, demo, url = filled(live)
+    environ = {**os.environ, **demo.env(), "MCAPI_BASE_URL": url,
+               "MCAPI_CONFIG": str(tmp_path / "none.toml")}  # fmt: skip
+    argv = [sys.executable, "-c", "from mcapi.cli import main; main()", "call", AUDIT,
+            "--data", audit_window(emulator), "--page-size", "2", "--all-pages"]  # fmt: skip
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environ)
+    assert process.stdout is not None and process.stderr is not None
+    first = process.stdout.readline()
+    process.stdout.close()
+    err = process.stderr.read().decode()
+    process.stderr.close()
+    assert process.wait(timeout=60) == 0, err
+    assert json.loads(first)["auditType"] and "Traceback" not in err and err == ""

@@ -11,7 +11,9 @@ interrupted run keeps what it had written. Progress and ``-v`` go to stderr (``_
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -196,18 +198,25 @@ def _stream_pages(
     returns the exit code. Failed items go to stderr as ``{"fail": [...]}``."""
     out = sys.stdout
     failed = False
-    with reporter.pages(path) as advance:
-        for page in client.pages(path, items, **options):
-            count = 0
-            for record in records_of(page) if records else page.data:
-                out.write(_jsonl(record) + "\n")
-                out.flush()
-                count += 1
-            advance(1, count)
-            if page.failures:
-                failed = True
-                fail = [f.to_dict() for f in page.failures]
-                click.echo(_jsonl({"fail": fail, "request_id": page.request_id}), err=True)
+    try:
+        with reporter.pages(path) as advance:
+            for page in client.pages(path, items, **options):
+                count = 0
+                for record in records_of(page) if records else page.data:
+                    out.write(_jsonl(record) + "\n")
+                    out.flush()
+                    count += 1
+                advance(1, count)
+                if page.failures:
+                    failed = True
+                    fail = [f.to_dict() for f in page.failures]
+                    click.echo(_jsonl({"fail": fail, "request_id": page.request_id}), err=True)
+    except BrokenPipeError:
+        # The reader stopped early (`| head`): that is how a pipeline ends, so end quietly, and
+        # keep the interpreter's last flush of stdout from failing again.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+        return 0
     return 3 if failed else 0
 
 
