@@ -232,3 +232,37 @@ def test_a_reader_that_stops_early_ends_the_run_quietly(live: Live, tmp_path: Pa
     process.stderr.close()
     assert process.wait(timeout=60) == 0, err
     assert json.loads(first)["auditType"] and "Traceback" not in err and err == ""
+
+
+def test_progress_says_why_and_how_long_it_waits_and_which_code_it_retries(
+    env: dict[str, str], live: Live
+) -> None:
+    emulator, demo, _ = live
+    login(env, demo)
+    effects = [{"status": 429, "reset_ms": 600}, {"status": 500, "sub_code": "0006"}]
+    for number, effect in enumerate(effects, 1):
+        rule = {"match": {"path": ACCOUNT, "call_number": number}, "effect": effect}
+        emulator.faults.add(FaultRule.from_dict(rule))
+    shown = run(env, "call", ACCOUNT, "--progress")
+    assert shown.exit_code == 0, shown.output
+    text = " ".join(shown.stderr.split())  # rich wraps long lines
+    assert f"mcapi: {ACCOUNT}: 429, the quota is spent; waiting 0.6 s for it to refill" in text
+    assert f"mcapi: {ACCOUNT}: 500 0006 on attempt 2; retrying in " in text
+    assert "retries left in the budget" in text
+    assert json.loads(shown.stdout)["attempts"] == 3
+
+    emulator.faults.clear()
+    rule = {"match": {"path": ACCOUNT, "call_number": 1}, "effect": effects[0]}
+    emulator.faults.add(FaultRule.from_dict(rule))
+    quiet = run(env, "call", ACCOUNT)
+    assert quiet.exit_code == 0 and quiet.stderr == ""  # not a terminal: nothing drawn
+
+
+def test_redact_header_keeps_no_credential() -> None:
+    from mcapi.cli._progress import redact_header
+
+    assert redact_header("Authorization", "MC AbCdEfGh:c2lnbmF0dXJl") == "MC AbCd…:[redacted]"
+    assert redact_header("authorization", "Basic-Cloud dXNlcjpwYXNz") == "Basic-Cloud [redacted]"
+    assert redact_header("x-mc-app-key", "secret-app-key") == "[redacted]"
+    assert redact_header("x-mc-app-id", "app-id") == "app-id"
+    assert redact_header("x-mc-req-id", "ABC") == "ABC"
