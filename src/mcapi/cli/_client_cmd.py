@@ -1,15 +1,19 @@
 """``mcapi login`` and ``mcapi call``: the client from the command line.
 
 ``login`` discovers the user's region, logs in and stores the binding in a profile (mode 0600,
-written atomically; the password is never stored). ``call`` signs and sends one call (or every
-page of it) with a profile's binding, else the ``MCAPI_*`` variables, prints the result as JSON,
-and says how it went in its exit code (:data:`EXIT_CODES`), so scripts can branch on the outcome
-class without parsing the output.
+written atomically; the password is never stored). ``call`` signs and sends one call with a
+profile's binding, else the ``MCAPI_*`` variables, prints the result as JSON, and says how it went
+in its exit code (:data:`EXIT_CODES`), so scripts can branch on the outcome class without parsing
+the output. ``call --all-pages`` streams: each record is written to stdout as one line of JSON
+(JSONL) and flushed as its page arrives, so memory stays flat however long the result and an
+interrupted run keeps what it had written. Progress and ``-v`` go to stderr (``_progress.py``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,9 +23,11 @@ import click
 
 from mcapi._codes import Action
 from mcapi._errors import MimecastError, TransportError
-from mcapi.client import Client, Credentials, CredentialsError, Result, RetryPolicy
+from mcapi.cli._progress import Reporter
+from mcapi.client import Client, Credentials, CredentialsError, RetryPolicy
 from mcapi.client._auth import DEFAULT_DISCOVERY_URL
 from mcapi.client._credentials import default_profile_path, load_profile, save_profile
+from mcapi.client._paginate import records_of
 
 __all__ = ["EXIT_CODES", "call", "exit_code_for", "login"]
 
@@ -65,8 +71,10 @@ def exit_code_for(error: MimecastError) -> int:
     return _BY_ACTION[error.entry.action]
 
 
-def _fail(error: MimecastError) -> None:
-    click.echo(json.dumps({"error": error.to_dict()}, indent=2, default=str))
+def _fail(error: MimecastError, *, stream: bool = False) -> None:
+    """Print the error (as JSON: on stdout, or on stderr when stdout is a stream of records)
+    and exit with its code."""
+    click.echo(json.dumps({"error": error.to_dict()}, indent=2, default=str), err=stream)
     click.echo(f"mcapi: {error}", err=True)
     sys.exit(exit_code_for(error))
 
@@ -178,16 +186,38 @@ def _credentials(profile: str | None) -> Credentials:
     return Credentials.from_env()
 
 
-def _merge(pages: list[Result]) -> dict[str, Any]:
-    last = pages[-1].to_dict()
-    return {
-        **last,
-        "data": [item for page in pages for item in page.data],
-        "fail": [f.to_dict() for page in pages for f in page.failures],
-        "pages": len(pages),
-        "request_ids": [page.request_id for page in pages],
-        "attempts": sum(page.attempts for page in pages),
-    }
+def _jsonl(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _stream_pages(
+    client: Client, path: str, items: list[dict[str, Any]], reporter: Reporter,
+    *, records: bool, **options: Any,
+) -> int:  # fmt: skip
+    """Write every record (or ``data`` item) of every page as JSONL, each flushed as it comes;
+    returns the exit code. Failed items go to stderr as ``{"fail": [...]}``."""
+    out = sys.stdout
+    failed = False
+    try:
+        with reporter.pages(path) as advance:
+            for page in client.pages(path, items, **options):
+                count = 0
+                for record in records_of(page) if records else page.data:
+                    out.write(_jsonl(record) + "\n")
+                    out.flush()
+                    count += 1
+                advance(1, count)
+                if page.failures:
+                    failed = True
+                    fail = [f.to_dict() for f in page.failures]
+                    click.echo(_jsonl({"fail": fail, "request_id": page.request_id}), err=True)
+    except BrokenPipeError:
+        # The reader stopped early (`| head`): that is how a pipeline ends, so end quietly, and
+        # keep the interpreter's last flush of stdout from failing again.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+        return 0
+    return 3 if failed else 0
 
 
 @click.command(epilog=_EPILOG)
@@ -204,7 +234,18 @@ def _merge(pages: list[Result]) -> dict[str, Any]:
 )
 @click.option("--page-size", type=click.IntRange(1), help="Items per page.")
 @click.option("--page-token", help="Start at this page (meta.pagination.next of a response).")
-@click.option("--all-pages", is_flag=True, help="Follow meta.pagination.next to the last page.")
+@click.option(
+    "--all-pages",
+    is_flag=True,
+    help="Follow meta.pagination.next to the last page, writing each record as one line of "
+    "JSON (JSONL) as it arrives; failed items go to stderr.",
+)
+@click.option(
+    "--page-items",
+    is_flag=True,
+    help="With --all-pages: write the data items as the function answers them (e.g. one "
+    '{"trackedEmails": [...]} per page) instead of the records inside.',
+)
 @click.option(
     "--read-only/--changes-state",
     default=None,
@@ -215,8 +256,23 @@ def _merge(pages: list[Result]) -> dict[str, Any]:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path),
-    help="For functions that return a file: write it here (a file or a directory).",
+    type=click.Path(),
+    help="For functions that return a file: write it here. A path ending with '/', or an "
+    "existing directory, is a directory (created when missing; the file keeps its name); a "
+    "file is never overwritten without --overwrite.",
+)
+@click.option("--overwrite", is_flag=True, help="With --output FILE: replace an existing file.")
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Show each attempt on stderr: request line, headers (secrets redacted), status, sub "
+    "code and what the client decided.",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Draw progress on stderr (default: only when stderr is a terminal).",
 )
 def call(
     path: str,
@@ -225,20 +281,30 @@ def call(
     page_size: int | None,
     page_token: str | None,
     all_pages: bool,
+    page_items: bool,
     read_only: bool | None,
     no_retry: bool,
-    output: Path | None,
+    output: str | None,
+    overwrite: bool,
+    verbose: bool,
+    progress: bool | None,
 ) -> None:
     """Call a function and print the result as JSON.
 
     The result holds data (the items that succeeded) and fail (the items that failed, each with
-    its key), e.g. ``mcapi call /api/account/get-account``."""
+    its key), e.g. ``mcapi call /api/account/get-account``. With --all-pages, stdout is JSONL:
+    one record per line."""
     items = _load_data(data_arg)
     retry = RetryPolicy.never() if no_retry else None
+    reporter = Reporter(verbose=verbose, progress=progress)
     try:
-        with Client(_credentials(profile)) as client:
+        with Client(_credentials(profile), **reporter.client_options()) as client:
             if output is not None:
-                got = client.download(path, items, output, read_only=read_only, retry=retry)
+                with reporter.download(path) as on_chunk:
+                    got = client.download(
+                        path, items, output, read_only=read_only, retry=retry,
+                        overwrite=overwrite, progress=on_chunk,
+                    )  # fmt: skip
                 result = got.result
                 summary = {
                     "path": path,
@@ -252,31 +318,22 @@ def call(
                 }
                 click.echo(json.dumps(summary, indent=2, default=str))
                 sys.exit(3 if result is not None and result.failures else 0)
-            pages: list[Result] = []
             if all_pages:
-                for page in client.pages(
-                    path,
-                    items,
-                    page_size=page_size,
-                    page_token=page_token,
-                    read_only=read_only,
+                code = _stream_pages(
+                    client, path, items, reporter, records=not page_items,
+                    page_size=page_size, page_token=page_token, read_only=read_only,
                     retry=retry,
-                ):
-                    pages.append(page)
-            else:
-                pages.append(
-                    client.call(
-                        path,
-                        items,
-                        page_size=page_size,
-                        page_token=page_token,
-                        read_only=read_only,
-                        retry=retry,
-                    )
-                )
+                )  # fmt: skip
+                sys.exit(code)
+            result = client.call(
+                path, items, page_size=page_size, page_token=page_token,
+                read_only=read_only, retry=retry,
+            )  # fmt: skip
+    except FileExistsError as exc:
+        raise click.UsageError(str(exc.strerror)) from exc
     except MimecastError as error:
-        _fail(error)
+        _fail(error, stream=all_pages)
         return
-    out = _merge(pages) if all_pages else pages[0].to_dict()
+    out = result.to_dict()
     click.echo(json.dumps(out, indent=2, default=str))
     sys.exit(3 if out["fail"] else 0)

@@ -43,7 +43,7 @@ from mcapi.client._credentials import Credentials
 from mcapi.client._paginate import iter_items, iter_pages
 from mcapi.client._result import Result
 from mcapi.client._retry import RetryBudget, RetryPolicy
-from mcapi.client._stream import AtomicFile, Downloaded, FileStream, downloaded
+from mcapi.client._stream import Downloaded, FileStream, Target, downloaded
 
 __all__ = ["Client"]
 
@@ -237,13 +237,19 @@ class Client(ShellBase):
         *,
         read_only: bool | None = None,
         retry: RetryPolicy | None = None,
+        overwrite: bool = False,
+        progress: Callable[[int], object] | None = None,
     ) -> Downloaded:
-        """Write a file answer to ``target`` (a file, or a directory to hold the answer's file
-        name) atomically; returns what was written, or the JSON result when there was no file."""
+        """Write a file answer atomically to ``target``: a directory when it ends with ``/`` or
+        is one (created when missing; the file keeps the answer's name), else a file, which is
+        never overwritten unless ``overwrite`` (``FileExistsError``, raised before the call).
+        ``progress`` is called with the size of each chunk written. Returns what was written,
+        or the JSON result when there was no file."""
+        place = Target(target, overwrite=overwrite)
         with self.call_stream(path, data, read_only=read_only, retry=retry) as stream:
             if not stream.is_file:
                 return downloaded(stream, None, 0)
-            with AtomicFile(Path(target), stream.filename) as file:
+            with place.open(stream, progress) as file:
                 for chunk in stream.iter_bytes():
                     file.write(chunk)
             return downloaded(stream, file.target, file.size)
@@ -276,12 +282,16 @@ class Client(ShellBase):
         page_size: int | None = None,
         read_only: bool | None = None,
         retry: RetryPolicy | None = None,
+        records: bool = True,
     ) -> Iterator[Any]:
-        """Every item of every page, in order; a 418 or 429 mid-way repeats the same page token,
-        so no item is repeated or skipped. Raises ``FunctionFailed`` after a page with failed
-        items (its data items are yielded first)."""
+        """Every record of every page, in order: the ``data`` items, or for functions that wrap
+        them (``RECORD_FIELDS``, e.g. message-finder/search's ``trackedEmails``) the items of
+        the wrapper's list; ``records=False`` yields the ``data`` items as they came. A 418 or
+        429 mid-way repeats the same page token, so nothing is repeated or skipped. Raises
+        ``FunctionFailed`` after a page with failed items (its records are yielded first)."""
         return iter_items(
-            self.pages(path, data, page_size=page_size, read_only=read_only, retry=retry)
+            self.pages(path, data, page_size=page_size, read_only=read_only, retry=retry),
+            records,
         )
 
     def refresh(self) -> None:
