@@ -4,6 +4,7 @@ Importing this package registers the tables on the store's shared metadata (see 
 """
 
 from mcapi.emulator._data._generator import SIEM_SLOT_SECONDS, GenerateSummary, generate
+from mcapi.emulator._data._policies import blocked_sender_policies, blocked_sender_verdicts
 from mcapi.emulator._data._records import (
     AUDIT_CATEGORIES,
     TenantProfile,
@@ -31,6 +32,8 @@ __all__ = [
     "GenerateSummary",
     "TenantProfile",
     "audit_events",
+    "blocked_sender_policies",
+    "blocked_sender_verdicts",
     "click_logs",
     "generate",
     "get_profile",

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from mcapi.emulator._data._policies import generate_blocked_senders
 from mcapi.emulator._data._tables import (
     audit_events,
     click_logs,
@@ -109,6 +110,8 @@ def generate(
         n_audit = _insert_audit(conn, rng, account_id, people, start, days, seed)
         n_clicks = _insert_clicks(conn, rng, account_id, people, outside, start, days, seed)
         n_groups = _insert_groups(conn, rng, account_id, people, now, seed)
+        # blocked-sender policies act on the new mail: blocked messages are rejected, not held
+        n_held -= generate_blocked_senders(conn, account_id, seed=seed, start=start)
         slot_start = (start // SIEM_SLOT_SECONDS) * SIEM_SLOT_SECONDS
         conn.execute(siem_streams.delete().where(siem_streams.c.account_id == account_id))
         conn.execute(
