@@ -16,6 +16,8 @@ from mcapi.emulator.functions import (
     gateway,
     managedsender,
     message_finder,
+    message_info,
+    policy,
     ttp,
     user,
 )
@@ -29,11 +31,13 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     *ttp.SPECS,
     *managedsender.SPECS,
     *message_finder.SPECS,
+    *message_info.SPECS,
     *gateway.SPECS,
     *archive.SPECS,
     *domain.SPECS,
     *directory.SPECS,
     *user.SPECS,
+    *policy.SPECS,
 )
 
 
