@@ -12,6 +12,7 @@ from mcapi.emulator.functions import (
     archive,
     audit,
     directory,
+    directory_groups,
     domain,
     gateway,
     managedsender,
@@ -36,6 +37,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     *archive.SPECS,
     *domain.SPECS,
     *directory.SPECS,
+    *directory_groups.SPECS,
     *user.SPECS,
     *policy.SPECS,
 )
