@@ -273,3 +273,64 @@ async def test_the_most_specific_policy_applies(
     blocked = {m["info"] for m in recent if m["fromEnv"]["emailAddress"] != spared}
     assert kept and "Blocked Sender" not in kept
     assert blocked == {"Blocked Sender"}
+
+
+async def test_groups_internal_external_and_both_directions(
+    api: Api, tenant: GenerateSummary, account: Account
+) -> None:
+    route = {"advancedTrackAndTraceOptions": {"route": "inbound"}}
+    inbound = await api.pages(SEARCH, route, page_size=500, records="trackedEmails")
+    policies = (await api.ok(GET, []))["data"]
+    exempt = next(p["policy"]["fromValue"] for p in policies if p["option"] == "no_action")
+    senders = [
+        m["fromEnv"]["emailAddress"] for m in inbound
+        if "Blocked" not in m["info"] and not m["fromEnv"]["emailAddress"].endswith(exempt)
+    ]  # fmt: skip
+    member = max(sorted(set(senders)), key=senders.count)
+    domains = [s.rpartition("@")[2] for s in senders if not s.endswith(member.rpartition("@")[2])]
+    domain, both_ways = sorted(set(domains), key=domains.count, reverse=True)[:2]
+    from_partner = [m for m in inbound if m["fromEnv"]["emailAddress"].endswith(exempt)]
+    recipients = [m["to"][0]["emailAddress"] for m in from_partner]
+    recipient = max(sorted(set(recipients)), key=recipients.count)
+    group = (await api.ok("/api/directory/create-group", [{"description": "Blocked"}]))["data"][0]
+    await api.ok("/api/directory/add-group-member", [
+        {"id": group["id"], "emailAddress": member}, {"id": group["id"], "domain": domain},
+    ])  # fmt: skip
+    await api.ok(CREATE, [
+        block(group["id"], "profile_group"),
+        {"option": "block_sender", "policy": {
+            "description": "nothing from outside to one mailbox",
+            "fromType": "external_addresses", "toType": "individual_email_address",
+            "toValue": recipient}},
+        block(both_ways, toType="internal_addresses", bidirectional=True),
+    ])  # fmt: skip
+    _regenerate(api, account, T0 + DAY)
+
+    async def infos(**options: str) -> set[str]:
+        item = {"start": iso(T0 + 1), "advancedTrackAndTraceOptions": options}
+        found = await api.pages(SEARCH, item, page_size=500, records="trackedEmails")
+        assert found, options
+        return {m["info"] for m in found}
+
+    assert await infos(**{"from": member}) == {"Blocked Sender"}
+    assert await infos(**{"from": domain}) == {"Blocked Sender"}
+    # from outside to that mailbox: blocked, but for the partner the tenant exempts (a more
+    # specific no_action policy applies to it)
+    item = {"start": iso(T0 + 1),
+            "advancedTrackAndTraceOptions": {"to": recipient, "route": "inbound"}}  # fmt: skip
+    to_recipient = await api.pages(SEARCH, item, page_size=500, records="trackedEmails")
+    spared = {m["info"] for m in to_recipient if m["fromEnv"]["emailAddress"].endswith(exempt)}
+    assert spared and "Blocked Sender" not in spared
+    assert {
+        m["info"] for m in to_recipient if not m["fromEnv"]["emailAddress"].endswith(exempt)
+    } == {"Blocked Sender"}
+    assert await infos(**{"from": both_ways}) == {"Blocked Sender"}
+    assert await infos(to=both_ways, route="outbound") == {"Blocked Sender"}
+    # internal mail, and outbound mail to anyone else, is never blocked
+    assert "Blocked Sender" not in await infos(route="internal")
+    outbound = {"start": iso(T0 + 1), "advancedTrackAndTraceOptions": {"route": "outbound"}}
+    others = [
+        m for m in await api.pages(SEARCH, outbound, page_size=500, records="trackedEmails")
+        if both_ways not in {r["emailAddress"].rpartition("@")[2] for r in m["to"]}
+    ]  # fmt: skip
+    assert others and "Blocked Sender" not in {m["info"] for m in others}

@@ -176,6 +176,45 @@ def _from_ip(rule: PolicyRule, sender_ip: str) -> bool:
     return any(address in ipaddress.ip_network(net, strict=False) for net in rule.source_ips)
 
 
+def _names_sender(kind: str, value: str | None, directory: _Directory) -> sa.ColumnElement[bool]:
+    """SQL: the message's sender is one of the addresses ``kind``/``value`` name."""
+    sender = messages.c.sender
+    if kind == "everyone":
+        return sa.true()
+    if kind == "email_domain":
+        return sender.endswith(f"@{value}", autoescape=True)
+    if kind == "individual_email_address":
+        return sender == value
+    if kind == "profile_group":
+        members = directory.members.get(value or "", frozenset())
+        return sa.or_(
+            sender.in_(sorted(m for m in members if "@" in m)),
+            *(sender.endswith(f"@{d}", autoescape=True) for d in members if "@" not in d),
+        )
+    internal = sa.or_(
+        sa.false(), *(sender.endswith(f"@{d}", autoescape=True) for d in directory.internal)
+    )
+    return internal if kind == "internal_addresses" else sa.not_(internal)
+
+
+def _sender_side(rule: PolicyRule, directory: _Directory) -> sa.ColumnElement[bool]:
+    """SQL: ``rule`` was in force when the message arrived and names its sender (forwards, or
+    backwards for a bidirectional rule): the part of :func:`_applies` that needs no recipients."""
+    t = messages.c
+    when = t.received >= rule.start
+    if rule.end != float("inf"):
+        when = sa.and_(when, t.received <= rule.end)
+    forwards = sa.and_(
+        t.route == "inbound", _names_sender(rule.from_type, rule.from_value, directory)
+    )
+    if rule.bidirectional:
+        backwards = sa.and_(
+            t.route == "outbound", _names_sender(rule.to_type, rule.to_value, directory)
+        )
+        forwards = sa.or_(forwards, backwards)
+    return sa.and_(when, forwards)
+
+
 def _applies(rule: PolicyRule, directory: _Directory, message: Any) -> bool:
     """Whether ``rule`` covers ``message``: inbound mail from its senders to its recipients, and
     when it is bidirectional also outbound mail from its recipients to its senders."""
@@ -247,19 +286,31 @@ def apply_blocked_senders(conn: Connection, account_id: int) -> int:
     if not any(r.option == "block_sender" for r in rules):
         return 0
     directory = _directory(conn, account_id, rules)
+    blocking = [r for r in rules if r.option == "block_sender"]
     t = messages.c
-    candidates = conn.execute(
-        sa.select(t.id, t.sender, t.recipients, t.received, t.route, t.sender_ip).where(
-            t.account_id == account_id, t.generated == sa.true(), t.route != "internal"
-        )
+    # Only a message whose sender a blocking policy names can be blocked: the database finds
+    # those, so that the recipients of every other message are never decoded.
+    candidates = list(
+        conn.execute(
+            sa.select(t.id).where(
+                t.account_id == account_id,
+                t.generated == sa.true(),
+                sa.or_(*(_sender_side(r, directory) for r in blocking)),
+            )
+        ).scalars()
     )
     verdicts: list[dict[str, Any]] = []
-    for message in candidates:
-        rule = choose(r for r in rules if _applies(r, directory, message))
-        if rule is not None and rule.option == "block_sender":
-            verdicts.append(
-                {"message_id": message.id, "account_id": account_id, "policy_id": rule.id}
+    for start in range(0, len(candidates), _BATCH):
+        for message in conn.execute(
+            sa.select(t.id, t.sender, t.recipients, t.received, t.route, t.sender_ip).where(
+                t.id.in_(candidates[start : start + _BATCH])
             )
+        ):
+            rule = choose(r for r in rules if _applies(r, directory, message))
+            if rule is not None and rule.option == "block_sender":
+                verdicts.append(
+                    {"message_id": message.id, "account_id": account_id, "policy_id": rule.id}
+                )
     removed = 0
     for start in range(0, len(verdicts), _BATCH):
         batch = verdicts[start : start + _BATCH]
