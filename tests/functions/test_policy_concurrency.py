@@ -53,7 +53,14 @@ def test_two_deletions_of_one_policy_one_wins(tenant: Tenant) -> None:
 def test_generated_policies_block_on_this_database(tenant: Tenant) -> None:
     tenant.emu.clock.set(T0)
     summary = generate(tenant.emu.store, tenant.account.id, seed=7, users=20, days=3, now=T0)
-    item = {"advancedTrackAndTraceOptions": {"from": "paypa1-secure.example"}}
+    policies = _call(tenant, "/api/policy/blockedsenders/get-policy", [])
+    assert len(policies["data"]) == 4
+    domain = next(
+        p["policy"]["fromValue"] for p in policies["data"]
+        if p["option"] == "block_sender" and p["policy"]["fromType"] == "email_domain"
+        and p["policy"]["enabled"]
+    )  # fmt: skip
+    item = {"advancedTrackAndTraceOptions": {"from": domain}}
     found = _call(tenant, "/api/message-finder/search", [item], page_size=500)
     tracked = found["data"][0]["trackedEmails"]
     assert tracked and {m["info"] for m in tracked} == {"Blocked Sender"}
@@ -61,8 +68,6 @@ def test_generated_policies_block_on_this_database(tenant: Tenant) -> None:
     assert len(holds["data"]) == summary.held
     detail = _call(tenant, "/api/message-finder/get-message-info", [{"id": tracked[0]["id"]}])
     assert detail["data"][0]["recipientInfo"]["policyInfo"][0]["policyType"] == "Blocked Senders"
-    policies = _call(tenant, "/api/policy/blockedsenders/get-policy", [])
-    assert len(policies["data"]) == 4
 
 
 def test_members_and_groups_on_this_database(tenant: Tenant) -> None:

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mcapi.emulator._data._tables import group_members, held_messages, messages
-from mcapi.emulator._data._vocab import EXTERNAL_DOMAINS, opaque_id
+from mcapi.emulator._data._vocab import EXTERNAL_DOMAINS, externals, opaque_id
 from mcapi.emulator._store._schema import domains, metadata
 
 __all__ = [
@@ -331,21 +331,25 @@ _DAY = 86400.0
 
 
 def generate_blocked_senders(conn: Connection, account_id: int, *, seed: int, start: float) -> int:
-    """Replace the account's generated policies with a few a real tenant has (a phishing domain
-    and a fake-invoice sender blocked, a partner exempted, an old block disabled), in force since
-    before ``start``, then apply the policies to the generated messages. Returns the number of
-    hold entries removed (blocked messages are rejected, never held)."""
+    """Replace the account's generated policies with a few a real tenant has (a bulk mailer's
+    domain and one correspondent's address blocked, a partner exempted, an old block disabled),
+    in force since before ``start``, then apply the policies to the generated messages. Returns
+    the number of hold entries removed (blocked messages are rejected, never held).
+
+    The blocked senders are ordinary correspondents, not the suspicious senders the spam scanner
+    holds: the hold queue a tenant is generated with stays what it was before policies existed."""
     p = blocked_sender_policies.c
     conn.execute(
         blocked_sender_policies.delete().where(p.account_id == account_id, p.generated == sa.true())
     )
     rng = random.Random(f"blocked-senders:{seed}")
     since = start - 30 * _DAY
-    partner, old = rng.sample(EXTERNAL_DOMAINS, k=2)
+    bulk, partner, old = rng.sample(EXTERNAL_DOMAINS, k=3)
+    taken = {bulk, partner, old}
+    person = next(p.email for p in externals(seed) if p.email.rpartition("@")[2] not in taken)
     made = (
-        ("block_sender", "Block phishing domain", "email_domain", "paypa1-secure.example", True),
-        ("block_sender", "Block fake invoices", "individual_email_address",
-         "billing@invoice-portal.example", True),
+        ("block_sender", f"Block bulk mailer {bulk}", "email_domain", bulk, True),
+        ("block_sender", f"Block {person}", "individual_email_address", person, True),
         ("no_action", f"Never block partner {partner}", "email_domain", partner, True),
         ("block_sender", f"Old block of {old}", "email_domain", old, False),
     )  # fmt: skip
