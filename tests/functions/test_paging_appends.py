@@ -332,4 +332,7 @@ def test_every_paged_function_has_a_test_here() -> None:
     from tests.functions.test_paging_queues_archive import PAGED_HERE
 
     covered |= PAGED_HERE
+    from tests.functions.test_paging_appends_more import COVERED
+
+    covered |= COVERED
     assert {spec.path for spec in FUNCTIONS if spec.paginated} == covered

@@ -5,6 +5,7 @@ Importing this package registers the tables on the store's shared metadata (see 
 
 from mcapi.emulator._data._generator import SIEM_SLOT_SECONDS, GenerateSummary, generate
 from mcapi.emulator._data._queues import generate_queues, processing_messages
+from mcapi.emulator._data._policies import blocked_sender_policies, blocked_sender_verdicts
 from mcapi.emulator._data._records import (
     AUDIT_CATEGORIES,
     TenantProfile,
@@ -32,6 +33,8 @@ __all__ = [
     "GenerateSummary",
     "TenantProfile",
     "audit_events",
+    "blocked_sender_policies",
+    "blocked_sender_verdicts",
     "click_logs",
     "generate",
     "generate_queues",

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mcapi.emulator._data._queues import generate_queues
+from mcapi.emulator._data._policies import generate_blocked_senders
 from mcapi.emulator._data._tables import (
     audit_events,
     click_logs,
@@ -113,6 +114,8 @@ def generate(
         generate_queues(
             conn, account_id, seed=seed, people=people, outside=outside, start=start, now=now
         )
+        # blocked-sender policies act on the new mail: blocked messages are rejected, not held
+        n_held -= generate_blocked_senders(conn, account_id, seed=seed, start=start)
         slot_start = (start // SIEM_SLOT_SECONDS) * SIEM_SLOT_SECONDS
         conn.execute(siem_streams.delete().where(siem_streams.c.account_id == account_id))
         conn.execute(

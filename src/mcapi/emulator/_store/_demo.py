@@ -57,6 +57,7 @@ READ_ONLY_PERMISSIONS = (
     "Archive | Search | Read",
     "Directories | Groups | Read",
     "Directories | Internal | Read",
+    "Gateway | Policies | Read",
 )
 
 

@@ -13,12 +13,15 @@ from mcapi.emulator.functions import (
     archive_search,
     audit,
     directory,
+    directory_groups,
     domain,
     email,
     gateway,
     gateway_processing,
     managedsender,
     message_finder,
+    message_info,
+    policy,
     ttp,
     user,
 )
@@ -32,14 +35,17 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     *ttp.SPECS,
     *managedsender.SPECS,
     *message_finder.SPECS,
+    *message_info.SPECS,
     *gateway.SPECS,
     *archive.SPECS,
     *domain.SPECS,
     *directory.SPECS,
+    *directory_groups.SPECS,
     *user.SPECS,
     *gateway_processing.SPECS,
     *email.SPECS,
     *archive_search.SPECS,
+    *policy.SPECS,
 )
 
 
