@@ -51,10 +51,9 @@ async def test_405_method_not_post(api: Api) -> None:
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
-        (b"not json", "not JSON"),
-        (b"", "empty"),
+        (b"not json", "neither JSON"),
+        (b"{'data': [print]}", "neither JSON"),
         (b"[]", "JSON object"),
-        (b'{"meta": {}}', "no data"),
         (b'{"data": {}}', "array"),
         (b'{"data": ["x"]}', "data[0]"),
     ],
@@ -63,6 +62,15 @@ async def test_400_malformed_body(api: Api, body: bytes, reason: str) -> None:
     response = await api.call(ACCOUNT, body=body)
     assert code_of(response) == "400 err_request_malformed"
     assert reason in response.json()["fail"][0]["errors"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    "body", [b"", b"  ", b"{}", b'{"meta": {}}', b'{"data": null}', b"{'data': []}"]
+)
+async def test_a_body_without_items_is_one_empty_item(api: Api, body: bytes) -> None:
+    response = await api.call(ACCOUNT, body=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["data"][0]["accountCode"] == api.creds.account_code
 
 
 async def test_400_0001_no_authorization(api: Api) -> None:
