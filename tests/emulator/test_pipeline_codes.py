@@ -8,6 +8,7 @@ answer. The journal then says which check decided.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -148,6 +149,8 @@ async def test_401_0004_path_differs_from_the_signed_one(api: Api) -> None:
 
 
 async def test_401_0004_date_outside_the_skew_window(api: Api) -> None:
+    # measured against the emulator clock (``--skew-clock emulator``), which the test moves
+    api.emu.state.config = replace(api.emu.state.config, skew_reference="emulator")
     stale = api.headers(ACCOUNT)  # signed now...
     api.emu.clock.freeze()
     api.emu.clock.advance(21 * 60)  # ...and arriving 21 minutes later
