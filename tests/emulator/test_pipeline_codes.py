@@ -184,6 +184,19 @@ async def test_401_0004_replayed_request_id(api: Api) -> None:
     assert "replay" in str(last_entry(api.emu)["reason"])
 
 
+@pytest.mark.parametrize("reference", ["wall", "either"])
+async def test_a_replay_after_the_clock_moved_is_still_refused(api: Api, reference: str) -> None:
+    """Replays are remembered on the clock the date was accepted by: moving the emulator clock
+    3 days does not make a wall-clock request id that is minutes old usable again."""
+    api.emu.state.config = replace(api.emu.state.config, skew_reference=reference)
+    headers = api.headers(ACCOUNT)  # dated now: the emulator clock is the wall clock here
+    assert (await api.http.post(ACCOUNT, json={"data": []}, headers=headers)).status_code == 200
+    api.emu.clock.advance(3 * 86400)
+    again = await api.http.post(ACCOUNT, json={"data": []}, headers=headers)
+    assert code_of(again) == "401 0004 err_xdk_invalid_signature"
+    assert "replay" in str(last_entry(api.emu)["reason"])
+
+
 async def test_401_0010_locked_by_administrator(api: Api) -> None:
     keys = await api.binding_for("reader@demo.example")
     await api.admin("POST", "/users/reader@demo.example/lock", {"minutes": 15})
