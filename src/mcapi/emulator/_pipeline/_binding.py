@@ -30,18 +30,18 @@ def _minutes(seconds: float) -> str:
     return f"{minutes:.0f}" if minutes >= 1 else f"{minutes:.1f}"
 
 
-def _date_reference(call: Call, signed_at: float) -> float:
+def _date_reference(call: Call, signed_at: float) -> tuple[float, str]:
     """The instant x-mc-date is measured against (``EmulatorConfig.skew_reference``): the wall
     clock, the emulator's, or under ``"either"`` whichever of the two is nearer the date. Replays
     are remembered on the same instant, so that a date accepted within the window keeps its id
-    refused for the window's length on that clock."""
+    refused for the window's length on that clock. Returns the instant and the clock's name."""
     reference = call.state.config.skew_reference
     if reference == "emulator":
-        return call.now
+        return call.now, "emulator clock"
     wall = call.state.clock.wall()
     if reference == "either" and abs(signed_at - call.now) < abs(signed_at - wall):
-        return call.now
-    return wall
+        return call.now, "emulator clock"
+    return wall, "wall clock"
 
 
 def check_signature(call: Call) -> Verdict | None:
@@ -58,11 +58,10 @@ def check_signature(call: Call) -> Verdict | None:
     except ProtocolError:
         return refuse("signature", "x-mc-date is not a date like 'Tue, 24 Nov 2015 12:50:11 UTC'",
                       401, "0004")  # fmt: skip
-    reference = _date_reference(call, signed_at)
+    reference, clock = _date_reference(call, signed_at)
     drift = signed_at - reference
     if abs(drift) > config.skew_seconds:
         side = "behind" if drift < 0 else "ahead of"
-        clock = "emulator clock" if config.skew_reference == "emulator" else "wall clock"
         reason = (
             f"signature refused: x-mc-date {_minutes(abs(drift))} minutes {side} the {clock}, "
             f"window {_minutes(config.skew_seconds)}"
