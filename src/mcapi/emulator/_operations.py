@@ -23,15 +23,7 @@ from typing import Any
 
 from mcapi.emulator._data import generate as generate_data
 from mcapi.emulator._state import EmulatorState
-from mcapi.emulator._store import (
-    Account,
-    NotFound,
-    SeedError,
-    SeedSummary,
-    Store,
-    User,
-    apply_seed,
-)
+from mcapi.emulator._store import Account, NotFound, SeedError, SeedSummary, Store, User, apply_seed
 from mcapi.emulator._store._seed_plan import (
     GENERATE_DEFAULTS,
     bounded_policy_value,
