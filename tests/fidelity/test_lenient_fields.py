@@ -57,3 +57,21 @@ def test_page_sizes_that_are_no_whole_number_in_range_stay_400(
 ) -> None:
     body = json.dumps({"meta": {"pagination": {"pageSize": size}}, "data": []})
     assert code_of(shared_site.call(AUDIT, body)) == "400 err_request_malformed"
+
+
+def test_the_shared_field_helpers() -> None:
+    """``boolean`` and ``integer`` of functions/_common: what every function's fields go through."""
+    from mcapi.emulator.functions._common import ItemError, boolean, integer
+
+    item = {"a": "False", "b": " 42 ", "c": "4.2", "d": 7, "e": "-1", "f": "maybe"}
+    assert boolean(item, "a") is False
+    assert boolean(item, "missing", default=True) is True
+    assert integer(item, "b", default=0) == 42
+    assert integer(item, "d", default=0, minimum=1, maximum=7) == 7
+    assert integer(item, "missing", default=5) == 5
+    for field, kwargs in (("c", {}), ("e", {"minimum": 0}), ("d", {"maximum": 6})):
+        with pytest.raises(ItemError) as info:
+            integer(item, field, default=0, **kwargs)
+        assert info.value.field == field
+    with pytest.raises(ItemError, match="true or false"):
+        boolean(item, "f")

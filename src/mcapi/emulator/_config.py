@@ -7,7 +7,6 @@ from typing import Literal
 
 #: What ``x-mc-date`` is compared with (see :attr:`EmulatorConfig.skew_reference`).
 SkewReference = Literal["wall", "emulator", "either"]
-SKEW_REFERENCES: tuple[SkewReference, ...] = ("wall", "emulator", "either")
 
 
 @dataclass(frozen=True, slots=True)
