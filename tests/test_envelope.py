@@ -12,6 +12,8 @@ from mcapi._envelope import (
     ErrorDetail,
     FailItem,
     Pagination,
+    lenient_bool,
+    lenient_int,
     parse_request,
     parse_response,
     render_error,
@@ -108,11 +110,11 @@ def test_parse_request_strict() -> None:
     ("body", "reason"),
     [
         ([], "JSON object"),
-        ({}, "no data"),
         ({"data": {}}, "array"),
         ({"data": [1]}, r"data\[0\]"),
         ({"data": [], "meta": []}, "meta"),
-        ({"data": [], "meta": {"pagination": {"pageSize": "5"}}}, "pageSize"),
+        ({"data": [], "meta": {"pagination": {"pageSize": "five"}}}, "pageSize"),
+        ({"data": [], "meta": {"pagination": {"pageSize": "5.0"}}}, "pageSize"),
         ({"data": [], "meta": {"pagination": {"pageSize": 0}}}, "between"),
         ({"data": [], "meta": {"pagination": {"pageToken": 5}}}, "pageToken"),
     ],
@@ -163,3 +165,31 @@ def test_render_request() -> None:
         "data": [],
         "meta": {"pagination": {"pageSize": 10, "pageToken": "t"}},
     }
+
+
+@pytest.mark.parametrize("body", [{}, {"data": None}, {"data": []}, {"meta": {}}])
+def test_a_request_without_items_reads_as_no_items(body: object) -> None:
+    assert parse_request(body).data == ()
+
+
+@pytest.mark.parametrize(
+    ("value", "read"),
+    [(True, True), (False, False), ("true", True), ("FALSE", False), (" True ", True),
+     ("1", None), ("0", None), ("yes", None), ("", None), (1, None), (0, None), (None, None)],
+)  # fmt: skip
+def test_lenient_bool(value: object, read: bool | None) -> None:
+    assert lenient_bool(value) is read
+
+
+@pytest.mark.parametrize(
+    ("value", "read"),
+    [(5, 5), ("100", 100), (" 7 ", 7), ("+3", 3), ("-2", -2), (True, None), ("1.0", None),
+     ("1e2", None), ("", None), ("-", None), ("٣", None), ("9" * 19, None), (2.0, None)],
+)  # fmt: skip
+def test_lenient_int(value: object, read: int | None) -> None:
+    assert lenient_int(value) == read
+
+
+def test_page_size_as_a_string() -> None:
+    req = parse_request({"data": [], "meta": {"pagination": {"pageSize": "25"}}})
+    assert req.pagination is not None and req.pagination.page_size == 25

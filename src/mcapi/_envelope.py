@@ -28,6 +28,8 @@ __all__ = [
     "PageRequest",
     "Pagination",
     "RequestEnvelope",
+    "lenient_bool",
+    "lenient_int",
     "parse_request",
     "parse_response",
     "render_error",
@@ -210,12 +212,17 @@ def parse_response(body: Any) -> Envelope:
 
 
 def parse_request(body: Any, *, max_page_size: int | None = None) -> RequestEnvelope:
-    """Validate a decoded request body strictly; raises :class:`EnvelopeError` with the reason."""
+    """Validate a decoded request body; raises :class:`EnvelopeError` with the reason.
+
+    A body without ``data`` (``{}``), or with ``data`` null, reads as ``data: []``: integrations
+    post ``{}`` to functions whose fields are all optional, and the functions read no items as one
+    empty item. ``meta.pagination.pageSize`` may be a number written as a string (``"100"``).
+    """
     if not isinstance(body, Mapping):
         raise EnvelopeError("the body must be a JSON object")
     data = body.get("data")
-    if "data" not in body:
-        raise EnvelopeError("the body has no data array")
+    if data is None:
+        data = []
     if not isinstance(data, list):
         raise EnvelopeError("data must be an array")
     for index, item in enumerate(data):
@@ -232,12 +239,49 @@ def parse_request(body: Any, *, max_page_size: int | None = None) -> RequestEnve
     return RequestEnvelope(data=tuple(data), pagination=page)
 
 
+#: The spellings of a boolean sent as a string that requests may use (compared case-insensitively,
+#: surrounding blanks ignored): the emulator's own rule, as the platform's is not documented.
+_TRUE, _FALSE = "true", "false"
+#: Digits a whole number written as a string may have (a 64-bit integer has at most 19).
+_MAX_DIGITS = 18
+
+
+def lenient_bool(value: Any) -> bool | None:
+    """A request field's boolean: ``true``/``false``, or the strings ``"true"``/``"false"`` in
+    any case; ``None`` for anything else (``"1"``, ``"yes"``, numbers are not booleans)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text == _TRUE:
+            return True
+        if text == _FALSE:
+            return False
+    return None
+
+
+def lenient_int(value: Any) -> int | None:
+    """A request field's whole number: an integer, or a string of decimal digits with an optional
+    sign (``"100"``, ``" -5 "``); ``None`` for anything else (booleans, fractions, ``"1e2"``)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        digits = text[1:] if text[:1] in ("+", "-") else text
+        if digits.isascii() and digits.isdigit() and len(digits) <= _MAX_DIGITS:
+            return int(text)
+    return None
+
+
 def _parse_page_request(raw: Any, max_page_size: int | None) -> PageRequest:
     if not isinstance(raw, Mapping):
         raise EnvelopeError("meta.pagination must be an object")
-    size = raw.get("pageSize")
-    if size is not None:
-        if isinstance(size, bool) or not isinstance(size, int):
+    raw_size = raw.get("pageSize")
+    size = None if raw_size is None else lenient_int(raw_size)
+    if raw_size is not None:
+        if size is None:
             raise EnvelopeError("meta.pagination.pageSize must be a whole number")
         if size < 1 or (max_page_size is not None and size > max_page_size):
             limit = f" and {max_page_size}" if max_page_size is not None else ""

@@ -98,10 +98,16 @@ def serve(
 
 @_fixture
 def mcapi_emulator() -> Iterator[Emulator]:
-    """A fresh in-process emulator with the demo tenant, closed after the test."""
-    from mcapi.emulator import Emulator
+    """A fresh in-process emulator with the demo tenant, closed after the test.
 
-    emulator = Emulator("sqlite://", kdf_n=TEST_KDF_N)
+    It measures x-mc-date against either clock (``skew_reference="either"``): a test that signs
+    with ``mcapi_emulator.clock.now()`` and an unmodified integration that signs with the wall
+    clock both pass the date check, so advancing the clock expires bindings (418) for both."""
+    from mcapi.emulator import Emulator, EmulatorConfig
+
+    emulator = Emulator(
+        "sqlite://", kdf_n=TEST_KDF_N, config=EmulatorConfig(skew_reference="either")
+    )
     emulator.load_demo()
     try:
         yield emulator

@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from mcapi.client import AsyncClient, AttemptEvent, Client
-from mcapi.emulator import IN_PROCESS_URL, Emulator, EmulatorCredentials
+from mcapi.emulator import IN_PROCESS_URL, Emulator, EmulatorConfig, EmulatorCredentials
 from mcapi.emulator._data import generate
 from mcapi.emulator._faults import FaultRule
 from mcapi.testing import serve
@@ -43,7 +43,8 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 def emu() -> Iterator[Emulator]:
-    emulator = Emulator("sqlite://", kdf_n=KDF_N)
+    # signed with the emulator clock, which the tests set and move (tests/fidelity: wall clock)
+    emulator = Emulator("sqlite://", kdf_n=KDF_N, config=EmulatorConfig(skew_reference="either"))
     emulator.load_demo()
     emulator.clock.freeze()
     try:

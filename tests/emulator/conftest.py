@@ -10,12 +10,14 @@ import httpx
 import pytest
 
 from mcapi._signing import build_login_header, format_date, new_request_id, signed_headers
-from mcapi.emulator import Emulator, EmulatorCredentials
+from mcapi.emulator import Emulator, EmulatorConfig, EmulatorCredentials
 
 
 @pytest.fixture
 def emu() -> Iterator[Emulator]:
-    emulator = Emulator("sqlite://", kdf_n=2**10)
+    # These tests sign with the emulator's clock, which they move: dates are measured against
+    # either clock, as the pytest plugin's fixture does (tests/fidelity covers the wall clock).
+    emulator = Emulator("sqlite://", kdf_n=2**10, config=EmulatorConfig(skew_reference="either"))
     yield emulator
     emulator.close()
 

@@ -30,6 +30,7 @@ from mcapi.cli._admin_client import parse_duration
 from mcapi.emulator import Emulator, EmulatorCredentials
 
 LOGOUT = "/api/login/logout"
+ACCOUNT = "/api/account/get-account"
 ADMIN = "admin@demo.example"
 Run = Callable[..., Result]
 
@@ -574,3 +575,26 @@ def test_reset_then_restart_keeps_the_admin_token(
         CliRunner().invoke(cli, ["emulator", "faults", "list"], env=environment)
     )
     assert second.stop() == 0
+
+
+@pytest.mark.parametrize(("skew_clock", "after_advance"), [(None, "200"), ("emulator", "401 0004")])
+def test_serve_skew_clock(
+    serving: Callable[..., Served], skew_clock: str | None, after_advance: str
+) -> None:
+    """By default a served emulator measures x-mc-date against the wall clock: a call signed with
+    it passes after the emulator clock moved 3 days; ``--skew-clock emulator`` refuses it."""
+    port = str(free_port())
+    extra = ["--skew-clock", skew_clock] if skew_clock else []
+    served = serving("--demo", "--port", port, "--db", "sqlite://", *extra)
+    env = exports(served.read_until("Demo data generated"))
+    admin_post(env, "/clock", {"advance": 3 * 86400})
+    answer = signed_post(env, ACCOUNT, [])
+    assert (str(answer.status_code) if answer.status_code == 200 else sub_code(answer)) == (
+        after_advance
+    )
+    assert served.stop() == 0
+
+
+def test_serve_help_names_the_skew_clock() -> None:
+    result = CliRunner().invoke(cli, ["emulator", "serve", "--help"])
+    assert "--skew-clock [wall|emulator|either]" in result.output

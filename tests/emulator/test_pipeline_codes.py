@@ -8,6 +8,7 @@ answer. The journal then says which check decided.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -51,10 +52,9 @@ async def test_405_method_not_post(api: Api) -> None:
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
-        (b"not json", "not JSON"),
-        (b"", "empty"),
+        (b"not json", "neither JSON"),
+        (b"{'data': [print]}", "neither JSON"),
         (b"[]", "JSON object"),
-        (b'{"meta": {}}', "no data"),
         (b'{"data": {}}', "array"),
         (b'{"data": ["x"]}', "data[0]"),
     ],
@@ -63,6 +63,15 @@ async def test_400_malformed_body(api: Api, body: bytes, reason: str) -> None:
     response = await api.call(ACCOUNT, body=body)
     assert code_of(response) == "400 err_request_malformed"
     assert reason in response.json()["fail"][0]["errors"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    "body", [b"", b"  ", b"{}", b'{"meta": {}}', b'{"data": null}', b"{'data': []}"]
+)
+async def test_a_body_without_items_is_one_empty_item(api: Api, body: bytes) -> None:
+    response = await api.call(ACCOUNT, body=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["data"][0]["accountCode"] == api.creds.account_code
 
 
 async def test_400_0001_no_authorization(api: Api) -> None:
@@ -140,6 +149,8 @@ async def test_401_0004_path_differs_from_the_signed_one(api: Api) -> None:
 
 
 async def test_401_0004_date_outside_the_skew_window(api: Api) -> None:
+    # measured against the emulator clock (``--skew-clock emulator``), which the test moves
+    api.emu.state.config = replace(api.emu.state.config, skew_reference="emulator")
     stale = api.headers(ACCOUNT)  # signed now...
     api.emu.clock.freeze()
     api.emu.clock.advance(21 * 60)  # ...and arriving 21 minutes later
@@ -169,6 +180,19 @@ async def test_401_0004_replayed_request_id(api: Api) -> None:
     first = await api.http.post(ACCOUNT, json={"data": []}, headers=headers)
     again = await api.http.post(ACCOUNT, json={"data": []}, headers=headers)
     assert first.status_code == 200
+    assert code_of(again) == "401 0004 err_xdk_invalid_signature"
+    assert "replay" in str(last_entry(api.emu)["reason"])
+
+
+@pytest.mark.parametrize("reference", ["wall", "either"])
+async def test_a_replay_after_the_clock_moved_is_still_refused(api: Api, reference: str) -> None:
+    """Replays are remembered on the clock the date was accepted by: moving the emulator clock
+    3 days does not make a wall-clock request id that is minutes old usable again."""
+    api.emu.state.config = replace(api.emu.state.config, skew_reference=reference)
+    headers = api.headers(ACCOUNT)  # dated now: the emulator clock is the wall clock here
+    assert (await api.http.post(ACCOUNT, json={"data": []}, headers=headers)).status_code == 200
+    api.emu.clock.advance(3 * 86400)
+    again = await api.http.post(ACCOUNT, json={"data": []}, headers=headers)
     assert code_of(again) == "401 0004 err_xdk_invalid_signature"
     assert "replay" in str(last_entry(api.emu)["reason"])
 

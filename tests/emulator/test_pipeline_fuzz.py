@@ -42,6 +42,15 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(PRINTABLE, inner, max_size=4),
     max_leaves=12,
 )
+#: What a Python literal may hold beyond JSON: tuples, sets, bytes, complex and non-finite
+#: numbers, integers past 64 bits. The emulator must refuse these with 400, never fail with 500.
+python_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | PRINTABLE | st.binary(max_size=8)
+    | st.complex_numbers(max_magnitude=1e6) | st.integers(min_value=2**63, max_value=2**80),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(PRINTABLE, inner, max_size=4)
+    | st.tuples(inner, inner) | st.frozensets(st.integers(), max_size=3),
+    max_leaves=12,
+)  # fmt: skip
 bodies = st.one_of(
     st.binary(max_size=200),
     json_values.map(lambda v: json.dumps(v).encode()),
@@ -51,6 +60,11 @@ bodies = st.one_of(
     st.lists(st.dictionaries(PRINTABLE, json_values, max_size=3), max_size=3).map(
         lambda items: json.dumps({"data": items}).encode()
     ),
+    # Python literals, as integrations post str(payload): read by the second, lenient parser
+    st.lists(st.dictionaries(PRINTABLE, python_values, max_size=3), max_size=3).map(
+        lambda items: str({"data": items}).encode()
+    ),
+    python_values.map(lambda v: repr(v).encode()),
 )
 
 

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from mcapi._signing import format_date, new_request_id, signed_headers
-from mcapi.emulator import Emulator, EmulatorCredentials
+from mcapi.emulator import Emulator, EmulatorConfig, EmulatorCredentials
 
 pytestmark = pytest.mark.anyio
 PATH = "/api/audit/get-siem-logs"
@@ -92,7 +92,8 @@ async def fetch(emu: Emulator, creds: EmulatorCredentials, item: dict[str, Any])
 
 
 async def test_reading_every_siem_file_keeps_memory_flat() -> None:
-    emu = Emulator("sqlite://", kdf_n=2**10)
+    # the calls below are signed with the emulator clock, set in the past
+    emu = Emulator("sqlite://", kdf_n=2**10, config=EmulatorConfig(skew_reference="emulator"))
     emu.clock.set(1_760_000_000.0)
     creds = emu.load_demo()
     account = emu.store.find_account(creds.account_code)

@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import click
 
@@ -66,6 +67,7 @@ def emulator() -> None:
     mcapi emulator serve --demo        start it, print ready-to-paste credentials
     mcapi emulator journal             what it answered, and why
     mcapi emulator clock --advance 3d  expire every 3-day binding
+    mcapi emulator expire-binding KEY  expire one binding now
     mcapi emulator generate CUSA12345  fill an account with generated mail
     """
 
@@ -98,7 +100,16 @@ def emulator() -> None:
     type=click.FloatRange(min=0),
     default=15.0,
     show_default=True,
-    help="How far x-mc-date may be from the emulator's clock.",
+    help="How far x-mc-date may be from the clock --skew-clock names.",
+)
+@click.option(
+    "--skew-clock",
+    type=click.Choice(["wall", "emulator", "either"]),
+    default="wall",
+    show_default=True,
+    help="The clock x-mc-date is measured against: the machine's (integrations sign with it, so "
+    "moving the emulator clock expires bindings with 418), the emulator's (for tests that sign "
+    "with it), or either.",
 )
 @click.option(
     "--demo",
@@ -127,6 +138,7 @@ def serve(
     admin_token: str | None,
     redis_url: str | None,
     skew_minutes: float,
+    skew_clock: str,
     demo: bool,
     public_url: str | None,
     trust_forwarded_for: bool,
@@ -140,7 +152,8 @@ def serve(
         started = start(
             host=host, port=port, db=db, seed_file=seed_file, demo=demo,
             admin_token=admin_token, redis_url=redis_url, skew_seconds=skew_minutes * 60,
-            public_url=public_url, trust_forwarded_for=trust_forwarded_for,
+            skew_reference=skew_clock, public_url=public_url,
+            trust_forwarded_for=trust_forwarded_for,
         )  # fmt: skip
     except StartFailure as exc:
         raise (SeedFileError if exc.exit_code == 2 else StartError)(str(exc)) from None
@@ -255,6 +268,15 @@ def clock(
     state = admin.call("POST" if body else "GET", "clock", body=body or None)
     frozen = "frozen" if state.get("frozen") else "running"
     click.echo(f"emulator clock: {state.get('iso')} ({frozen})")
+
+
+@emulator.command("expire-binding")
+@click.argument("access_key")
+@admin_options
+def expire_binding(admin: AdminClient, access_key: str) -> None:
+    """Expire one binding now: its calls get 418 0001 until a login refreshes it."""
+    answer = admin.call("POST", f"bindings/{quote(access_key, safe='')}/expire")
+    click.echo(f"binding {answer.get('access_key')} of {answer.get('user')} expired")
 
 
 # ---- journal -----------------------------------------------------------------------------------

@@ -31,6 +31,8 @@ parse and render: the operations are :class:`mcapi.emulator._operations.Admin`'s
                                                   ip-ranges {"ranges": [...] or null} |
                                                   revoke-bindings |
                                                   bindings {"app_id"?, "ttl_seconds"?}
+    POST   /_emulator/bindings/{access_key}/expire  expire one binding now (calls get 418 0001
+                                                  until a login refreshes it)
     POST   /_emulator/accounts/{code}/policy      account policy fields (lockout, TTL, quotas...)
     POST   /_emulator/accounts/{code}/generate    {"seed", "users", "days",
                                                   "messages_per_user_day"?}: fill the account
@@ -261,6 +263,9 @@ def admin_app(state: EmulatorState) -> Starlette:
         _only(body, name, fields)
         return JSONResponse(_user_answer(operate(admin, request.path_params["email"], body)))
 
+    async def expire_binding(request: Request) -> Response:
+        return JSONResponse(admin.expire_binding(request.path_params["access_key"]))
+
     async def account_policy(request: Request) -> Response:
         body = await _json_body(request)
         updated = admin.set_policy(request.path_params["code"], **body)
@@ -284,6 +289,7 @@ def admin_app(state: EmulatorState) -> Starlette:
         Route("/_emulator/journal", guarded(journal)),
         Route("/_emulator/users", guarded(users)),
         Route("/_emulator/users/{email}/{operation}", guarded(user_operation), methods=["POST"]),
+        Route("/_emulator/bindings/{access_key}/expire", guarded(expire_binding), methods=["POST"]),
         Route("/_emulator/accounts/{code}/policy", guarded(account_policy), methods=["POST"]),
         Route("/_emulator/accounts/{code}/generate", guarded(generate), methods=["POST"]),
     ]

@@ -32,6 +32,12 @@ class Clock:
             return frozen
         return time.time() + self._offset
 
+    @staticmethod
+    def wall() -> float:
+        """The machine's real time, whatever the emulator clock says: what integrations sign
+        ``x-mc-date`` with (read here so that every reading of time stays in this module)."""
+        return time.time()
+
     def now_datetime(self) -> datetime:
         """The emulator's current time as an aware UTC datetime."""
         return datetime.fromtimestamp(self.now(), tz=UTC)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+#: What ``x-mc-date`` is compared with (see :attr:`EmulatorConfig.skew_reference`).
+SkewReference = Literal["wall", "emulator", "either"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -12,6 +16,13 @@ class EmulatorConfig:
     #: How far x-mc-date may be from the emulator clock, either way (the platform does not say;
     #: 15 minutes is the emulator's choice, as for most HMAC-signed APIs).
     skew_seconds: float = 900.0
+    #: What x-mc-date is compared with. ``"wall"`` (the default): the machine's real time, as
+    #: integrations sign with the wall clock and cannot know the emulator's; moving the emulator
+    #: clock then expires bindings (418) without refusing every signature (401 0004).
+    #: ``"emulator"``: the emulator's clock, for tests that sign with it. ``"either"``: a date
+    #: within the window of either clock passes (the pytest plugin's fixtures: both kinds of
+    #: caller work). Replays are remembered on the same clock the dates are checked against.
+    skew_reference: SkewReference = "wall"
     #: Request ids are remembered this long to refuse replays (at least the skew window, so that a
     #: replay is refused either for its id or for its date).
     replay_seconds: float = 1800.0

@@ -2,8 +2,9 @@
 
 Login's order of checks (the emulator's reading of RESPONSE-CODES.md):
 
-1. the developer headers (x-mc-date, x-mc-req-id, x-mc-app-id) -> 400 err_developer_key, and an
-   Authorization header -> 400 0001; the application id must be registered -> 400
+1. an Authorization header -> 400 0001, and ``x-mc-app-id`` -> 400 err_developer_key (x-mc-date
+   and x-mc-req-id are not required: the platform exempts login and discovery from the signing
+   headers, and integrations omit them); the application id must be registered -> 400
    err_developer_key;
 2. ``Basic-Cloud`` / ``Basic-AD`` with a user and a password -> 401 0001 (credentials incomplete);
 3. the user's domain is managed -> 404 0003;
@@ -23,7 +24,9 @@ Unknown users and wrong passwords are indistinguishable from outside: an unknown
 the same KDF work (a decoy hash), answers the same 401 0003, and is counted towards a lockout too
 (in the database, so every process of a shared deployment agrees), locking after the same number
 of failures.
-Discovery answers every address of a managed domain alike.
+Discovery answers every address of a managed domain alike; it needs ``x-mc-app-id`` and no
+Authorization. Neither call checks ``x-mc-date`` or replays of ``x-mc-req-id``: they are not
+signed, and the password (or nothing, for discovery) is what they rest on.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from mcapi._errors import ProtocolError
 from mcapi._signing import LoginHeaderError, parse_login_header
 from mcapi.emulator._pipeline._access import ip_permitted
 from mcapi.emulator._pipeline._call import Call, Verdict, refuse
-from mcapi.emulator._pipeline._credentials import check_developer_headers
+from mcapi.emulator._pipeline._credentials import check_app_id
 from mcapi.emulator._store import Account, BindingLimitReached, NotFound, User
 from mcapi.emulator.functions._common import NOT_FOUND, Item, ItemError, required_text, run_items
 from mcapi.emulator.functions._registry import (
@@ -58,7 +61,7 @@ def _domain_of(email: str) -> str:
 
 
 def discover(call: Call) -> Verdict | FunctionResult:
-    verdict = check_developer_headers(call)
+    verdict = check_app_id(call)
     if verdict is not None:
         return verdict
     email = str(_first_item(call).get("emailAddress") or "").strip()
@@ -95,7 +98,7 @@ def login(call: Call) -> Verdict | FunctionResult:
     header = call.headers.get("authorization", "").strip()
     if not header:
         return refuse("credentials", "no Authorization header", 400, "0001")
-    verdict = check_developer_headers(call)
+    verdict = check_app_id(call)
     if verdict is not None:
         return verdict
     store = call.state.store

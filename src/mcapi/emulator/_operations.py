@@ -23,7 +23,7 @@ from typing import Any
 
 from mcapi.emulator._data import generate as generate_data
 from mcapi.emulator._state import EmulatorState
-from mcapi.emulator._store import Account, SeedError, SeedSummary, Store, User, apply_seed
+from mcapi.emulator._store import Account, NotFound, SeedError, SeedSummary, Store, User, apply_seed
 from mcapi.emulator._store._seed_plan import (
     GENERATE_DEFAULTS,
     bounded_policy_value,
@@ -226,6 +226,25 @@ class Admin:
     def revoke_bindings(self, email: str) -> int:
         """Revoke every live binding of the user (calls get 401 0012); returns how many."""
         return self.store.revoke_bindings(self.user(email).id, "revoked by an administrator")
+
+    def expire_binding(self, access_key: str) -> dict[str, Any]:
+        """Expire one binding now (its calls get 418 0001 until a login refreshes it), whatever
+        its TTL; returns ``{"access_key", "user", "expires_at"}`` (emulator time). UnknownTarget
+        when no live (unrevoked) binding has this key."""
+        key = _text(access_key, "access_key", 128)
+        binding = self.store.get_binding(key)
+        if binding is None or binding.revoked:
+            raise UnknownTarget(f"no live binding with access key {key}")
+        try:
+            expired = self.store.refresh_binding(key, now=self.state.clock.now(), ttl_seconds=0)
+        except NotFound:  # revoked or deleted meanwhile
+            raise UnknownTarget(f"no live binding with access key {key}") from None
+        owner = self.store.get_user(expired.user_id)
+        return {
+            "access_key": expired.access_key,
+            "user": owner.email if owner is not None else None,
+            "expires_at": expired.expires_at,
+        }
 
     def create_binding(
         self,

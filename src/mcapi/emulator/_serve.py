@@ -31,6 +31,7 @@ from mcapi.emulator._faults import TransportFaultLogFilter
 if TYPE_CHECKING:
     import uvicorn
 
+    from mcapi.emulator._config import SkewReference
     from mcapi.emulator._emulator import Emulator, EmulatorCredentials
 
 __all__ = [
@@ -147,6 +148,7 @@ def open_emulator(
     skew_seconds: float | None = None,
     public_url: str | None = None,
     trust_forwarded_for: bool = False,
+    skew_reference: SkewReference = "wall",
 ) -> Emulator:
     """An :class:`Emulator` for a served deployment.
 
@@ -158,6 +160,7 @@ def open_emulator(
     Discovery answers ``public_url`` as the region's API URL (default ``base_url``, the server's
     own address), never what a request's Host or X-Forwarded-Proto header claims.
     ``trust_forwarded_for`` takes a caller's address from X-Forwarded-For (permitted IP ranges).
+    ``skew_reference`` is the clock x-mc-date is measured against (``EmulatorConfig``).
     """
     from mcapi.emulator._config import EmulatorConfig
     from mcapi.emulator._emulator import Emulator
@@ -166,6 +169,7 @@ def open_emulator(
     config = EmulatorConfig(
         public_base_url=(public_url or base_url).rstrip("/"),
         trust_forwarded_for=trust_forwarded_for,
+        skew_reference=skew_reference,
     )
     if skew_seconds is not None:
         if skew_seconds < 0:

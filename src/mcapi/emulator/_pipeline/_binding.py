@@ -30,6 +30,20 @@ def _minutes(seconds: float) -> str:
     return f"{minutes:.0f}" if minutes >= 1 else f"{minutes:.1f}"
 
 
+def _date_reference(call: Call, signed_at: float) -> tuple[float, str]:
+    """The instant x-mc-date is measured against (``EmulatorConfig.skew_reference``): the wall
+    clock, the emulator's, or under ``"either"`` whichever of the two is nearer the date. Replays
+    are remembered on the same instant, so that a date accepted within the window keeps its id
+    refused for the window's length on that clock. Returns the instant and the clock's name."""
+    reference = call.state.config.skew_reference
+    if reference == "emulator":
+        return call.now, "emulator clock"
+    wall = call.state.clock.wall()
+    if reference == "either" and abs(signed_at - call.now) < abs(signed_at - wall):
+        return call.now, "emulator clock"
+    return wall, "wall clock"
+
+
 def check_signature(call: Call) -> Verdict | None:
     assert call.auth is not None and call.signed is not None
     config = call.state.config
@@ -44,12 +58,13 @@ def check_signature(call: Call) -> Verdict | None:
     except ProtocolError:
         return refuse("signature", "x-mc-date is not a date like 'Tue, 24 Nov 2015 12:50:11 UTC'",
                       401, "0004")  # fmt: skip
-    drift = signed_at - call.now
+    reference, clock = _date_reference(call, signed_at)
+    drift = signed_at - reference
     if abs(drift) > config.skew_seconds:
         side = "behind" if drift < 0 else "ahead of"
         reason = (
-            f"signature refused: x-mc-date {_minutes(abs(drift))} minutes {side} the emulator "
-            f"clock, window {_minutes(config.skew_seconds)}"
+            f"signature refused: x-mc-date {_minutes(abs(drift))} minutes {side} the {clock}, "
+            f"window {_minutes(config.skew_seconds)}"
         )
         return refuse("signature", reason, 401, "0004")
     request_id = call.headers["x-mc-req-id"].strip()
@@ -62,7 +77,7 @@ def check_signature(call: Call) -> Verdict | None:
             "signature mismatch: HMAC of x-mc-date:x-mc-req-id:path:appKey does not match",
             401, "0004",
         )  # fmt: skip
-    if not call.state.replay.first_use(request_id, now=call.now, window=config.replay_seconds):
+    if not call.state.replay.first_use(request_id, now=reference, window=config.replay_seconds):
         return refuse(
             "signature",
             f"replay: x-mc-req-id already used within {_minutes(config.replay_seconds)} minutes",

@@ -25,6 +25,14 @@ def check_developer_headers(call: Call) -> Verdict | None:
     return None
 
 
+def check_app_id(call: Call) -> Verdict | None:
+    """Login and discovery need only ``x-mc-app-id``: the platform exempts them from the signing
+    headers (x-mc-date, x-mc-req-id), and integrations call them without."""
+    if not call.headers.get("x-mc-app-id", "").strip():
+        return refuse("headers", "missing header: x-mc-app-id", 400, None, "err_developer_key")
+    return None
+
+
 def check_realm(call: Call) -> Verdict | None:
     header = call.headers["authorization"].strip()
     realm = header.split(None, 1)[0]

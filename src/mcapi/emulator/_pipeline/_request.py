@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import orjson
-
 from mcapi._envelope import EnvelopeError, parse_request
+from mcapi.emulator._pipeline._body import BodyError, decode_body
 from mcapi.emulator._pipeline._call import Call, Verdict, refuse
 
 
@@ -27,11 +26,9 @@ def check_method(call: Call) -> Verdict | None:
 
 def check_body(call: Call) -> Verdict | None:
     try:
-        document = orjson.loads(call.body) if call.body.strip() else None
-    except ValueError as exc:  # orjson.JSONDecodeError, invalid UTF-8 included
-        return _malformed(f"the body is not JSON ({exc.__class__.__name__})")
-    if document is None:
-        return _malformed('the body is empty; send {"data": [...]}')
+        document = decode_body(call.body)
+    except BodyError as exc:
+        return _malformed(str(exc))
     try:
         call.request = parse_request(
             document,

@@ -19,9 +19,9 @@ Two call-level rules, both the emulator's choice where the platform is undocumen
   several, the conflicting ones become ``fail`` entries under HTTP 200 with the same body code,
   so that the other units' results are not lost.
 
-Single-item functions (queries, file downloads, get-account) use :func:`run_single`: an empty
-``data`` stands for one empty item, so a failure of such a call has the ``key`` ``{}``. Every
-``fail`` entry a function answers carries a ``key``.
+Single-item functions (queries, file downloads, get-account) use :func:`run_single`. For both
+runners an empty ``data`` (or none: ``{}``) stands for one empty item, so a failure of such a call
+has the ``key`` ``{}``. Every ``fail`` entry a function answers carries a ``key``.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mcapi._codes import CodeEntry, Provenance, lookup
-from mcapi._envelope import ErrorDetail, FailItem
+from mcapi._envelope import ErrorDetail, FailItem, lenient_bool, lenient_int
 from mcapi.emulator.functions._registry import (
     FunctionContext,
     FunctionError,
@@ -58,6 +58,7 @@ __all__ = [
     "choice",
     "email",
     "format_time",
+    "integer",
     "nested",
     "optional_email",
     "optional_text",
@@ -149,8 +150,12 @@ def too_many(items: Sequence[Item], limit: int) -> FunctionResult:
 def run_items(
     ctx: FunctionContext, handle: Callable[[Item], Iterable[Any]], *, max_items: int | None
 ) -> FunctionResult:
-    """Run ``handle`` once per item; it returns the item's records or raises :class:`ItemError`."""
-    items = ctx.request.data
+    """Run ``handle`` once per item; it returns the item's records or raises :class:`ItemError`.
+
+    A call without items (``{}``, ``data`` null or ``[]``) runs one empty item, as
+    :func:`run_single` does: a function whose fields are all optional answers with its data, one
+    with a required field answers a ``fail`` entry naming it (key ``{}``, HTTP 200)."""
+    items: Sequence[Item] = ctx.request.data or ({},)
     if max_items is not None and len(items) > max_items:
         return too_many(items, max_items)
     out = Outcome()
@@ -257,12 +262,35 @@ def choice(item: Item, field: str, options: Sequence[str], *, default: str | Non
 
 
 def boolean(item: Item, field: str, *, default: bool = False) -> bool:
+    """A boolean field; the strings ``"true"``/``"false"`` (any case) count as booleans, as
+    integrations send them (the emulator's choice, docs/functions.md "Lenient input")."""
     value = item.get(field)
     if value is None:
         return default
-    if not isinstance(value, bool):
+    parsed = lenient_bool(value)
+    if parsed is None:
         raise ItemError(INVALID, f"{field} must be true or false", field)
-    return value
+    return parsed
+
+
+def integer(
+    item: Item, field: str, *, default: int, minimum: int | None = None,
+    maximum: int | None = None,
+) -> int:  # fmt: skip
+    """A whole-number field that may be absent (then ``default``); a string of digits (``"100"``)
+    counts as the number, as for booleans."""
+    value = item.get(field)
+    if value is None:
+        return default
+    parsed = lenient_int(value)
+    if parsed is None:
+        raise ItemError(INVALID, f"{field} must be a whole number", field)
+    if (minimum is not None and parsed < minimum) or (maximum is not None and parsed > maximum):
+        low = "" if minimum is None else f" at least {minimum}"
+        high = "" if maximum is None else f" at most {maximum}"
+        joined = " and".join(part for part in (low, high) if part)
+        raise ItemError(OUT_OF_RANGE, f"{field} must be{joined}", field)
+    return parsed
 
 
 def string_list(item: Item, field: str, *, required: bool = False, limit: int = 100) -> list[str]:

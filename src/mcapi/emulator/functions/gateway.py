@@ -217,7 +217,7 @@ def hold_release(ctx: FunctionContext) -> FunctionResult:
 
 def hold_reject(ctx: FunctionContext) -> FunctionResult:
     """Reject held messages (``ids``), optionally notifying the sender; one result per id."""
-    items = ctx.request.data
+    items = ctx.request.data or ({},)  # no items: one empty item, as run_items reads them
     if len(items) > MAX_ITEMS:
         return too_many(items, MAX_ITEMS)
     out = Outcome()
