@@ -56,6 +56,7 @@ READ_ONLY_PERMISSIONS = (
     "Archive | Search Content View",
     "Directories | Groups | Read",
     "Directories | Internal | Read",
+    "Services | Threat Remediation | Read",
 )
 
 

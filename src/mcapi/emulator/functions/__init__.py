@@ -16,6 +16,7 @@ from mcapi.emulator.functions import (
     gateway,
     managedsender,
     message_finder,
+    remediation,
     ttp,
     user,
 )
@@ -34,6 +35,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     *domain.SPECS,
     *directory.SPECS,
     *user.SPECS,
+    *remediation.SPECS,
 )
 
 
