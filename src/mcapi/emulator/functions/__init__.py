@@ -17,6 +17,7 @@ from mcapi.emulator.functions import (
     managedsender,
     message_finder,
     remediation,
+    threat_intel,
     ttp,
     user,
 )
@@ -36,6 +37,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     *directory.SPECS,
     *user.SPECS,
     *remediation.SPECS,
+    *threat_intel.SPECS,
 )
 
 
