@@ -6,7 +6,8 @@ An incident searches the archive (``messages``) between ``start`` and ``end`` fo
 that carry a file hash (an attachment's SHA-256, SHA-1 or MD5, from ``message_attachments``) or
 that have a ``Message-ID``, and removes them from the mailboxes. Each message it identified gets
 a ``remediation_messages`` row: ``removed`` when this incident took it out, ``failed`` when an
-earlier incident already had (the emulator's reading of "failed to remediate"). So ``identified
+earlier incident already had (the emulator's reading of "failed to remediate"; incidents of one
+account are created one at a time, so a message is removed once). So ``identified
 = successful + failed``, the counts get-incident reports are those of the rows, and a second
 incident over the same message shows it as failed. Restoring is not emulated: ``restored`` is 0.
 
@@ -33,6 +34,7 @@ from mcapi.emulator._data import (
     remediation_incidents,
     remediation_messages,
 )
+from mcapi.emulator._store._schema import accounts
 from mcapi.emulator.functions._common import (
     INVALID,
     NOT_FOUND,
@@ -203,6 +205,12 @@ def create(ctx: FunctionContext) -> FunctionResult:
         fields = _parse_create(ctx, item)
         incident_id = new_id()
         with ctx.store.begin() as conn:
+            # One incident at a time per account: lock the account's row (FOR UPDATE; SQLite's
+            # BEGIN IMMEDIATE already serialises writers), then read which messages are already
+            # removed, so two incidents racing over one message cannot both remove it.
+            conn.execute(
+                sa.select(accounts.c.id).where(accounts.c.id == ctx.account.id).with_for_update()
+            )
             found = _identified(
                 conn, ctx.account.id, fields["search_by"], fields["value"], fields["start"],
                 fields["end"],
