@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from mcapi.emulator import Emulator
 from mcapi.emulator._data import GenerateSummary, message_attachments, threat_indicators
 from mcapi.emulator._store import Account
-from mcapi.emulator.functions.threat_intel import FEED_TOKEN_HEADER, FILE_INDICATORS
+from mcapi.emulator.functions.threat_intel import FEED_TOKEN_HEADER, FILE_INDICATORS, NO_RESULTS
 from tests.functions.conftest import T0, Api, answer, fails, iso
 
 pytestmark = pytest.mark.anyio
@@ -53,7 +53,8 @@ def _stix_hashes(body: bytes) -> list[str]:
 async def walk(
     api: Api, item: dict[str, Any], between: Any = None
 ) -> tuple[list[str], list[httpx.Response]]:
-    """Follow the feed's token to its end: every SHA-256 listed, and every answer."""
+    """Follow the feed's token to its end (a STIX walk ends with an empty bundle without the
+    header): every SHA-256 listed, and every answer."""
     hashes: list[str] = []
     answers: list[httpx.Response] = []
     token = None
@@ -82,7 +83,7 @@ async def test_customer_feed_lists_the_malicious_attachments_as_csv(
     assert [r["MD5"] for r in rows] == [r.md5 for r in expected]
     assert rows[0]["Timestamp"] == iso(expected[0].created)
     assert rows[0]["SenderAddress"] == expected[0].sender
-    assert FEED_TOKEN_HEADER not in response.headers
+    token = response.headers[FEED_TOKEN_HEADER]
     disposition = response.headers["content-disposition"]
     assert disposition.startswith('attachment; filename="malware_customer_csv_')
     assert disposition.endswith('.csv"')
@@ -91,6 +92,10 @@ async def test_customer_feed_lists_the_malicious_attachments_as_csv(
     with emu.store.connect() as conn:
         malicious = set(conn.execute(sa.select(a.sha256).where(a.malicious == sa.true())).scalars())
     assert {r["SHA256"] for r in rows} <= malicious
+    # the file held everything: the next call is the end, which repeats the token
+    end = await api.call(FEED, [{"token": token}], keys=api.reader)
+    assert end.status_code == 200 and end.headers[FEED_TOKEN_HEADER] == token
+    assert end.json()["fail"][0]["errors"][0]["message"] == NO_RESULTS
 
 
 async def test_grid_feed_is_paged_by_token_in_stix(
@@ -100,7 +105,8 @@ async def test_grid_feed_is_paged_by_token_in_stix(
     assert len(expected) > 2 * FILE_INDICATORS
     hashes, answers = await walk(api, {"feedType": "malware_grid", "fileType": "stix"})
     assert hashes == [r.sha256 for r in expected]
-    assert len(answers) == -(-len(expected) // FILE_INDICATORS)
+    assert len(answers) == -(-len(expected) // FILE_INDICATORS) + 1
+    assert json.loads(answers[-1].content)["objects"] == []
     bundle = json.loads(answers[0].content)
     kinds = [o["type"] for o in bundle["objects"]]
     assert kinds[:3] == ["malware", "indicator", "relationship"]
@@ -132,27 +138,33 @@ async def test_window_and_compressed_files(
     assert _stix_hashes(archive.read(member)) == expected
 
 
+@pytest.mark.parametrize("file_type", ["stix", "csv"])
 async def test_a_later_call_with_the_last_token_gets_what_arrived_since(
-    api: Api, emu: Emulator, account: Account, tenant: GenerateSummary
+    api: Api, emu: Emulator, account: Account, tenant: GenerateSummary, file_type: str
 ) -> None:
-    item = {"feedType": "malware_grid", "fileType": "stix"}
-    _, answers = await walk(api, item)
-    last_token = None
-    for response in answers:
-        last_token = response.headers.get(FEED_TOKEN_HEADER) or last_token
-    assert last_token is not None
-    # read to the end: the token of the last file's predecessor leads to the last file only
-    tail = await api.call(FEED, [{**item, "token": last_token}])
-    assert _stix_hashes(_file(tail)) == _stix_hashes(answers[-1].content)
+    item = {"feedType": "malware_grid", "fileType": file_type}
+    token = None
+    while True:  # read the feed to its end, keeping the last token received
+        response = await api.call(FEED, [{**item, **({"token": token} if token else {})}])
+        if response.headers.get("content-type") != "application/octet-stream":
+            assert response.json()["fail"][0]["errors"][0]["message"] == NO_RESULTS
+            break
+        if FEED_TOKEN_HEADER not in response.headers:
+            break
+        token = response.headers[FEED_TOKEN_HEADER]
+    assert token is not None
     emu.clock.advance(60)
+    late = [_late(account.id, T0 + 30, n) for n in range(3)]
     with emu.store.begin() as conn:
-        conn.execute(
-            threat_indicators.insert(),
-            [_late(account.id, T0 + 30, n) for n in range(3)],
-        )
-    # a last file that was full gets a token; here it was not, so the collector resumes by time
-    newer = await api.call(FEED, [{**item, "start": iso(T0 + 1)}])
-    assert _stix_hashes(_file(newer)) == [_late(account.id, T0 + 30, n)["sha256"] for n in range(3)]
+        conn.execute(threat_indicators.insert(), late)
+    newer = await api.call(FEED, [{**item, "token": token}])
+    body = _file(newer)
+    if file_type == "stix":
+        assert _stix_hashes(body) == [r["sha256"] for r in late]
+    else:
+        rows = list(csv.DictReader(io.StringIO(body.decode()), delimiter="|"))
+        assert [r["SHA256"] for r in rows] == [r["sha256"] for r in late]
+    assert newer.headers[FEED_TOKEN_HEADER] != token
 
 
 def _late(account_id: int, t: float, n: int) -> dict[str, Any]:
@@ -164,15 +176,22 @@ def _late(account_id: int, t: float, n: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
-async def test_nothing_to_list_is_a_fail_entry_collectors_recognise(
+async def test_nothing_to_list_is_a_fail_entry_for_csv_and_an_empty_bundle_for_stix(
     api: Api, tenant: GenerateSummary
 ) -> None:
     item = {"start": iso(T0 + 60), "end": iso(T0 + 120)}
-    body = await api.ok(FEED, [item])
+    response = await api.call(FEED, [item])
+    assert FEED_TOKEN_HEADER not in response.headers  # no token sent, none repeated
+    body = response.json()
     assert body["data"] == []
     [entry] = body["fail"]
-    assert entry["errors"][0]["message"] == "No results found for threat intel feed."
+    assert entry["errors"][0]["message"] == NO_RESULTS
     assert fails(body) == [(item, "err_item_not_found", None)]
+    stix = await api.call(FEED, [{**item, "fileType": "stix", "compress": True}])
+    archive = zipfile.ZipFile(io.BytesIO(_file(stix)))
+    bundle = json.loads(archive.read(archive.namelist()[0]))
+    assert bundle["objects"] == [] and bundle["type"] == "bundle"
+    assert FEED_TOKEN_HEADER not in stix.headers
 
 
 @pytest.mark.parametrize(

@@ -90,7 +90,7 @@ def _uid(kind: str, row: Any) -> str:
     return f"{kind}--{uuid.UUID(bytes=digest[:16], version=4)}"
 
 
-def _stix(rows: Sequence[Any]) -> bytes:
+def _stix(rows: Sequence[Any], bundle_id: str) -> bytes:
     objects: list[dict[str, Any]] = []
     for row in rows:
         when = _iso_ms(row.created)
@@ -104,10 +104,9 @@ def _stix(rows: Sequence[Any]) -> bytes:
             {"type": "relationship", "id": _uid("relationship", row), **common,
              "relationship_type": "indicates", "source_ref": indicator, "target_ref": malware},
         ]  # fmt: skip
-    first = rows[0]
     bundle = {
         "type": "bundle",
-        "id": _uid("bundle", first),
+        "id": bundle_id,
         "spec_version": "2.0",
         "objects": objects,
     }
@@ -133,16 +132,25 @@ def _csv(rows: Sequence[Any]) -> bytes:
     return "\n".join(lines).encode()
 
 
-def render(rows: Sequence[Any], feed_type: str, file_type: str, *, compress: bool) -> bytes:
-    """The bytes of one file of ``rows`` (at least one)."""
-    body = _stix(rows) if file_type == "stix" else _csv(rows)
+def render(
+    rows: Sequence[Any], account_id: int, feed_type: str, file_type: str, *, when: float,
+    compress: bool,
+) -> bytes:  # fmt: skip
+    """The bytes of one file of ``rows`` (none: an empty bundle, or the CSV header alone);
+    ``when`` is the file's time (its first indicator's)."""
+    if file_type == "stix":
+        seed = f"bundle:{account_id}:{feed_type}:{when}:{len(rows)}".encode()
+        bundle_id = f"bundle--{uuid.UUID(bytes=hashlib.sha256(seed).digest()[:16], version=4)}"
+        body = _stix(rows, bundle_id)
+    else:
+        body = _csv(rows)
     if not compress:
         return body
     out = io.BytesIO()
-    member = file_name(feed_type, file_type, rows[0].created, compress=False)
-    when = datetime.fromtimestamp(rows[0].created, tz=UTC).timetuple()[:6]
+    member = file_name(feed_type, file_type, when, compress=False)
+    stamp = datetime.fromtimestamp(when, tz=UTC).timetuple()[:6]
     with zipfile.ZipFile(out, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:
-        info = zipfile.ZipInfo(member, date_time=when)
+        info = zipfile.ZipInfo(member, date_time=stamp)
         info.compress_type = zipfile.ZIP_DEFLATED
         archive.writestr(info, body)
     return out.getvalue()

@@ -2,18 +2,23 @@
 
 A call answers one file of the feed (``malware_customer``: malicious files found in the account's
 mail; ``malware_grid``: found across its regional grid), listing at most :data:`FILE_INDICATORS`
-indicators created between ``start`` and ``end``, oldest first. When more follow, the answer
-carries ``x-mc-threat-feed-next-token``; the next call sends it as ``token`` and gets the next
-file. Without the header the feed is read to its end: a later call with the last token it
-received picks up indicators added since. With ``token``, the file starts after the indicator the
-token names and ``start`` is not used. When no indicator is left, the answer is JSON with a fail
-entry "No results found for threat intel feed." (the message collectors look for).
+indicators created between ``start`` and ``end``, oldest first. Every file carries
+``x-mc-threat-feed-next-token``, naming its last indicator; the next call sends it as ``token``
+and gets the indicators after that one (``start`` is then not used). A collector reads files
+until nothing is left, and later resumes with the last token it received.
+
+Nothing left is answered in the form each kind of public collector recognises as the end (the
+emulator's reading of the platform, which does not document it): for STIX, an empty bundle
+without the header (the end of the elastic collector's walk); for CSV, the JSON fail entry "No
+results found for threat intel feed." whose header repeats the token sent (the Azure Sentinel
+connector stops when the token comes back unchanged, the Netskope plugin on a one-line answer).
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
+from mcapi._envelope import FailItem
 from mcapi.emulator._data import threat_indicators
 from mcapi.emulator.functions._common import (
     INVALID,
@@ -50,7 +55,7 @@ NO_RESULTS = "No results found for threat intel feed."
 def get_feed(ctx: FunctionContext) -> FunctionResult | StreamResult:
     """One file of the threat-intelligence feed, and the token of the next."""
 
-    def handle(item: Item) -> StreamResult:
+    def handle(item: Item) -> FunctionResult | StreamResult:
         feed_type = choice(item, "feedType", FEED_TYPES, default="malware_customer")
         file_type = choice(item, "fileType", FILE_TYPES, default="csv")
         compress = boolean(item, "compress")
@@ -73,22 +78,25 @@ def get_feed(ctx: FunctionContext) -> FunctionResult | StreamResult:
         else:
             stmt = stmt.where(t.created >= start)
         with ctx.store.connect() as conn:
-            rows = list(conn.execute(stmt.order_by(t.created, t.seq).limit(FILE_INDICATORS + 1)))
-        if not rows:
-            raise ItemError(NOT_FOUND, NO_RESULTS)
-        more = len(rows) > FILE_INDICATORS
-        rows = rows[:FILE_INDICATORS]
-        name = file_name(feed_type, file_type, rows[0].created, compress=compress)
+            rows = list(conn.execute(stmt.order_by(t.created, t.seq).limit(FILE_INDICATORS)))
+        if not rows and file_type == "csv":
+            # Nothing left: the JSON answer collectors of CSV files recognise, repeating the token
+            # sent (the position has not moved), which is how they know the walk is over.
+            failure = ItemError(NOT_FOUND, NO_RESULTS).detail()
+            return FunctionResult(
+                fail=[FailItem(key=dict(item), errors=(failure,))],
+                headers={FEED_TOKEN_HEADER: token} if token else None,
+            )
+        when = rows[0].created if rows else end
+        name = file_name(feed_type, file_type, when, compress=compress)
         headers = {"Content-Disposition": f'attachment; filename="{name}"'}
-        if more:
+        if rows:  # an empty STIX bundle, the end of the walk, has no token
             last = rows[-1]
             headers[FEED_TOKEN_HEADER] = encode_token(
                 ctx.account.id, feed_type, last.created, last.seq
             )
-        return StreamResult(
-            chunks=iter([render(rows, feed_type, file_type, compress=compress)]),
-            headers=headers,
-        )
+        body = render(rows, ctx.account.id, feed_type, file_type, when=when, compress=compress)
+        return StreamResult(chunks=iter([body]), headers=headers)
 
     return run_single(ctx, handle)
 
