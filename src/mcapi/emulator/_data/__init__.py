@@ -26,6 +26,12 @@ from mcapi.emulator._data._tables import (
     siem_streams,
     tenant_profiles,
 )
+from mcapi.emulator._data._threat_tables import (
+    message_attachments,
+    remediation_incidents,
+    remediation_messages,
+    threat_indicators,
+)
 
 __all__ = [
     "AUDIT_CATEGORIES",
@@ -44,11 +50,15 @@ __all__ = [
     "held_messages",
     "managed_senders",
     "managed_urls",
+    "message_attachments",
     "messages",
     "new_id",
     "processing_messages",
     "record_audit",
+    "remediation_incidents",
+    "remediation_messages",
     "set_profile",
     "siem_streams",
     "tenant_profiles",
+    "threat_indicators",
 ]

@@ -33,6 +33,7 @@ from mcapi.emulator._data._tables import (
     messages,
     siem_streams,
 )
+from mcapi.emulator._data._threat_generator import generate_threat_data
 from mcapi.emulator._data._vocab import (
     Person,
     externals,
@@ -108,6 +109,7 @@ def generate(
         n_messages, n_held = _insert_messages(
             conn, rng, account_id, people, outside, start, days, messages_per_user_day, seed
         )
+        generate_threat_data(conn, account_id, seed=seed, start=start, now=now)
         n_audit = _insert_audit(conn, rng, account_id, people, start, days, seed)
         n_clicks = _insert_clicks(conn, rng, account_id, people, outside, start, days, seed)
         n_groups = _insert_groups(conn, rng, account_id, people, now, seed)

@@ -58,6 +58,7 @@ READ_ONLY_PERMISSIONS = (
     "Directories | Groups | Read",
     "Directories | Internal | Read",
     "Gateway | Policies | Read",
+    "Services | Threat Remediation | Read",
 )
 
 

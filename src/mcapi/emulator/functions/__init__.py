@@ -22,6 +22,8 @@ from mcapi.emulator.functions import (
     message_finder,
     message_info,
     policy,
+    remediation,
+    threat_intel,
     ttp,
     user,
 )
@@ -46,6 +48,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     *email.SPECS,
     *archive_search.SPECS,
     *policy.SPECS,
+    *remediation.SPECS,
+    *threat_intel.SPECS,
 )
 
 

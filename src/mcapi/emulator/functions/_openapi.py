@@ -130,6 +130,11 @@ def _success(spec: FunctionSpec) -> dict[str, Any]:
                 "description": "The token to send for the next file",
                 "schema": {"type": "string"},
             }
+        if spec.path.endswith("threat-intel/get-feed"):
+            headers["x-mc-threat-feed-next-token"] = {
+                "description": "Present when more files follow: the token to send for the next",
+                "schema": {"type": "string"},
+            }
     return {"description": description, "headers": headers, "content": content}
 
 
