@@ -5,12 +5,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit bench clean functions-table
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[emulator,dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)  ## the emulator with a demo tenant on SQLite
@@ -27,6 +27,9 @@ unit: $(STAMP)
 	$(BIN)/pytest -n 2 -q
 
 test: lint typecheck unit  ## everything CI runs
+
+functions-table: $(STAMP)  ## rewrite src/mcapi/functions.json from the emulator's function table
+	$(BIN)/python -m mcapi.emulator._function_index
 
 bench: $(STAMP)
 	$(BIN)/python bench/emulator_throughput.py
