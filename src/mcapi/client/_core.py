@@ -193,7 +193,7 @@ class Core:
                     message=f"HTTP {exchange.status} without the JSON envelope",
                     request_id=exchange.request_id,
                 )
-                return self._transport(state, failure, now, counted=True)
+                return self._transport(state, failure, now)
             return self._succeed(state, self._result_step(state, exchange))
         envelope = parse_response(exchange.body)
         entry = catalogue().from_response(exchange.status, exchange.body)
@@ -230,11 +230,9 @@ class Core:
     def on_transport_error(self, state: CallState, failure: TransportFailure, now: float) -> Step:
         """Decide after an attempt that got no usable answer."""
         state.attempts += 1
-        return self._transport(state, failure, now, counted=True)
+        return self._transport(state, failure, now)
 
-    def _transport(
-        self, state: CallState, failure: TransportFailure, now: float, *, counted: bool
-    ) -> Step:
+    def _transport(self, state: CallState, failure: TransportFailure, now: float) -> Step:
         safe = not failure.sent or state.repeat_is_safe()
         if not safe:
             why = (
