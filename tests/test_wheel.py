@@ -23,7 +23,8 @@ import pytest
 from mcapi.emulator import Emulator, EmulatorCredentials
 from mcapi.testing import serve
 
-pytestmark = pytest.mark.wheel
+# One worker builds the environment and runs every test of this module (`--dist loadgroup`).
+pytestmark = [pytest.mark.wheel, pytest.mark.xdist_group("wheel")]
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Distributions of the emulator extra; none may come with the base install.
