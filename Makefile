@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean functions-table
+.PHONY: demo test lint typecheck unit bench clean functions-table mutation
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +31,13 @@ test: lint typecheck unit  ## everything CI runs
 functions-table: $(STAMP)  ## rewrite src/mcapi/functions.json from the emulator's function table
 	$(BIN)/python -m mcapi.emulator._function_index
 
+mutation: $(STAMP)  ## mutmut over the catalogue and the client's core ([tool.mutmut]; ~20 min)
+	$(BIN)/pip install --quiet 'mutmut>=3.8,<3.9'
+	$(BIN)/mutmut run --max-children 2
+	$(BIN)/mutmut results
+
 bench: $(STAMP)
 	$(BIN)/python bench/emulator_throughput.py
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .mypy_cache .ruff_cache
+	rm -rf $(VENV) build src/*.egg-info .mypy_cache .ruff_cache mutants
