@@ -159,3 +159,47 @@ def test_normalize_sub_code(raw: object, out: str | None) -> None:
 def test_normalize_sub_code_refuses_junk() -> None:
     with pytest.raises(ValueError, match="not a sub code"):
         normalize_sub_code("12345")
+
+
+def test_generic_entries_keep_what_is_known_of_the_answer() -> None:
+    # Codes the catalogue does not hold get an entry built from the status class.
+    ok = lookup(204)
+    assert (ok.status, ok.name, ok.action, ok.provenance) == (
+        204, "HTTP 204", Action.OK, Provenance.GENERIC,
+    )  # fmt: skip
+    item = lookup(200, None, "err_something_new")
+    assert (item.status, item.body_code, item.name) == (
+        200,
+        "err_something_new",
+        "Function Failure",
+    )
+    assert item.provenance is Provenance.GENERIC and not item.retryable
+    server = lookup(502, None, "err_gateway")
+    assert (server.status, server.body_code, server.name) == (502, "err_gateway", "HTTP 502")
+    assert server.remedy == "Retry later with backoff if the call only reads."
+    odd = lookup(451)
+    assert (odd.status, odd.name, odd.action) == (451, "HTTP 451", Action.CALLER)
+    assert odd.remedy == "Check the request and the base URL; read the message for details."
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (None, (None, None)),
+        ({"fail": "no"}, (None, None)),
+        ({"fail": []}, (None, None)),
+        ({"fail": ["x", {"errors": "no"}, {"errors": []}]}, (None, None)),
+        (
+            {"fail": [{"errors": ["x", {"code": "err_a", "message": "0004 m"}]}]},
+            ("err_a", "0004 m"),
+        ),
+        ({"fail": [{"errors": []}, {"errors": [{"code": "err_b"}]}]}, ("err_b", None)),
+        ({"fail": [{"errors": [{"code": 5, "message": 6}]}]}, (None, None)),
+    ],
+)
+def test_first_error_finds_the_first_usable_error(
+    body: object, expected: tuple[str | None, str | None]
+) -> None:
+    from mcapi._codes import first_error
+
+    assert first_error(body) == expected
