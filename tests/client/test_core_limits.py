@@ -244,3 +244,75 @@ def test_a_success_after_one_retry_gives_back_what_the_retry_took() -> None:
     c.on_answer(c.begin(READ, (), now=0), Exchange(200, {}, render_response([]), "R"), 0)
     assert budget.available == 100  # the refund of a first-time success is capped
     assert state.budget_taken == 0
+
+
+# ---- answers ------------------------------------------------------------------------------------
+
+WRITE = "/api/managedsender/permit-or-block-sender"
+SERVER = catalogue().lookup(500)
+
+
+def test_a_500_on_a_write_is_repeated_only_when_the_platform_says_retryable() -> None:
+    c = make()
+    said = render_error(SERVER, retryable=True)
+    step = c.on_answer(c.begin(WRITE, (), now=0), Exchange(500, {}, said, "S"), 0)
+    assert step.outcome is Outcome.RETRY
+    assert step.reason == f"{SERVER.label} {SERVER.name}"
+    silent = render_error(SERVER, retryable=False)
+    refused = c.on_answer(c.begin(WRITE, (), now=0), Exchange(500, {}, silent, "S"), 0)
+    assert refused.outcome is Outcome.RAISE
+    assert refused.reason == (
+        f"{SERVER.label} on {WRITE}, which changes state; not repeated "
+        "(pass read_only=True or RetryPolicy(retry_writes=True) if it is idempotent)"
+    )
+
+
+def test_a_transient_answer_at_the_deadline_is_not_retried() -> None:
+    c = make(deadline=5.0, base_delay=0.0)
+    state = c.begin(READ, (), now=0)
+    step = c.on_answer(state, Exchange(500, {}, render_error(SERVER), "S"), 5.0)
+    assert step.outcome is Outcome.RAISE
+    assert step.reason == f"{SERVER.label}; deadline reached"
+
+
+def test_a_3xx_is_not_a_success() -> None:
+    c = make()
+    step = c.on_answer(c.begin(READ, (), now=0), Exchange(300, {}, {"data": []}, "R"), 0)
+    assert step.outcome is Outcome.RAISE
+
+
+def test_the_http_status_decides_not_the_bodys_meta_status() -> None:
+    c = make()
+    body = {"meta": {"status": 200}, "data": [], "fail": []}
+    step = c.on_answer(c.begin(READ, (), now=0), Exchange(500, {}, body, "R"), 0)
+    assert step.outcome is Outcome.RETRY and step.status == 500
+
+
+def test_an_api_error_carries_the_answers_sub_code_messages_and_headers() -> None:
+    c = make(max_quota_waits=0)
+    headers = {"x-ratelimit-reset": "1500", "x-ratelimit-remaining": "0"}
+    step = c.on_answer(c.begin(READ, (), now=0), _quota_answer(headers), 0)
+    error = step.error
+    assert isinstance(error, QuotaExceeded)
+    assert error.sub_code == "0008" and error.reset_ms == 1500
+    assert error.messages == (QUOTA.message,)
+    assert error.body_codes == (QUOTA.body_code,)
+
+
+def test_a_file_answer_is_a_success_with_its_ids() -> None:
+    budget = RetryBudget(100, retry_cost=5, timeout_cost=10)
+    c = make(budget)
+    state = c.begin(READ, (), now=0)
+    c.on_transport_error(state, CONNECT, 0)
+    step = c.on_answer(state, Exchange(200, {}, None, "F-1", is_file=True), 0)
+    assert step.outcome is Outcome.FILE and step.reason == "file answer"
+    assert (step.status, step.request_id) == (200, "F-1")
+    assert budget.available == 100  # the retry's share came back
+
+
+def test_a_200_without_envelope_is_a_broken_answer_with_its_request_id() -> None:
+    c = make()
+    step = c.on_answer(c.begin(WRITE, (), now=0), Exchange(200, {}, "text", "B-1"), 0)
+    assert step.outcome is Outcome.RAISE and step.request_id == "B-1"
+    assert step.reason.startswith("HTTP 200 without the JSON envelope")
+    assert isinstance(step.error, TransportError) and step.error.request_id == "B-1"
