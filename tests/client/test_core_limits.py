@@ -13,7 +13,7 @@ import pytest
 
 from mcapi._codes import catalogue
 from mcapi._envelope import render_error, render_response
-from mcapi._errors import QuotaExceeded, TransportError
+from mcapi._errors import QuotaExceeded, ServerError, TransportError
 from mcapi.client._core import CallState, Core, Exchange, Outcome, Step, TransportFailure
 from mcapi.client._retry import RetryBudget, RetryPolicy, backoff_delay
 
@@ -316,3 +316,32 @@ def test_a_200_without_envelope_is_a_broken_answer_with_its_request_id() -> None
     assert step.outcome is Outcome.RAISE and step.request_id == "B-1"
     assert step.reason.startswith("HTTP 200 without the JSON envelope")
     assert isinstance(step.error, TransportError) and step.error.request_id == "B-1"
+
+
+class _Top(random.Random):
+    """Draws the top of every backoff interval, so delays are the ceilings themselves."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
+def _top_core(**policy: float) -> Core:
+    return Core(policy=RetryPolicy(**policy), budget=RetryBudget(), rng=_Top(0))  # type: ignore[arg-type]
+
+
+def test_transient_answers_back_off_doubling_per_retry() -> None:
+    c = _top_core(base_delay=1.0, max_delay=100.0, max_attempts=10)
+    state = c.begin(READ, (), now=0)
+    steps = [c.on_answer(state, Exchange(500, {}, render_error(SERVER), "S"), 0) for _ in range(4)]
+    assert [s.outcome for s in steps] == [Outcome.RETRY] * 4
+    assert [s.delay for s in steps] == [1.0, 2.0, 4.0, 8.0]
+    assert state.retries == 4
+
+
+def test_a_transient_retry_may_end_exactly_at_the_deadline_and_not_after() -> None:
+    c = _top_core(base_delay=1.0, max_delay=1.0, deadline=10.0)
+    answer = Exchange(500, {}, render_error(SERVER), "S")
+    assert c.on_answer(c.begin(READ, (), now=0), answer, 9.0).outcome is Outcome.RETRY
+    late = c.on_answer(c.begin(READ, (), now=0), answer, 9.5)
+    assert late.outcome is Outcome.RAISE and late.reason == f"{SERVER.label}; deadline reached"
+    assert isinstance(late.error, ServerError) and late.error.attempts == 1
