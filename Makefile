@@ -5,12 +5,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit bench clean functions-table mutation
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[emulator,dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)  ## the emulator with a demo tenant on SQLite
@@ -24,12 +24,20 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
-	$(BIN)/pytest -n 2 -q
+	$(BIN)/pytest -n 2 --dist loadgroup -q
 
 test: lint typecheck unit  ## everything CI runs
+
+functions-table: $(STAMP)  ## rewrite src/mcapi/functions.json from the emulator's function table
+	$(BIN)/python -m mcapi.emulator._function_index
+
+mutation: $(STAMP)  ## mutmut over the catalogue and the client's core ([tool.mutmut]; ~20 min)
+	$(BIN)/pip install --quiet 'mutmut>=3.8,<3.9'
+	$(BIN)/mutmut run --max-children 2
+	$(BIN)/mutmut results
 
 bench: $(STAMP)
 	$(BIN)/python bench/emulator_throughput.py
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .mypy_cache .ruff_cache
+	rm -rf $(VENV) build src/*.egg-info .mypy_cache .ruff_cache mutants

@@ -10,9 +10,11 @@ import pytest
 from mcapi._codes import Action, CodeEntry, Provenance, catalogue, lookup, normalize_sub_code
 
 ENTRIES = catalogue().entries
-SOURCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "response-codes.txt"
+#: The platform's published table of response codes, kept in the repository as a fixture.
+SOURCE = Path(__file__).resolve().parent / "fixtures" / "response-codes.txt"
 
-# The rows of response-codes.txt, written out so the test holds even where shared/ is absent.
+# The rows of the source table, written out: the catalogue is checked against this list, and the
+# list against the source document.
 TABLE_STATUSES = {200, 400, 401, 403, 404, 409, 418, 429, 500}
 TABLE_SUB_CODES = [
     "400 0001", "401 0001", "401 0001", "401 0003", "401 0004", "401 0005", "401 0008",
@@ -32,7 +34,6 @@ def test_every_sub_code_row_of_the_table_has_an_entry() -> None:
     assert labels == sorted(TABLE_SUB_CODES)
 
 
-@pytest.mark.skipif(not SOURCE.exists(), reason=f"source table not found at {SOURCE}")
 def test_table_rows_match_the_source_document() -> None:
     text = SOURCE.read_text()
     rows = re.findall(r"^(\d{3} \d{4})\b", text, flags=re.MULTILINE)
@@ -158,3 +159,47 @@ def test_normalize_sub_code(raw: object, out: str | None) -> None:
 def test_normalize_sub_code_refuses_junk() -> None:
     with pytest.raises(ValueError, match="not a sub code"):
         normalize_sub_code("12345")
+
+
+def test_generic_entries_keep_what_is_known_of_the_answer() -> None:
+    # Codes the catalogue does not hold get an entry built from the status class.
+    ok = lookup(204)
+    assert (ok.status, ok.name, ok.action, ok.provenance) == (
+        204, "HTTP 204", Action.OK, Provenance.GENERIC,
+    )  # fmt: skip
+    item = lookup(200, None, "err_something_new")
+    assert (item.status, item.body_code, item.name) == (
+        200,
+        "err_something_new",
+        "Function Failure",
+    )
+    assert item.provenance is Provenance.GENERIC and not item.retryable
+    server = lookup(502, None, "err_gateway")
+    assert (server.status, server.body_code, server.name) == (502, "err_gateway", "HTTP 502")
+    assert server.remedy == "Retry later with backoff if the call only reads."
+    odd = lookup(451)
+    assert (odd.status, odd.name, odd.action) == (451, "HTTP 451", Action.CALLER)
+    assert odd.remedy == "Check the request and the base URL; read the message for details."
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (None, (None, None)),
+        ({"fail": "no"}, (None, None)),
+        ({"fail": []}, (None, None)),
+        ({"fail": ["x", {"errors": "no"}, {"errors": []}]}, (None, None)),
+        (
+            {"fail": [{"errors": ["x", {"code": "err_a", "message": "0004 m"}]}]},
+            ("err_a", "0004 m"),
+        ),
+        ({"fail": [{"errors": []}, {"errors": [{"code": "err_b"}]}]}, ("err_b", None)),
+        ({"fail": [{"errors": [{"code": 5, "message": 6}]}]}, (None, None)),
+    ],
+)
+def test_first_error_finds_the_first_usable_error(
+    body: object, expected: tuple[str | None, str | None]
+) -> None:
+    from mcapi._codes import first_error
+
+    assert first_error(body) == expected

@@ -55,3 +55,28 @@ def test_quota_exceeded_reset() -> None:
 def test_unknown_message_is_kept() -> None:
     error = api_error(500, messages=("something odd",))
     assert "something odd" in str(error)
+
+
+def test_only_local_protocol_errors_are_value_errors() -> None:
+    # An `except ValueError` around a call catches the caller's own mistakes, never a server that
+    # broke the protocol.
+    from mcapi import LocalProtocolError, ProtocolError, RemoteProtocolError
+    from mcapi.client import CredentialsError
+
+    assert issubclass(LocalProtocolError, ProtocolError) and issubclass(
+        LocalProtocolError, ValueError
+    )
+    assert issubclass(CredentialsError, LocalProtocolError)
+    assert issubclass(RemoteProtocolError, ProtocolError)
+    assert not issubclass(RemoteProtocolError, ValueError)
+    assert not issubclass(ProtocolError, ValueError)
+
+
+def test_the_cli_tells_local_from_remote_protocol_errors() -> None:
+    from mcapi import LocalProtocolError, RemoteProtocolError
+    from mcapi.cli._client_cmd import EXIT_CODES, exit_code_for
+
+    names = {code: name for code, name, _ in EXIT_CODES}
+    assert names[exit_code_for(LocalProtocolError("the secret key is not valid base64"))] == "local"
+    remote = RemoteProtocolError("login answered without accessKey and secretKey")
+    assert names[exit_code_for(remote)] == "server"

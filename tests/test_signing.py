@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mcapi import _signing as s
-from mcapi._errors import ProtocolError
+from mcapi._errors import LocalProtocolError
 
 SECRET = "bWNhcGktdGVzdC1zZWNyZXQta2V5LTAxMjM0NTY3ODk="  # base64 of the raw key above
 DATE = "Tue, 24 Nov 2015 12:50:11 UTC"
@@ -59,7 +59,7 @@ def test_verify_accepts_right_and_refuses_wrong() -> None:
 
 @pytest.mark.parametrize("bad", ["not base64!!", "abc", "", "   "])
 def test_bad_secret_key_is_a_clear_error(bad: str) -> None:
-    with pytest.raises(ProtocolError, match="secret key"):
+    with pytest.raises(LocalProtocolError, match="secret key"):
         s.sign(bad, DATE, REQ_ID, PATH, APP_KEY)
 
 
@@ -86,12 +86,12 @@ def test_date_round_trip_property(moment: datetime) -> None:
 
 @pytest.mark.parametrize("bad", ["yesterday", "", "Tue, 24 Nov 2015", "Tue, 24 Nov 2015 12:50:11"])
 def test_bad_dates_are_clear_errors(bad: str) -> None:
-    with pytest.raises(ProtocolError, match="x-mc-date"):
+    with pytest.raises(LocalProtocolError, match="x-mc-date"):
         s.parse_date(bad)
 
 
 def test_naive_datetime_refused() -> None:
-    with pytest.raises(ProtocolError, match="aware"):
+    with pytest.raises(LocalProtocolError, match="aware"):
         s.format_date(datetime(2015, 11, 24))
 
 
@@ -103,7 +103,7 @@ def test_authorization_parse() -> None:
 
 @pytest.mark.parametrize("bad", ["", "MC", "MC ", "MC nocolon", "MC :sig", "MC key:"])
 def test_malformed_authorization_is_clear(bad: str) -> None:
-    with pytest.raises(ProtocolError, match="Authorization"):
+    with pytest.raises(LocalProtocolError, match="Authorization"):
         s.parse_authorization(bad)
 
 
@@ -121,9 +121,9 @@ def test_login_header_round_trip() -> None:
 
 
 def test_login_header_errors() -> None:
-    with pytest.raises(ProtocolError, match="auth type"):
+    with pytest.raises(LocalProtocolError, match="auth type"):
         s.build_login_header("kerberos", "u", "p")
-    with pytest.raises(ProtocolError, match="user name and a password"):
+    with pytest.raises(LocalProtocolError, match="user name and a password"):
         s.build_login_header("cloud", "u", "")
     for header, missing in [
         ("Basic-Cloud " + base64.b64encode(b"user-only").decode(), True),
@@ -161,5 +161,5 @@ def test_fast_and_general_date_parsers_agree(moment: datetime) -> None:
     ],
 )
 def test_impossible_documented_dates_are_refused(odd: str) -> None:
-    with pytest.raises(ProtocolError):
+    with pytest.raises(LocalProtocolError):
         s.parse_date(odd)

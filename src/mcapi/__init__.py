@@ -23,10 +23,12 @@ from mcapi._errors import (
     Conflict,
     Forbidden,
     FunctionFailed,
+    LocalProtocolError,
     MimecastError,
     NotFound,
     ProtocolError,
     QuotaExceeded,
+    RemoteProtocolError,
     ServerError,
     TransportError,
     Unauthorized,
@@ -43,17 +45,19 @@ if TYPE_CHECKING:
         FileStream,
         ItemError,
         ItemFailure,
+        Pacer,
         RateLimit,
         Result,
         RetryBudget,
         RetryPolicy,
+        is_read_only,
     )
 
 _CLIENT_NAMES = frozenset(
     {
         "AsyncClient", "AttemptEvent", "Client", "Credentials", "CredentialsError", "Downloaded",
-        "FileStream", "ItemError", "ItemFailure", "RateLimit", "Result", "RetryBudget",
-        "RetryPolicy",
+        "FileStream", "ItemError", "ItemFailure", "Pacer", "RateLimit", "Result", "RetryBudget",
+        "RetryPolicy", "is_read_only",
     }
 )  # fmt: skip
 
@@ -85,12 +89,15 @@ __all__ = [
     "FunctionFailed",
     "ItemError",
     "ItemFailure",
+    "LocalProtocolError",
     "MimecastError",
     "NotFound",
+    "Pacer",
     "ProtocolError",
     "Provenance",
     "QuotaExceeded",
     "RateLimit",
+    "RemoteProtocolError",
     "Result",
     "RetryBudget",
     "RetryPolicy",
@@ -98,5 +105,6 @@ __all__ = [
     "TransportError",
     "Unauthorized",
     "catalogue",
+    "is_read_only",
     "lookup",
 ]

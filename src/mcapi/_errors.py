@@ -3,8 +3,12 @@
 ::
 
     MimecastError                   base; every instance carries the fields below
-    ├── ProtocolError (ValueError)  our side cannot build or read the message: a secret key that
-    │                               is not base64, a malformed header or date
+    ├── ProtocolError               the message could not be built, or the answer broke the protocol
+    │   ├── LocalProtocolError      the caller's mistake or bad configuration, found before
+    │   │     (ValueError)          anything is sent: a secret key that is not base64, a malformed
+    │   │                           date or header to parse, data that is not a list of items
+    │   └── RemoteProtocolError     the server answered something the protocol does not allow: a
+    │                               login without keys, a page token that points at itself
     ├── TransportError              no HTTP answer: connection refused or reset, timeout
     ├── ApiError                    an HTTP-level error answer, one class per status
     │   ├── BadRequest              400, 405
@@ -17,6 +21,9 @@
     │   └── ServerError             5xx
     └── FunctionFailed              HTTP 200, but items failed; carries the partial result,
                                     the succeeded items included
+
+Only :class:`LocalProtocolError` is a ``ValueError`` (as in h11): an ``except ValueError`` around a
+call catches the caller's own mistakes, never a misbehaving server.
 
 Every error carries: ``status``, ``sub_code``, ``body_codes`` and ``messages`` (from ``fail``), the
 catalogue ``entry`` (name, meaning, remedy, action), the ``endpoint``, the ``request_id``
@@ -38,10 +45,12 @@ __all__ = [
     "Conflict",
     "Forbidden",
     "FunctionFailed",
+    "LocalProtocolError",
     "MimecastError",
     "NotFound",
     "ProtocolError",
     "QuotaExceeded",
+    "RemoteProtocolError",
     "ServerError",
     "TransportError",
     "Unauthorized",
@@ -115,8 +124,21 @@ class MimecastError(Exception):
         }
 
 
-class ProtocolError(MimecastError, ValueError):
-    """A message cannot be built or read: bad secret key, malformed header or date."""
+class ProtocolError(MimecastError):
+    """A message could not be built, or an answer broke the protocol; catch one of the two
+    subclasses to tell whose fault it is."""
+
+
+class LocalProtocolError(ProtocolError, ValueError):
+    """The caller's mistake or bad configuration, found before anything was sent: a secret key
+    that is not base64, a malformed date or header handed to a parser, data that is not a list of
+    items, a client without a binding. Fix the code or the configuration; retrying cannot help."""
+
+
+class RemoteProtocolError(ProtocolError):
+    """The server answered something the protocol does not allow (a login answer without keys, a
+    discovery answer without a region, a page token that points at itself). Not a
+    ``ValueError``: the caller did nothing wrong."""
 
 
 class TransportError(MimecastError):

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
 
-from mcapi._errors import ProtocolError
+from mcapi._errors import LocalProtocolError
 
 __all__ = [
     "LOGIN_AUTH_TYPES",
@@ -54,7 +54,7 @@ def format_date(moment: datetime | float) -> str:
     if not isinstance(moment, datetime):
         moment = datetime.fromtimestamp(moment, tz=UTC)
     elif moment.tzinfo is None:
-        raise ProtocolError("x-mc-date needs an aware datetime (naive times are ambiguous)")
+        raise LocalProtocolError("x-mc-date needs an aware datetime (naive times are ambiguous)")
     moment = moment.astimezone(UTC)
     return (
         f"{_DAYS[moment.weekday()]}, {moment.day:02d} {_MONTHS[moment.month - 1]} "
@@ -99,11 +99,11 @@ def parse_date(value: str) -> datetime:
         if parsed.tzinfo is not None:
             parsed = parsed.astimezone(UTC)
     except (TypeError, ValueError, IndexError, OverflowError) as exc:
-        raise ProtocolError(
+        raise LocalProtocolError(
             f"x-mc-date {value!r} is not a date like 'Tue, 24 Nov 2015 12:50:11 UTC'"
         ) from exc
     if parsed.tzinfo is None:
-        raise ProtocolError(f"x-mc-date {value!r} has no time zone (expected UTC)")
+        raise LocalProtocolError(f"x-mc-date {value!r} has no time zone (expected UTC)")
     return parsed
 
 
@@ -120,17 +120,18 @@ def _decoded(secret_key: str) -> bytes:
 
 
 def decode_secret_key(secret_key: str) -> bytes:
-    """The HMAC key: the base64-decoded secret key. Raises :class:`ProtocolError` when the key is
-    not base64 (the usual cause: the access key pasted in its place, or a truncated copy)."""
+    """The HMAC key: the base64-decoded secret key. Raises :class:`~mcapi.LocalProtocolError` when
+    the key is not base64 (the usual cause: the access key pasted in its place, or a truncated
+    copy)."""
     try:
         key = _decoded(secret_key)
     except (binascii.Error, ValueError) as exc:
-        raise ProtocolError(
+        raise LocalProtocolError(
             "the secret key is not valid base64; copy it again from where the binding was "
             "created (it is not the access key)"
         ) from exc
     if not key:
-        raise ProtocolError("the secret key is empty")
+        raise LocalProtocolError("the secret key is empty")
     return key
 
 
@@ -170,17 +171,18 @@ class MCAuthorization:
 
 
 def parse_authorization(header: str) -> MCAuthorization:
-    """Split ``MC accessKey:signature``. Raises :class:`ProtocolError` naming what is wrong.
+    """Split ``MC accessKey:signature``. Raises :class:`~mcapi.LocalProtocolError` naming what is
+    wrong.
 
     The realm is returned as sent; whether it is ``MC`` is the caller's check (the platform answers
     401 0005 for another realm, which is a different error from a malformed header).
     """
     realm, _, credentials = header.strip().partition(" ")
     if not realm or not credentials:
-        raise ProtocolError("the Authorization header is not '<realm> accessKey:signature'")
+        raise LocalProtocolError("the Authorization header is not '<realm> accessKey:signature'")
     access_key, sep, signature = credentials.strip().partition(":")
     if not sep or not access_key or not signature:
-        raise ProtocolError("the Authorization header is not 'MC accessKey:signature'")
+        raise LocalProtocolError("the Authorization header is not 'MC accessKey:signature'")
     return MCAuthorization(realm=realm, access_key=access_key, signature=signature)
 
 
@@ -222,7 +224,7 @@ def build_login_header(auth_type: str, username: str, password: str) -> str:
     ``Basic-AD ...`` for ``"domain"``."""
     scheme = _login_scheme(auth_type)
     if not username or not password:
-        raise ProtocolError("logging in needs both a user name and a password")
+        raise LocalProtocolError("logging in needs both a user name and a password")
     token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
     return f"{scheme} {token}"
 
@@ -231,10 +233,10 @@ def _login_scheme(auth_type: str) -> str:
     for scheme, kind in LOGIN_AUTH_TYPES.items():
         if auth_type.lower() in (scheme.lower(), kind):
             return scheme
-    raise ProtocolError(f"unknown auth type {auth_type!r}; use 'cloud' or 'domain'")
+    raise LocalProtocolError(f"unknown auth type {auth_type!r}; use 'cloud' or 'domain'")
 
 
-class LoginHeaderError(ProtocolError):
+class LoginHeaderError(LocalProtocolError):
     """A login header that cannot be used. ``missing_parts`` tells a header without user or
     password (401 0001) from one of another scheme."""
 

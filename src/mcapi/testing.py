@@ -17,7 +17,7 @@ below are available in every test without an import:
     the demo users' passwords, the admin token); ``.env()`` gives the ``MCAPI_*`` variables.
 ``mcapi_async_client``
     an ``httpx.AsyncClient`` calling that emulator in-process (no socket); it does not sign,
-    signing is the caller's (``mcapi._signing.signed_headers`` or the mcapi client).
+    signing is the caller's (``mcapi.signing.signed_headers`` or the mcapi client).
 ``mcapi_server``
     the same emulator served by uvicorn on a loopback port; the fixture's value is the base
     URL (``http://127.0.0.1:<port>``), for code that must open real connections.
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from mcapi.emulator._operations import Admin
 
 __all__ = [
+    "TEST_KDF_N",
     "mcapi_admin",
     "mcapi_async_client",
     "mcapi_credentials",

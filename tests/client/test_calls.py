@@ -10,7 +10,7 @@ import logging
 
 import pytest
 
-from mcapi._errors import FunctionFailed, NotFound, ProtocolError, Unauthorized
+from mcapi._errors import FunctionFailed, LocalProtocolError, NotFound, Unauthorized
 from mcapi.client import AsyncClient, Client, Credentials
 
 from .conftest import ACCOUNT, LOGIN, LOGOUT, Harness
@@ -158,8 +158,8 @@ async def test_from_env_uses_the_mcapi_variables(harness: Harness) -> None:
 
 async def test_malformed_calls_are_refused_before_sending(harness: Harness) -> None:
     client = harness.client()
-    with pytest.raises(ProtocolError, match="list of items"):
+    with pytest.raises(LocalProtocolError, match="list of items"):
         await client.call(ACCOUNT, {"one": "item"})
-    with pytest.raises(ProtocolError, match="starts with /"):
+    with pytest.raises(LocalProtocolError, match="starts with /"):
         await client.call("api/account/get-account")
     assert harness.journal(ACCOUNT) == []

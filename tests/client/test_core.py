@@ -1,6 +1,6 @@
 """The sans-I/O core: for every code of the contract, what the client decides.
 
-The contract (docs RESPONSE-CODES.md, "What the client does") is restated here as data, apart
+The contract (docs/design/RESPONSE-CODES.md, "What the client does") is restated here as data, apart
 from the catalogue, so a catalogue edit that changes client behaviour fails a test.
 """
 
@@ -27,8 +27,9 @@ from mcapi._errors import (
     TransportError,
     Unauthorized,
 )
+from mcapi.client import is_read_only
 from mcapi.client._core import Core, Exchange, Outcome, TransportFailure
-from mcapi.client._retry import RetryBudget, RetryPolicy, is_read_only
+from mcapi.client._retry import RetryBudget, RetryPolicy
 
 READ = "/api/account/get-account"
 WRITE = "/api/managedsender/permit-or-block-sender"
@@ -270,6 +271,17 @@ def test_read_only_table() -> None:
     assert is_read_only("/api/login/discover-authentication")
     assert not is_read_only("/api/login/login")
     assert not is_read_only("/api/gateway/hold-release")
+    assert not is_read_only("/api/login/logout")
+
+
+def test_the_read_only_table_ignores_the_query_and_case() -> None:
+    assert is_read_only("/API/Account/Get-Account?x=1")
+
+
+def test_a_path_the_table_does_not_know_counts_as_changing_state() -> None:
+    # Even one whose name reads like a read: the table, not the words, decides.
+    assert not is_read_only("/api/archive/get-archive-search-logs-of-a-future-release")
+    assert not is_read_only("/api/unknown/search")
 
 
 @settings(max_examples=300, deadline=None)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from mcapi._errors import FunctionFailed, ProtocolError
+from mcapi._errors import FunctionFailed, RemoteProtocolError
 from mcapi.client import AsyncClient, AttemptEvent, Client
 from mcapi.client._paginate import next_token
 from mcapi.client._result import Result
@@ -164,5 +164,5 @@ def test_a_next_token_equal_to_the_one_sent_stops_instead_of_looping() -> None:
 
     page = Result(AUDIT, 200, (), (), pagination=Pagination(next="t1"))
     assert next_token(page, None) == "t1"
-    with pytest.raises(ProtocolError):
+    with pytest.raises(RemoteProtocolError):
         next_token(page, "t1")

@@ -81,3 +81,15 @@ async def test_a_reserve_is_left_for_other_programs(harness: Harness) -> None:
         result = await client.call(ACCOUNT)
     assert result.rate_limit is not None and result.rate_limit.remaining == 2
     assert sum(harness.sleeps) == pytest.approx(1.0, abs=0.05)
+
+
+async def test_pacing_waits_at_most_max_wait_then_sends(harness: Harness) -> None:
+    # One call per 10 s: after the first call the pacer would wait 10 s; max_wait caps it at 2 s,
+    # and the call is then sent anyway (and meets the spent quota).
+    harness.policy(quota_limit=1, quota_reset_ms=10_000)
+    client = harness.client(retry=RetryPolicy(max_wait=2.0, max_quota_waits=0))
+    await client.call(ACCOUNT)
+    with pytest.raises(QuotaExceeded):
+        await client.call(ACCOUNT)
+    assert harness.sleeps == [2.0]
+    assert answers(harness) == [200, 429]

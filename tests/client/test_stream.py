@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from mcapi._errors import ProtocolError
+from mcapi._errors import LocalProtocolError
 
 from .conftest import LOGIN, Harness
 
@@ -96,6 +96,6 @@ async def test_an_expired_binding_is_refreshed_before_the_file(
 
 async def test_call_on_a_file_function_points_to_download(harness: Harness) -> None:
     harness.generate()
-    with pytest.raises(ProtocolError) as info:
+    with pytest.raises(LocalProtocolError) as info:
         await harness.client().call(SIEM, item())
     assert "download()" in str(info.value)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 import zipfile
 from typing import Any, cast
 
@@ -87,12 +86,10 @@ def test_generating_again_replaces_only_generated_rows() -> None:
     assert count == again.messages
 
 
-def test_a_week_of_a_hundred_users_is_quick() -> None:
+def test_a_week_of_a_hundred_users() -> None:
     store, account = fresh()
-    started = time.perf_counter()
     summary = generate(store, account, seed=5, users=100, days=7, now=T0)
     assert summary.messages > 10_000
-    assert time.perf_counter() - started < 15
 
 
 def test_generate_refuses_nonsense() -> None:

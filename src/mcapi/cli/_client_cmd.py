@@ -25,6 +25,8 @@ from mcapi._codes import Action
 from mcapi._errors import MimecastError, TransportError
 from mcapi.cli._progress import Reporter
 from mcapi.client import Client, Credentials, CredentialsError, RetryPolicy
+from mcapi._errors import MimecastError, RemoteProtocolError, TransportError
+from mcapi.client import Client, Credentials, CredentialsError, Result, RetryPolicy
 from mcapi.client._auth import DEFAULT_DISCOVERY_URL
 from mcapi.client._credentials import default_profile_path, load_profile, save_profile
 from mcapi.client._paginate import records_of
@@ -34,14 +36,14 @@ __all__ = ["EXIT_CODES", "call", "exit_code_for", "login"]
 #: (exit code, outcome class, meaning) of ``mcapi call``.
 EXIT_CODES: tuple[tuple[int, str, str], ...] = (
     (0, "ok", "the call succeeded and no item failed"),
-    (1, "local", "mcapi could not make the call: no credentials or profile"),
+    (1, "local", "mcapi could not make the call: no credentials or profile, a bad key"),
     (2, "usage", "the command line is wrong, or --data is unreadable or not JSON"),
     (3, "partial", "the function ran but some items failed (see fail in the output)"),
     (4, "request", "the request was refused: 400, 404, 405, 409 (fix the request)"),
     (5, "forbidden", "the user may not do this: 403 (ask for the permission)"),
     (6, "auth", "authentication failed: 401, 403 0009/0012/0016, binding expired (log in)"),
     (7, "quota", "the quota stayed spent after waiting: 429"),
-    (8, "server", "the platform failed: 5xx (retried where safe)"),
+    (8, "server", "the platform failed: 5xx (retried where safe), or broke the protocol"),
     (9, "network", "no usable answer: connection refused, reset, or timed out"),
 )
 
@@ -66,6 +68,8 @@ def exit_code_for(error: MimecastError) -> int:
     """The exit code of an error (see :data:`EXIT_CODES`)."""
     if isinstance(error, TransportError):
         return 9
+    if isinstance(error, RemoteProtocolError):
+        return 8
     if error.entry is None:
         return 1
     return _BY_ACTION[error.entry.action]

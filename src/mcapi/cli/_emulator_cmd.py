@@ -26,6 +26,7 @@ from mcapi.cli._admin_client import (
     parse_duration,
 )
 from mcapi.cli._emulator_users_cmd import faults, generate, policy, quotas, user
+from mcapi.cli._extras import require_emulator_extra
 
 __all__ = ["emulator"]
 
@@ -146,6 +147,7 @@ def serve(
     access_log: bool,
 ) -> None:
     """Serve the emulator until Ctrl-C; the database keeps its state across restarts."""
+    require_emulator_extra("mcapi emulator serve")
     from mcapi.emulator._serve import StartFailure, run, start
 
     try:

@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 
 from mcapi._codes import Action
-from mcapi._errors import ApiError, ProtocolError
+from mcapi._errors import ApiError, LocalProtocolError, RemoteProtocolError
 from mcapi._signing import (
     build_login_header,
     decode_secret_key,
@@ -113,7 +113,7 @@ class Binding:
             raise self.failure[1]
         credentials = self.credentials
         if not credentials.email or not credentials.password:
-            raise ProtocolError("cannot renew the binding: this client holds no password")
+            raise LocalProtocolError("cannot renew the binding: this client holds no password")
         login = (credentials.auth_type, credentials.email, credentials.password)
         return login, credentials.access_key if refresh else None
 
@@ -205,7 +205,7 @@ def _first_item(result: Result, what: str) -> dict[str, Any]:
     result.raise_for_failures()
     item = result.data[0] if result.data else None
     if not isinstance(item, dict):
-        raise ProtocolError(
+        raise RemoteProtocolError(
             f"{what} answered without a data item", endpoint=result.path,
             request_id=result.request_id, attempts=result.attempts,
         )  # fmt: skip
@@ -218,7 +218,7 @@ def parse_discovery(result: Result) -> str:
     region = item.get("region")
     api = region.get("api") if isinstance(region, dict) else None
     if not isinstance(api, str) or not api.strip():
-        raise ProtocolError(
+        raise RemoteProtocolError(
             "discovery answered without data[0].region.api", endpoint=result.path,
             request_id=result.request_id, attempts=result.attempts,
         )  # fmt: skip
@@ -235,7 +235,7 @@ def parse_login(result: Result, now: float) -> tuple[str, str, float | None]:
     access_key = item.get("accessKey")
     secret_key = item.get("secretKey")
     if not isinstance(access_key, str) or not isinstance(secret_key, str):
-        raise ProtocolError(
+        raise RemoteProtocolError(
             "login answered without accessKey and secretKey", endpoint=result.path,
             request_id=result.request_id, attempts=result.attempts,
         )  # fmt: skip

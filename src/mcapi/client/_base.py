@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 
 from mcapi._envelope import render_request
-from mcapi._errors import ProtocolError
+from mcapi._errors import LocalProtocolError
 from mcapi.client._auth import GENERATION, Binding, SigningAuth
 from mcapi.client._core import CallState, Core, Exchange, Outcome, Step, TransportFailure
 from mcapi.client._credentials import Credentials
@@ -66,7 +66,7 @@ _LEVELS: Mapping[Outcome, int] = {
 def classify_transport_error(exc: httpx.TransportError) -> tuple[str, bool]:
     """``(kind, sent)`` of an httpx transport failure."""
     if isinstance(exc, httpx.UnsupportedProtocol):
-        raise ProtocolError(f"the base URL cannot be used: {exc}") from exc
+        raise LocalProtocolError(f"the base URL cannot be used: {exc}") from exc
     for klass, kind, sent in _TRANSPORT_KINDS:
         if isinstance(exc, klass):
             return kind, sent
@@ -151,7 +151,7 @@ class ShellBase:
 
     def _bound(self) -> Binding:
         if self._binding is None:
-            raise ProtocolError("this client has no binding yet (log in first)")
+            raise LocalProtocolError("this client has no binding yet (log in first)")
         return self._binding
 
     # ---- per call -------------------------------------------------------------------------------
@@ -167,11 +167,11 @@ class ShellBase:
         can_renew: bool | None = None,
     ) -> CallState:
         if not path.startswith("/"):
-            raise ProtocolError(
+            raise LocalProtocolError(
                 f"a function path starts with /, e.g. /api/account/get-account: {path!r}"
             )
         if isinstance(data, Mapping):
-            raise ProtocolError("data is a list of items, e.g. [{...}], not one item")
+            raise LocalProtocolError("data is a list of items, e.g. [{...}], not one item")
         if can_renew is None:
             can_renew = self._binding is not None and self._binding.credentials.can_renew
         return self._core.begin(

@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from mcapi._codes import Action
-from mcapi._errors import ApiError, MimecastError, ProtocolError
+from mcapi._errors import ApiError, LocalProtocolError, MimecastError
 from mcapi.client._auth import (
     DEFAULT_DISCOVERY_URL,
     DISCOVER_PATH,
@@ -203,7 +203,7 @@ class Client(ShellBase):
         content = encode_body(data, page_size, page_token)
         step, _ = self._run(state, content, self._auth, self._url(path))
         if step.result is None:
-            raise ProtocolError(
+            raise LocalProtocolError(
                 f"{path} answered with a file; use call_stream() or download()", endpoint=path
             )
         return step.result.raise_for_failures() if raise_on_failure else step.result

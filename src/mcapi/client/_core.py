@@ -21,11 +21,11 @@ forbidden  raise with the catalogue's remedy
 caller     raise with the catalogue's remedy
 =========  ==================================================================================
 
-Repeating is safe when the function only reads (``read_only=True`` or a path in the built-in
-table :data:`READ_ONLY_MARKERS`), when the platform marked the error ``retryable: true``, or when
-the caller opted in (``RetryPolicy.retry_writes``). A broken connection is judged by whether the
-request may have reached the server: a failure to connect is always safe to retry, a reset or
-timeout after sending is not, for a function that changes state.
+Repeating is safe when the function only reads (``read_only=True``, or a path the shipped
+function table marks read-only: :func:`~mcapi.client.is_read_only`), when the platform marked the
+error ``retryable: true``, or when the caller opted in (``RetryPolicy.retry_writes``). A broken
+connection is judged by whether the request may have reached the server: a failure to connect is
+always safe to retry, a reset or timeout after sending is not, for a function that changes state.
 """
 
 from __future__ import annotations
@@ -39,8 +39,9 @@ from typing import Any
 from mcapi._codes import Action, CodeEntry, catalogue
 from mcapi._envelope import Envelope, parse_response
 from mcapi._errors import ApiError, MimecastError, TransportError, api_error
+from mcapi.client._functions import is_read_only
 from mcapi.client._result import AttemptEvent, RateLimit, Result, pair_failures
-from mcapi.client._retry import RetryBudget, RetryPolicy, backoff_delay, is_read_only
+from mcapi.client._retry import RetryBudget, RetryPolicy, backoff_delay
 
 __all__ = [
     "ACTION_HANDLERS",
@@ -192,7 +193,7 @@ class Core:
                     message=f"HTTP {exchange.status} without the JSON envelope",
                     request_id=exchange.request_id,
                 )
-                return self._transport(state, failure, now, counted=True)
+                return self._transport(state, failure, now)
             return self._succeed(state, self._result_step(state, exchange))
         envelope = parse_response(exchange.body)
         entry = catalogue().from_response(exchange.status, exchange.body)
@@ -229,11 +230,9 @@ class Core:
     def on_transport_error(self, state: CallState, failure: TransportFailure, now: float) -> Step:
         """Decide after an attempt that got no usable answer."""
         state.attempts += 1
-        return self._transport(state, failure, now, counted=True)
+        return self._transport(state, failure, now)
 
-    def _transport(
-        self, state: CallState, failure: TransportFailure, now: float, *, counted: bool
-    ) -> Step:
+    def _transport(self, state: CallState, failure: TransportFailure, now: float) -> Step:
         safe = not failure.sent or state.repeat_is_safe()
         if not safe:
             why = (

@@ -27,7 +27,7 @@ from typing import Any
 
 import tomli_w
 
-from mcapi._errors import ProtocolError
+from mcapi._errors import LocalProtocolError
 
 __all__ = [
     "ENV_VARS",
@@ -55,7 +55,7 @@ _REQUIRED = ("base_url", "app_id", "app_key", "access_key", "secret_key")
 _PROFILE_FIELDS = (*_REQUIRED, "email", "auth_type", "expires_at")
 
 
-class CredentialsError(ProtocolError):
+class CredentialsError(LocalProtocolError):
     """Credentials are missing or unusable (the message names which and where to set them)."""
 
 

@@ -28,7 +28,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mappin
 from types import MappingProxyType
 from typing import Any
 
-from mcapi._errors import ProtocolError
+from mcapi._errors import RemoteProtocolError
 from mcapi.client._result import Result
 
 __all__ = [
@@ -84,7 +84,7 @@ def next_token(result: Result, sent: str | None) -> str | None:
     if token is None:
         return None
     if token == sent:
-        raise ProtocolError(
+        raise RemoteProtocolError(
             f"{result.path} answered the page token it was sent as the next one; stopping "
             "instead of looping",
             endpoint=result.path,

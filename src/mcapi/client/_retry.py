@@ -18,8 +18,8 @@ failures (500, 500 0006, broken connections):
 Quota waits (429) are bounded separately by ``max_quota_waits`` and capped at ``max_wait``
 seconds each, because waiting for quota is the platform's explicit instruction, not a guess.
 
-Which functions only read (and so may be repeated after a transient failure) is data too:
-:data:`READ_ONLY_MARKERS`, overridden per call by ``read_only=``.
+Which functions only read (and so may be repeated after a transient failure) is data too: the
+shipped function table (:func:`mcapi.client.is_read_only`), overridden per call by ``read_only=``.
 
 Backoff uses "full jitter": the n-th retry sleeps ``uniform(0, min(max_delay, base_delay * 2**n))``
 drawn from a ``random.Random`` the caller may seed, so tests and benchmarks repeat exactly.
@@ -31,22 +31,7 @@ import random
 import threading
 from dataclasses import dataclass, replace
 
-__all__ = ["READ_ONLY_MARKERS", "RetryBudget", "RetryPolicy", "backoff_delay", "is_read_only"]
-
-#: Path fragments of functions that only read. Matched case-blind anywhere in the path.
-READ_ONLY_MARKERS: tuple[str, ...] = (
-    "/get-",
-    "/find-",
-    "/search",
-    "/decode-url",
-    "discover-authentication",
-)
-
-
-def is_read_only(path: str) -> bool:
-    """Whether ``path`` is in the built-in table of functions that only read."""
-    lowered = path.lower()
-    return any(marker in lowered for marker in READ_ONLY_MARKERS)
+__all__ = ["RetryBudget", "RetryPolicy", "backoff_delay"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,8 @@
 """The emulator's ASGI application.
 
 The order of the checks a signed call passes is the tuple :data:`PIPELINE` below, in the order of
-``design/RESPONSE-CODES.md``; the first check that refuses decides the answer. Login and discovery
-are unsigned and pass only :data:`UNSIGNED_PIPELINE` before their own handler
+``docs/design/RESPONSE-CODES.md``; the first check that refuses decides the answer. Login and
+discovery are unsigned and pass only :data:`UNSIGNED_PIPELINE` before their own handler
 (``mcapi.emulator._login`` documents login's order). ``/_emulator/...`` is the admin API.
 """
 

@@ -213,7 +213,7 @@ def _logout(ctx: FunctionContext) -> FunctionResult:
         ctx.store.delete_binding(binding.access_key)
         return [{"accessKey": binding.access_key, "logout": True}]
 
-    return run_items(ctx, one, max_items=100)
+    return run_items(ctx, one, max_items=LOGOUT.max_items)
 
 
 LOGOUT = FunctionSpec(
@@ -222,6 +222,7 @@ LOGOUT = FunctionSpec(
     summary="Delete a binding (access key and secret key) of the caller.",
     permission=None,
     read_only=False,
+    max_items=100,
     request_schema={
         "type": "object",
         "required": ["accessKey"],

@@ -1,0 +1,59 @@
+"""Write the client's copy of the function table: ``src/mcapi/functions.json``.
+
+The client decides whether a call may be repeated from whether its function only reads; that fact
+lives in the emulator's :class:`FunctionSpec` rows. The client must not import the emulator (it
+installs without the server stack), so the facts it needs are shipped as package data, generated
+here::
+
+    make functions-table        # = python -m mcapi.emulator._function_index
+
+``tests/test_function_index.py`` fails, naming that command, when the shipped file is stale.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from mcapi.client._functions import FUNCTIONS_FILE
+from mcapi.emulator._emulator import all_functions
+from mcapi.emulator._login import DISCOVER_PATH, LOGIN_PATH
+
+__all__ = ["REGENERATE", "UNSIGNED_READ_ONLY", "main", "render", "rows"]
+
+#: The one-line command that rewrites the file.
+REGENERATE = "make functions-table"
+
+
+#: The two unsigned functions the request pipeline answers itself (no FunctionSpec row):
+#: discovery only reads; login creates or refreshes a binding.
+UNSIGNED_READ_ONLY = {DISCOVER_PATH: True, LOGIN_PATH: False}
+
+
+def rows() -> dict[str, bool]:
+    """Path -> whether the function only reads, for every function the emulator serves."""
+    table = {path: spec.read_only for path, spec in all_functions().items()}
+    table.update(UNSIGNED_READ_ONLY)
+    return dict(sorted(table.items()))
+
+
+def render() -> str:
+    """The file's text: every function the emulator serves, by path, with what the client uses."""
+    document = {
+        "about": f"Generated from the emulator's function table by `{REGENERATE}`; do not edit.",
+        "functions": {path: {"read_only": read_only} for path, read_only in rows().items()},
+    }
+    return json.dumps(document, indent=2, sort_keys=False) + "\n"
+
+
+def main() -> None:
+    import mcapi
+
+    target = Path(mcapi.__file__).parent / FUNCTIONS_FILE
+    target.write_text(render(), encoding="utf-8")
+    print(f"wrote {len(rows())} functions to {target}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
