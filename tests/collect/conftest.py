@@ -96,3 +96,17 @@ def read_output(directory: Path, stream: str) -> list[dict[str, Any]]:
     for path in files:
         out.extend(orjson.loads(line) for line in path.read_bytes().splitlines())
     return out
+
+
+def cli_env(tenant: Tenant, tmp_path: Path) -> dict[str, str]:
+    """The environment of a ``mcapi collect`` subprocess bound to the tenant (no profile)."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MCAPI_")}
+    demo = tenant.demo
+    env.update(
+        MCAPI_BASE_URL=tenant.base_url, MCAPI_APP_ID=demo.app_id, MCAPI_APP_KEY=demo.app_key,
+        MCAPI_ACCESS_KEY=demo.access_key, MCAPI_SECRET_KEY=demo.secret_key,
+        MCAPI_CONFIG=str(tmp_path / "no-profiles.toml"),
+    )  # fmt: skip
+    return env

@@ -25,6 +25,9 @@ def _register_optional() -> None:
 
     for command in _registry.commands():
         cli.add_command(command)
+    from mcapi.cli._collect_cmd import collect
+
+    cli.add_command(collect)
 
 
 _register_optional()
