@@ -54,9 +54,13 @@ __all__ = ["Collector", "explain"]
 def explain(error: MimecastError) -> str:
     """One paragraph a person can act on: what was refused, what it means, what to do."""
     entry = error.entry
-    codes = ", ".join(error.body_codes) or (
-        f"HTTP {error.status}" + (f" {error.sub_code}" if error.sub_code else "")
-    )
+    if isinstance(error, FunctionFailed):
+        head = "a fail entry in a 200 answer"
+    elif error.status is not None:
+        head = f"HTTP {error.status}" + (f" {error.sub_code}" if error.sub_code else "")
+    else:
+        head = type(error).__name__
+    codes = ", ".join([head, *error.body_codes])
     text = f"{error.endpoint or 'the call'} was refused ({codes})"
     if error.messages:
         text += f": {'; '.join(error.messages)}"
