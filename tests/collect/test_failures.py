@@ -44,8 +44,8 @@ class CorruptingProxy(httpx.BaseTransport):
 
 
 def _collect(
-    tenant: Tenant, out: Path, streams: list[str], *, client_options: dict[str, object] | None = None,
-    **options: object,
+    tenant: Tenant, out: Path, streams: list[str], *,
+    client_options: dict[str, object] | None = None, **options: object,
 ) -> Collector:  # fmt: skip
     sources = [make_source(s, quarantine=out / "quarantine", clock=tenant.emu.clock.now)
                for s in streams]  # fmt: skip
@@ -123,7 +123,7 @@ def test_a_refused_token_is_explained_not_taken_for_the_end(tenant: Tenant, tmp_
 
 
 def test_transient_failures_are_retried_and_counted(tenant: Tenant, tmp_path: Path) -> None:
-    victim, total = _victim(tenant, tmp_path)
+    _, total = _victim(tenant, tmp_path)
     tenant.fault({"match": {"path": SIEM, "call_number": 3, "times": 2},
                   "effect": {"status": 500, "sub_code": "0006"}})  # fmt: skip
     tenant.fault({"match": {"path": SIEM, "call_number": 8, "times": 1},
@@ -180,6 +180,7 @@ def test_stop_class_codes_end_the_stream_with_the_remedy(
     assert result.exit_code == code, result.output
     assert "audit:" in result.stderr and "Remedy:" in result.stderr and words in result.stderr
     assert len(read_output(out, "siem")) > 1000
-    assert not (out / ".checkpoints" / "audit.json").exists() or orjson.loads(
-        (out / ".checkpoints" / "audit.json").read_bytes()
-    ).get("state") is None
+    assert (
+        not (out / ".checkpoints" / "audit.json").exists()
+        or orjson.loads((out / ".checkpoints" / "audit.json").read_bytes()).get("state") is None
+    )
