@@ -78,12 +78,12 @@ def _exit_code(error: BaseException | None) -> int:
     return 1
 
 
-def _store(output: Path, state: str | None) -> CheckpointStore:
+def _store(output: Path, state: str | None, lease: float = 60.0) -> CheckpointStore:
     if state and state.startswith(("postgresql", "postgres:")):
         url = state.replace("postgres://", "postgresql+psycopg://", 1)
         if url.startswith("postgresql://"):
             url = url.replace("postgresql://", "postgresql+psycopg://", 1)
-        return PostgresCheckpoints(url)
+        return PostgresCheckpoints(url, lease_seconds=lease)
     return FileCheckpoints(Path(state) if state else output / ".checkpoints")
 
 
@@ -221,6 +221,9 @@ def _status(output: Path, state: str | None, as_json: bool) -> None:
 @click.option("--margin", type=click.IntRange(0), default=300, show_default=True,
               help="Seconds each time window overlaps the previous one.")  # fmt: skip
 @click.option("--profile", help="Profile saved by `mcapi login` (else MCAPI_*).")
+@click.option("--lease", type=click.FloatRange(1), default=60.0, show_default=True,
+              help="PostgreSQL store: seconds a stream stays owned by a collector that stopped "
+              "saving; much longer than one batch takes.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="status: print JSON.")
 @click.option("--quiet", is_flag=True, help="No progress display or log lines.")
 def collect(
@@ -238,6 +241,7 @@ def collect(
     since: str | None,
     margin: int,
     profile: str | None,
+    lease: float,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -279,10 +283,10 @@ def collect(
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr
         )
-    store = _store(output, state)
+    store = _store(output, state, lease)
     collector = Collector(
         sources, target, store, follow=mode == "follow", interval=interval,
-        listener=None if quiet or live else _log_line,
+        listener=None if quiet or live else _log_line, lease_poll=min(5.0, lease / 4),
     )  # fmt: skip
     for number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(number, lambda *_: collector.stop())

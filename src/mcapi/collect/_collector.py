@@ -262,6 +262,10 @@ class Collector:
         """Write, commit, checkpoint; the checkpoint saved, or None when the stream stopped."""
         fresh = [r for r in batch.records if r.id not in skip]
         stats.skipped += len(batch.records) - len(fresh)
+        # Renew the lease right before writing: a process whose lease lapsed (another took the
+        # stream over) must not write. The lease must be much longer than one batch takes.
+        if not self.store.acquire(name):
+            raise LeaseLost(f"the lease on stream {name!r} was taken over; not writing")
         if fresh:
             try:
                 self.sink.write(name, fresh)
