@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -97,7 +98,7 @@ def test_two_collectors_on_one_store_share_without_writing_a_stream_twice(
     )  # fmt: skip
     assert done.returncode == 0
     out = tmp_path / "shared"
-    first = subprocess.Popen(_command(out, pg_url), env=env, stderr=subprocess.PIPE)
+    first = subprocess.Popen(_command(out, pg_url), env=env, stderr=subprocess.DEVNULL)
     # the first owns both streams before the second starts
     store = PostgresCheckpoints(pg_url, owner="observer")
     deadline = time.monotonic() + 60
@@ -107,7 +108,12 @@ def test_two_collectors_on_one_store_share_without_writing_a_stream_twice(
         time.sleep(0.05)
     owner = store.owner_of("siem")
     second = subprocess.Popen(_command(out, pg_url), env=env, stderr=subprocess.PIPE)
-    time.sleep(1.0)  # the second now waits for the leases
+    lines: list[bytes] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(second.stderr.readline, b"")))
+    reader.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(b"owns this stream" in x for x in lines):
+        time.sleep(0.05)  # the second waits for the leases
     assert store.owner_of("siem") == owner
     first.send_signal(signal.SIGKILL)  # the owner dies mid-run; its leases run out
     first.wait(timeout=30)
@@ -119,8 +125,10 @@ def test_two_collectors_on_one_store_share_without_writing_a_stream_twice(
             break
         time.sleep(0.1)
     second.send_signal(signal.SIGTERM)
-    _, errors = second.communicate(timeout=60)
+    second.wait(timeout=60)
+    reader.join(timeout=10)
     store.close()
+    errors = b"".join(lines)
     assert second.returncode == 0, errors.decode()
     assert b"another collector owns this stream" in errors
     for stream in ("siem", "audit"):

@@ -92,11 +92,13 @@ def receiver() -> Iterator[Receiver]:
         r.server.server_close()
 
 
-def _run(tenant: Tenant, sink: object, state: Path, streams: list[str]) -> Collector:
+def _run(
+    tenant: Tenant, sink: object, state: Path, streams: list[str], **options: object
+) -> Collector:
     sources = [make_source(s, quarantine=state / "q", clock=tenant.emu.clock.now) for s in streams]
     c = Collector(
         sources, sink, FileCheckpoints(state), sleep=tenant.sleep,  # type: ignore[arg-type]
-        clock=tenant.emu.clock.now, max_sink_retries=3,
+        clock=tenant.emu.clock.now, max_sink_retries=3, **options,  # type: ignore[arg-type]
     )  # fmt: skip
     with tenant.client(event_hook=c.on_attempt) as client:
         c.run(client)
@@ -174,7 +176,8 @@ def test_stdout_sink_writes_jsonl(tenant: Tenant, tmp_path: Path) -> None:
 
 def test_directory_sink_rotates_by_size(tenant: Tenant, tmp_path: Path) -> None:
     sink = DirectorySink(tmp_path / "out", max_bytes=100_000)
-    c = _run(tenant, sink, tmp_path / "state", ["siem"])
+    # a file is rotated at the first checkpoint past the size: checkpoint every 200 records
+    c = _run(tenant, sink, tmp_path / "state", ["siem"], commit_records=200)
     sink.close()
     rotated = sink.rotated("siem")
     assert len(rotated) >= 5

@@ -283,6 +283,7 @@ def collect(
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr
         )
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request is noise here
     store = _store(output, state, lease)
     collector = Collector(
         sources, target, store, follow=mode == "follow", interval=interval,

@@ -13,6 +13,10 @@ repeats one step:
 5. save the checkpoint (the source's new state and the sink's position), atomically;
 6. ``sink.checkpointed`` (the sink may rotate its file now).
 
+Steps 4-6 cost three fsyncs, so several batches share them: a commit follows at most
+``commit_records`` records or ``commit_seconds`` seconds after the previous one, and always when
+the stream catches up, before any wait and when it stops.
+
 A crash anywhere leaves the checkpoint at the end of step 5 of some earlier batch, and everything
 after it is either not written at all or read back and skipped in step 3: no record is lost and
 none is written twice.
@@ -32,6 +36,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from mcapi._errors import (
@@ -71,6 +76,31 @@ def explain(error: MimecastError) -> str:
     return text
 
 
+@dataclass
+class _Pending:
+    """What was written since the last checkpoint: the checkpoint to save at the next commit."""
+
+    state: dict[str, Any] = field(default_factory=dict)
+    records: int = 0
+    units: int = 0
+    batches: int = 0
+    quarantined: int = 0
+    position_time: float | None = None
+    caught_up: bool = False
+    started: float = field(default_factory=time.monotonic)
+
+    def add(self, batch: Batch, written: int) -> _Pending:
+        self.state = batch.state
+        self.records += written
+        self.units += batch.units
+        self.batches += 1
+        self.quarantined += 1 if batch.quarantined is not None else 0
+        if batch.position_time is not None:
+            self.position_time = batch.position_time
+        self.caught_up = batch.caught_up
+        return self
+
+
 def _transient(error: MimecastError) -> bool:
     if isinstance(error, TransportError | ServerError | QuotaExceeded | ProtocolError):
         return True
@@ -84,9 +114,11 @@ class Collector:
     :meth:`stop`), ``max_batch_retries`` (a batch fetched again after the client gave up on a
     transient failure), ``backoff``/``max_backoff`` (seconds, doubled per retry),
     ``max_sink_retries``, ``lease_poll`` (seconds between tries for a stream another process
-    owns), ``listener`` (called with every :class:`CollectEvent`), ``sleep`` (how to wait;
-    default: an interruptible wait on the stop flag; tests advance the emulator's clock instead)
-    and ``clock`` (epoch seconds, for the checkpoints' times).
+    owns), ``commit_records``/``commit_seconds`` (several batches share one commit and
+    checkpoint, at most this many records or seconds apart; a batch that catches up, a wait and
+    a stop always commit), ``listener`` (called with every :class:`CollectEvent`), ``sleep``
+    (how to wait; default: an interruptible wait on the stop flag; tests advance the emulator's
+    clock instead) and ``clock`` (epoch seconds, for the checkpoints' times).
     """
 
     def __init__(
@@ -102,6 +134,8 @@ class Collector:
         max_backoff: float = 60.0,
         max_sink_retries: int = 5,
         lease_poll: float = 5.0,
+        commit_records: int = 10_000,
+        commit_seconds: float = 2.0,
         listener: Listener | None = None,
         sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] = time.time,
@@ -119,6 +153,8 @@ class Collector:
         self.max_backoff = max_backoff
         self.max_sink_retries = max_sink_retries
         self.lease_poll = lease_poll
+        self.commit_records = commit_records
+        self.commit_seconds = commit_seconds
         self.listener = listener
         self.clock = clock
         self._sleep = sleep
@@ -211,6 +247,8 @@ class Collector:
             return
         checkpoint: dict[str, Any] = self.store.load(name) or {}
         skip = self.sink.open_stream(name, checkpoint.get("sink"))
+        state = checkpoint.get("state")
+        pending: _Pending | None = None  # written since the last checkpoint, not yet committed
         failures = 0
         while not self._stop.is_set():
             if not self.store.acquire(name):  # the lease was taken over: stop writing
@@ -219,9 +257,15 @@ class Collector:
                     return
                 checkpoint = self.store.load(name) or {}
                 skip = self.sink.open_stream(name, checkpoint.get("sink"))
+                state, pending = checkpoint.get("state"), None
             try:
-                batch = source.next_batch(client, checkpoint.get("state"))
+                batch = source.next_batch(client, state)
             except MimecastError as exc:
+                if pending is not None:  # what was written is checkpointed before any wait
+                    saved = self._commit(name, source, pending, checkpoint, stats)
+                    if saved is None:
+                        return
+                    checkpoint, pending = saved, None
                 retry = not isinstance(exc, FunctionFailed) and _transient(exc)
                 if retry and failures < self.max_batch_retries:
                     failures += 1
@@ -234,10 +278,20 @@ class Collector:
                 self._fail(name, stats, explain(exc), exc, save=checkpoint)
                 return
             failures = 0
-            saved = self._store_batch(name, source, batch, checkpoint, skip, stats)
-            if saved is None:
+            written = self._write(name, batch, skip, stats, checkpoint)
+            if written is None:
                 return
-            checkpoint = saved
+            state = batch.state
+            pending = (pending or _Pending()).add(batch, written)
+            if (
+                batch.caught_up
+                or pending.records >= self.commit_records
+                or time.monotonic() - pending.started >= self.commit_seconds
+            ):
+                saved = self._commit(name, source, pending, checkpoint, stats)
+                if saved is None:
+                    return
+                checkpoint, pending = saved, None
             if batch.caught_up:
                 if not stats.caught_up:
                     self._emit(name, "caught_up", "caught up", records=stats.records)
@@ -248,18 +302,19 @@ class Collector:
                 self._wait(self.interval)
             else:
                 stats.caught_up = False
+        if pending is not None and self._commit(name, source, pending, checkpoint, stats) is None:
+            return
         self._emit(name, "stopped", "stopped after checkpointing", records=stats.records)
 
-    def _store_batch(
+    def _write(
         self,
         name: str,
-        source: Source,
         batch: Batch,
-        checkpoint: Mapping[str, Any],
         skip: set[str],
         stats: StreamStats,
-    ) -> dict[str, Any] | None:
-        """Write, commit, checkpoint; the checkpoint saved, or None when the stream stopped."""
+        checkpoint: Mapping[str, Any],
+    ) -> int | None:
+        """Write a batch's new records (not yet durable); how many, or None when it failed."""
         fresh = [r for r in batch.records if r.id not in skip]
         stats.skipped += len(batch.records) - len(fresh)
         # Renew the lease right before writing: a process whose lease lapsed (another took the
@@ -272,23 +327,6 @@ class Collector:
             except SinkError as exc:
                 self._fail(name, stats, str(exc), exc, save=checkpoint)
                 return None
-        position = None
-        for attempt in range(self.max_sink_retries + 1):
-            try:
-                position = self.sink.commit(name)
-                break
-            except SinkError as exc:
-                if attempt == self.max_sink_retries or self._stop.is_set():
-                    self._fail(name, stats, f"the sink refused: {exc}", exc, save=checkpoint)
-                    return None
-                stats.sink_retries += 1
-                delay = min(self.max_backoff, self.backoff * 2**attempt)
-                stats.last_wait = f"sink: {exc}"
-                self._emit(name, "retry", f"sink refused, trying again in {delay:.1f}s: {exc}")
-                self._wait(delay)
-        stats.records += len(fresh)
-        stats.units += batch.units
-        stats.batches += 1
         stats.file_retries += batch.retried_files
         if batch.rate_limit is not None and batch.rate_limit.remaining is not None:
             stats.quota_remaining = batch.rate_limit.remaining
@@ -304,23 +342,6 @@ class Collector:
                 token=kept.token,
                 error=kept.error,
             )
-        now = self.clock()
-        saved: dict[str, Any] = {
-            "stream": name,
-            "state": batch.state,
-            "sink": position,
-            "position_time": batch.position_time
-            if batch.position_time is not None
-            else checkpoint.get("position_time"),
-            "records": int(checkpoint.get("records", 0)) + len(fresh),
-            source.unit: int(checkpoint.get(source.unit, 0)) + batch.units,
-            "quarantined": int(checkpoint.get("quarantined", 0)) + (1 if batch.quarantined else 0),
-            "updated_at": now,
-            "caught_up_at": now if batch.caught_up else checkpoint.get("caught_up_at"),
-            "last_error": None,
-        }
-        self.store.save(name, saved)
-        self.sink.checkpointed(name)
         if batch.units:
             self._emit(
                 name,
@@ -329,6 +350,52 @@ class Collector:
                 records=len(fresh),
                 skipped=len(batch.records) - len(fresh),
             )
+        return len(fresh)
+
+    def _commit(
+        self,
+        name: str,
+        source: Source,
+        pending: _Pending,
+        checkpoint: Mapping[str, Any],
+        stats: StreamStats,
+    ) -> dict[str, Any] | None:
+        """Make the pending records durable, then save the checkpoint after them; the
+        checkpoint saved, or None when the sink kept refusing (the stream stops)."""
+        position = None
+        for attempt in range(self.max_sink_retries + 1):
+            try:
+                position = self.sink.commit(name)
+                break
+            except SinkError as exc:
+                if attempt == self.max_sink_retries or self._stop.is_set():
+                    self._fail(name, stats, f"the sink refused: {exc}", exc, save=checkpoint)
+                    return None
+                stats.sink_retries += 1
+                delay = min(self.max_backoff, self.backoff * 2**attempt)
+                stats.last_wait = f"sink: {exc}"
+                self._emit(name, "retry", f"sink refused, trying again in {delay:.1f}s: {exc}")
+                self._wait(delay)
+        now = self.clock()
+        saved: dict[str, Any] = {
+            "stream": name,
+            "state": pending.state,
+            "sink": position,
+            "position_time": pending.position_time
+            if pending.position_time is not None
+            else checkpoint.get("position_time"),
+            "records": int(checkpoint.get("records", 0)) + pending.records,
+            source.unit: int(checkpoint.get(source.unit, 0)) + pending.units,
+            "quarantined": int(checkpoint.get("quarantined", 0)) + pending.quarantined,
+            "updated_at": now,
+            "caught_up_at": now if pending.caught_up else checkpoint.get("caught_up_at"),
+            "last_error": None,
+        }
+        self.store.save(name, saved)
+        self.sink.checkpointed(name)
+        stats.records += pending.records
+        stats.units += pending.units
+        stats.batches += pending.batches
         return saved
 
     def _fail(
