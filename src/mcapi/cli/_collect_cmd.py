@@ -123,7 +123,7 @@ def _table(stats: Mapping[str, StreamStats]) -> Any:
             waits += f" ({s.last_wait[:50]})"
         table.add_row(
             s.stream,
-            str(s.records),
+            str(s.written),
             f"{s.units} {s.unit}",
             f"{s.rate():.0f}",
             "-" if s.quota_remaining is None else str(s.quota_remaining),

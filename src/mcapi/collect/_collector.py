@@ -327,6 +327,8 @@ class Collector:
             except SinkError as exc:
                 self._fail(name, stats, str(exc), exc, save=checkpoint)
                 return None
+        stats.written += len(fresh)
+        stats.units += batch.units
         stats.file_retries += batch.retried_files
         if batch.rate_limit is not None and batch.rate_limit.remaining is not None:
             stats.quota_remaining = batch.rate_limit.remaining
@@ -394,7 +396,6 @@ class Collector:
         self.store.save(name, saved)
         self.sink.checkpointed(name)
         stats.records += pending.records
-        stats.units += pending.units
         stats.batches += pending.batches
         return saved
 

@@ -31,7 +31,8 @@ class StreamStats:
 
     stream: str
     unit: str = "pages"
-    records: int = 0
+    records: int = 0  # committed: durable in the sink and checkpointed
+    written: int = 0  # handed to the sink, committed or not (what the live display shows)
     skipped: int = 0  # duplicates recognised by id and not written again
     units: int = 0  # files or pages
     batches: int = 0
@@ -50,9 +51,9 @@ class StreamStats:
     started: float = field(default_factory=time.monotonic)
 
     def rate(self, now: float | None = None) -> float:
-        """Records per second since the stream started."""
+        """Records written per second since the stream started."""
         elapsed = (now if now is not None else time.monotonic()) - self.started
-        return self.records / elapsed if elapsed > 0 else 0.0
+        return self.written / elapsed if elapsed > 0 else 0.0
 
     @property
     def recoveries(self) -> int:
