@@ -330,6 +330,9 @@ def make_source(
         common["clock"] = clock
     if name == "audit":
         return WindowSource(name="audit", **common)
+    # Request fields and record shapes as public integrations send and read them (elastic
+    # integrations, packages/mimecast/data_stream/ttp_{ap,ip}_logs): attachment logs carry no id
+    # (so content ids), impersonation logs carry ``id`` and ``eventTime``.
     ttp: dict[str, dict[str, Any]] = {
         "ttp-url": {
             "path": "/api/ttp/url/get-logs", "list_field": "clickLogs", "time_field": "date",
@@ -337,7 +340,8 @@ def make_source(
         },
         "ttp-attachment": {
             "path": "/api/ttp/attachment/get-logs", "list_field": "attachmentLogs",
-            "time_field": "date", "id_field": None, "extra": {"oldestFirst": True},
+            "time_field": "date", "id_field": None,
+            "extra": {"oldestFirst": True, "route": "all", "result": "all"},
         },
         "ttp-impersonation": {
             "path": "/api/ttp/impersonation/get-logs", "list_field": "impersonationLogs",
