@@ -163,7 +163,8 @@ def memory(args: argparse.Namespace) -> dict[str, Any]:
                 server.terminate()
                 server.wait(timeout=15)
             report[f"{days}d"] = {
-                "records": records, "seconds": round(seconds, 1), "peak_rss_mb": round(rss / 1024, 1),
+                "records": records, "seconds": round(seconds, 1),
+                "peak_rss_mb": round(rss / 1024, 1),
             }  # fmt: skip
     report["growth_7d_vs_1d_mb"] = round(
         report["7d"]["peak_rss_mb"] - report["1d"]["peak_rss_mb"], 1
