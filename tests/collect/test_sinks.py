@@ -18,6 +18,7 @@ from mcapi.collect import (
     DirectorySink,
     FileCheckpoints,
     HecSink,
+    OutRecord,
     StdoutSink,
     make_source,
 )
@@ -184,3 +185,43 @@ def test_directory_sink_rotates_by_size(tenant: Tenant, tmp_path: Path) -> None:
     assert [p.name for p in rotated[:2]] == ["siem-1.jsonl", "siem-2.jsonl"]
     records = read_output(tmp_path / "out", "siem")
     assert len(records) == len({r["id"] for r in records}) == c.stats["siem"].records
+
+
+def _records(n: int, start: int = 0) -> list[OutRecord]:
+    return [OutRecord(f"siem:f:{i}", "siem", {"file": "f"}, {"n": i}) for i in range(start, n)]
+
+
+def test_directory_sink_reads_back_what_followed_the_checkpoint(tmp_path: Path) -> None:
+    """A crash after writing past the checkpoint, in the middle of a line: on start the half line
+    is cut and the ids written after the checkpoint's position are given back."""
+    sink = DirectorySink(tmp_path, max_bytes=10**9)
+    sink.open_stream("siem", None)
+    sink.write("siem", _records(10))
+    position = sink.commit("siem")
+    sink.write("siem", _records(15, 10))
+    sink.commit("siem")
+    sink.close()
+    with open(tmp_path / "siem.jsonl", "ab") as handle:
+        handle.write(b'{"id": "siem:f:15", "str')  # the crash cut this write
+    reopened = DirectorySink(tmp_path)
+    assert reopened.open_stream("siem", position) == {f"siem:f:{i}" for i in range(10, 15)}
+    assert (tmp_path / "siem.jsonl").read_bytes().endswith(b"}\n")
+    reopened.close()
+
+
+def test_directory_sink_reads_back_across_a_rotation(tmp_path: Path) -> None:
+    sink = DirectorySink(tmp_path, max_bytes=100)
+    sink.open_stream("siem", None)
+    sink.write("siem", _records(3))
+    position = sink.commit("siem")
+    sink.write("siem", _records(5, 3))
+    sink.commit("siem")
+    sink.checkpointed("siem")  # past 100 bytes: rotated to siem-1.jsonl
+    sink.write("siem", _records(7, 5))
+    sink.commit("siem")
+    sink.close()
+    assert [p.name for p in sink.rotated("siem")] == ["siem-1.jsonl"]
+    reopened = DirectorySink(tmp_path, max_bytes=100)
+    ids = reopened.open_stream("siem", position)
+    assert ids == {f"siem:f:{i}" for i in range(3, 7)}
+    reopened.close()
