@@ -289,8 +289,10 @@ def collect(
         sources, target, store, follow=mode == "follow", interval=interval,
         listener=None if quiet or live else _log_line, lease_poll=min(5.0, lease / 4),
     )  # fmt: skip
-    for number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(number, lambda *_: collector.stop())
+    previous = {
+        number: signal.signal(number, lambda *_: collector.stop())
+        for number in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         with Client(credentials, event_hook=collector.on_attempt) as client:
             worker = threading.Thread(target=collector.run, args=(client,), name="collect")
@@ -311,6 +313,8 @@ def collect(
     finally:
         target.close()
         store.close()
+        for number, handler in previous.items():
+            signal.signal(number, handler)
     summary = {name: s.to_dict() for name, s in collector.stats.items()}
     click.echo(json.dumps({"streams": summary}, indent=2), err=sink == "stdout")
     code = 0
