@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -43,6 +44,30 @@ class CorruptingProxy(httpx.BaseTransport):
         self.inner.close()
 
 
+class _BreakingBody(httpx.SyncByteStream):
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self.body[: len(self.body) // 2]
+        raise httpx.ReadError("connection reset in the middle of the file")
+
+
+class BreakingProxy(CorruptingProxy):
+    """As :class:`CorruptingProxy`, but the connection breaks half-way through the file."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if self.victim not in response.headers.get("content-disposition", "") or self.left <= 0:
+            return response
+        self.left -= 1
+        self.hits += 1
+        body = response.read()
+        return httpx.Response(
+            response.status_code, headers=response.headers, stream=_BreakingBody(body)
+        )
+
+
 def _collect(
     tenant: Tenant, out: Path, streams: list[str], *,
     client_options: dict[str, object] | None = None, **options: object,
@@ -74,6 +99,15 @@ def test_a_file_broken_once_is_fetched_again(tenant: Tenant, tmp_path: Path) -> 
     assert proxy.hits == 1
     assert c.stats["siem"].file_retries == 1 and c.stats["siem"].quarantined == 0
     assert len(read_output(tmp_path / "out", "siem")) == total
+
+
+def test_a_download_that_breaks_off_once_is_fetched_again(tenant: Tenant, tmp_path: Path) -> None:
+    victim, total = _victim(tenant, tmp_path)
+    proxy = BreakingProxy(victim, times=1)
+    c = _collect(tenant, tmp_path / "out", ["siem"], client_options={"transport": proxy})
+    assert proxy.hits == 1 and c.stats["siem"].file_retries == 1
+    written = read_output(tmp_path / "out", "siem")
+    assert len(written) == total == len({r["id"] for r in written})
 
 
 def test_a_file_that_stays_broken_is_quarantined_and_the_stream_moves_on(
