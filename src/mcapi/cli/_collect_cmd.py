@@ -224,6 +224,8 @@ def _status(output: Path, state: str | None, as_json: bool) -> None:
 @click.option("--lease", type=click.FloatRange(1), default=60.0, show_default=True,
               help="PostgreSQL store: seconds a stream stays owned by a collector that stopped "
               "saving; much longer than one batch takes.")  # fmt: skip
+@click.option("--commit-records", type=click.IntRange(1), default=10_000, show_default=True,
+              help="Commit and checkpoint at least every N records (and 2 s).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="status: print JSON.")
 @click.option("--quiet", is_flag=True, help="No progress display or log lines.")
 def collect(
@@ -242,6 +244,7 @@ def collect(
     margin: int,
     profile: str | None,
     lease: float,
+    commit_records: int,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -288,6 +291,7 @@ def collect(
     collector = Collector(
         sources, target, store, follow=mode == "follow", interval=interval,
         listener=None if quiet or live else _log_line, lease_poll=min(5.0, lease / 4),
+        commit_records=commit_records,
     )  # fmt: skip
     previous = {
         number: signal.signal(number, lambda *_: collector.stop())
