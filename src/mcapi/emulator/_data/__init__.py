@@ -24,12 +24,14 @@ from mcapi.emulator._data._tables import (
     siem_streams,
     tenant_profiles,
 )
+from mcapi.emulator._data._ttp_tables import attachment_logs, impersonation_logs
 
 __all__ = [
     "AUDIT_CATEGORIES",
     "SIEM_SLOT_SECONDS",
     "GenerateSummary",
     "TenantProfile",
+    "attachment_logs",
     "audit_events",
     "click_logs",
     "generate",
@@ -37,6 +39,7 @@ __all__ = [
     "group_members",
     "groups",
     "held_messages",
+    "impersonation_logs",
     "managed_senders",
     "managed_urls",
     "messages",

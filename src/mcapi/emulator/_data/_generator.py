@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from mcapi.emulator._data import _siem_plan
 from mcapi.emulator._data._tables import (
     audit_events,
     click_logs,
@@ -31,6 +32,8 @@ from mcapi.emulator._data._tables import (
     messages,
     siem_streams,
 )
+from mcapi.emulator._data._ttp_generator import attachment_rows, impersonation_rows
+from mcapi.emulator._data._ttp_tables import attachment_logs, impersonation_logs
 from mcapi.emulator._data._vocab import (
     Person,
     externals,
@@ -46,7 +49,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SIEM_SLOT_SECONDS", "GenerateSummary", "generate"]
 
-SIEM_SLOT_SECONDS = 1800
+SIEM_SLOT_SECONDS = _siem_plan.SLOT_SECONDS
 _DAY = 86400
 _BATCH = 5000
 _GROUPS = (
@@ -74,6 +77,8 @@ class GenerateSummary:
     click_logs: int
     groups: int
     siem_files: int
+    attachment_logs: int = 0
+    impersonation_logs: int = 0
 
     def counts(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -109,6 +114,20 @@ def generate(
         n_audit = _insert_audit(conn, rng, account_id, people, start, days, seed)
         n_clicks = _insert_clicks(conn, rng, account_id, people, outside, start, days, seed)
         n_groups = _insert_groups(conn, rng, account_id, people, now, seed)
+        # a generator of their own, so that the tables above stay as they were before these
+        ttp_rng = random.Random(f"{seed}:ttp-protect")
+        n_attachments = _batched(
+            conn, attachment_logs, attachment_rows(
+                ttp_rng, account_id, people, outside,
+                _hour_counts(ttp_rng, start, days, len(people) + 24), seed,
+            ),
+        )  # fmt: skip
+        n_impersonations = _batched(
+            conn, impersonation_logs, impersonation_rows(
+                ttp_rng, account_id, people,
+                _hour_counts(ttp_rng, start, days, len(people) * 0.5 + 24), seed,
+            ),
+        )  # fmt: skip
         slot_start = (start // SIEM_SLOT_SECONDS) * SIEM_SLOT_SECONDS
         conn.execute(siem_streams.delete().where(siem_streams.c.account_id == account_id))
         conn.execute(
@@ -117,6 +136,11 @@ def generate(
                 start=slot_start, messages_per_user_day=messages_per_user_day,
             )
         )  # fmt: skip
+        first, end = int(slot_start // SIEM_SLOT_SECONDS), int(now // SIEM_SLOT_SECONDS)
+        siem_files = _siem_plan.file_count(
+            range(first, end), seed, users, messages_per_user_day,
+            {kind: _siem_plan.ttp_slots(conn, account_id, kind) for kind in _siem_plan.TTP_TYPES},
+        )  # fmt: skip
     return GenerateSummary(
         users=added_users,
         messages=n_messages,
@@ -124,7 +148,9 @@ def generate(
         audit_events=n_audit,
         click_logs=n_clicks,
         groups=n_groups,
-        siem_files=int((now // SIEM_SLOT_SECONDS) - slot_start // SIEM_SLOT_SECONDS),
+        siem_files=siem_files,
+        attachment_logs=n_attachments,
+        impersonation_logs=n_impersonations,
     )
 
 
@@ -142,7 +168,14 @@ def _tenant_domain(store: Store, account_id: int, account_code: str, now: float)
 
 
 def _clear(conn: Connection, account_id: int) -> None:
-    for table in (messages, held_messages, audit_events, click_logs):
+    for table in (
+        messages,
+        held_messages,
+        audit_events,
+        click_logs,
+        attachment_logs,
+        impersonation_logs,
+    ):
         conn.execute(
             table.delete().where(table.c.account_id == account_id, table.c.generated == sa.true())
         )
