@@ -30,7 +30,7 @@ IMPERSONATION_IDENTIFIERS = (
     "targeted_threat_dictionary",
     "similar_internal_domain",
 )
-IMPERSONATION_ACTIONS = ("hold", "bounce", "smart_folder", "stationery")
+IMPERSONATION_ACTIONS = ("none", "hold", "bounce")
 _FILES = (
     ("invoice.pdf", "application/pdf"), ("statement.pdf", "application/pdf"),
     ("payroll.xlsm", "application/vnd.ms-excel.sheet.macroEnabled.12"),
@@ -85,10 +85,12 @@ def attachment_rows(
                 "sha256": _digest("sha256", seed, "attachment", n),
                 "md5": _digest("md5", seed, "attachment", n),
                 "sha1": _digest("sha1", seed, "attachment", n), "result": result,
-                "action_triggered": "message held" if result == "malicious" else "none",
-                "definition": "Default Attachment Protect Definition",
-                "details": {"safe": "Safe", "malicious": "Malicious: Anomali:Phishing",
-                            "timeout": "Sandbox timed out", "error": "Sandbox error"}[result],
+                "action_triggered": (
+                    "admin release, hold" if result == "malicious" else "user release, none"
+                ),
+                "definition": "Inbound - Safe file with On-Demand Sandbox",
+                "details": f"{result.title():<50}\r\nTime taken: 0 hrs, 0 min, "
+                           f"{rng.randint(2, 40)} sec",
                 "route": "inbound", "subject": f"Documents {rng.randint(100, 999)}",
                 "message_id": f"<{opaque_id(seed, 'attmsg', n)[3:19]}@{host}>",
                 "sender_ip": _ip(rng), "generated": True,
@@ -112,13 +114,16 @@ def impersonation_rows(
             host = rng.choice(_LOOKALIKES)
             found = sorted(rng.sample(IMPERSONATION_IDENTIFIERS, k=rng.randint(1, 3)))
             malicious = len(found) >= 2 or rng.random() < 0.2
+            action = rng.choice(IMPERSONATION_ACTIONS[1:]) if malicious else "none"
+            outcome = "Hold for Review / User Hold" if action != "none" else "Tag email"
+            hits = len(found)
             yield {
                 "id": opaque_id(seed, "impersonation", n), "account_id": account_id,
                 "event_time": round(t, 3), "sender": f"{local}@{host}",
                 "recipient": rng.choice(people).email, "subject": rng.choice(_CEO_SUBJECTS),
-                "definition": "Default Impersonation Definition", "hits": len(found),
-                "identifiers": found,
-                "action": rng.choice(IMPERSONATION_ACTIONS) if malicious else "smart_folder",
+                "definition": f"IP - {hits} hit{'s' if hits > 1 else ''} ({outcome})",
+                "hits": hits, "identifiers": found, "action": action,
+                "posed_as": f"{posed.name} <{posed.email}>",
                 "tagged_external": True, "tagged_malicious": malicious,
                 "sender_ip": _ip(rng), "route": "inbound",
                 "message_id": f"<{opaque_id(seed, 'impmsg', n)[3:19]}@{host}>",

@@ -64,6 +64,8 @@ impersonation_logs = sa.Table(
     #: the identifiers that matched (JSON list of strings)
     sa.Column("identifiers", sa.JSON, nullable=False),
     sa.Column("action", sa.String(32), nullable=False),
+    #: who the message posed as: ``Display Name <address>``
+    sa.Column("posed_as", sa.String(400), nullable=False),
     sa.Column("tagged_external", sa.Boolean, nullable=False),
     sa.Column("tagged_malicious", sa.Boolean, nullable=False),
     sa.Column("sender_ip", sa.String(45), nullable=False),

@@ -17,6 +17,7 @@ from mcapi.emulator.functions import (
     managedsender,
     message_finder,
     ttp,
+    ttp_protect,
     user,
 )
 from mcapi.emulator.functions._registry import FunctionSpec
@@ -34,6 +35,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     *domain.SPECS,
     *directory.SPECS,
     *user.SPECS,
+    *ttp_protect.SPECS,
 )
 
 
