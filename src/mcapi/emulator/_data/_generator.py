@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mcapi.emulator._data import _siem_plan
+from mcapi.emulator._data._records import audit_info
 from mcapi.emulator._data._tables import (
     audit_events,
     click_logs,
@@ -63,6 +64,11 @@ _AUDIT_ADMIN = (
     ("Message Released", "email_logs", "Held message released to {u}"),
     ("Managed URL Created", "ttp_logs", "Managed URL https://{w}.example/ blocked"),
 )  # fmt: skip
+_AUTH_METHODS = ("Cloud", "Cloud", "Office 365", "Two Step Auth")
+_AUTH_APPS = (
+    "Administration Console", "Mimecast for Outlook", "mimecast-moa", "Mimecast Personal Portal",
+)  # fmt: skip
+_PUBLIC_IP = ((11, 223), (0, 255), (0, 255), (1, 254))
 _CLICK_CATEGORIES = ("Business", "Technology", "News", "Shopping", "Phishing & Fraud")
 
 
@@ -311,23 +317,37 @@ def _insert_audit(
     seed: int,
 ) -> int:
     admins = people[: max(1, len(people) // 100)]
+    # the details of eventInfo come from a generator of their own, so that the rows of the
+    # other tables stay what they were before events carried them
+    detail = random.Random(f"{seed}:audit-info")
 
     def rows() -> Iterator[dict[str, Any]]:
         n = 0
         for t0, count in _hour_counts(rng, start, days, len(people) * 0.6 + 24):
             for t in sorted(t0 + rng.random() * 3600 for _ in range(count)):
                 n += 1
+                ip = ".".join(str(detail.randint(lo, hi)) for lo, hi in _PUBLIC_IP)
                 if rng.random() < 0.85:
-                    who = rng.choice(people).email
+                    person = rng.choice(people)
+                    who = person.email
                     ok = rng.random() < 0.95
-                    audit_type = "Logon Authentication" if ok else "Logon Authentication Failed"
-                    category, info = "authentication_logs", f"{who} signed in from Email Client"
-                    if not ok:
-                        info = f"{who} failed to sign in: invalid credentials"
+                    category = "authentication_logs"
+                    extra = {"Method": detail.choice(_AUTH_METHODS)}
+                    if ok:
+                        audit_type = "User Logged On"
+                        text = f"Successful authentication for {who} <{person.name}>"
+                    else:
+                        audit_type = "Logon Authentication Failed"
+                        text = f"Failed authentication for {who} <{person.name}>"
+                        extra["Reason"] = detail.choice(("Wrong password", "Account Locked"))
+                    info = audit_info(
+                        text, when=t, ip=ip, application=detail.choice(_AUTH_APPS), **extra
+                    )
                 else:
                     who = rng.choice(admins).email
                     audit_type, category, text = rng.choice(_AUDIT_ADMIN)
-                    info = text.format(u=rng.choice(people).email, w=rng.choice(_GROUPS))
+                    text = text.format(u=rng.choice(people).email, w=rng.choice(_GROUPS))
+                    info = audit_info(text, when=t, ip=ip, application="Administration Console")
                 yield {
                     "id": opaque_id(seed, "audit", n), "account_id": account_id,
                     "event_time": round(t, 3), "audit_type": audit_type, "category": category,

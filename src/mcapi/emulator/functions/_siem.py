@@ -247,7 +247,9 @@ def _extra_records(
             "Subject": f"Re: order {rng.randint(1000, 9999)}", "MsgId": f"<{code[:16]}@{domain}>",
         }  # fmt: skip
         if log_type == "spam":
-            yield {"aCode": code, **common, "headerFrom": sender, "SourceIP": ip}
+            # datetime first, as every real record starts
+            yield {"datetime": common["datetime"], "aCode": code, **common,
+                   "headerFrom": sender, "SourceIP": ip}  # fmt: skip
         else:
             name, ext, mime = rng.choice(_AV_FILES)
             digest = f"{stream.seed}:{slot}:{k}".encode()
