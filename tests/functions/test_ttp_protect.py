@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from mcapi.client import AsyncClient
 from mcapi.client._retry import is_read_only
-from mcapi.emulator import EmulatorCredentials
-from mcapi.emulator._data import GenerateSummary, attachment_logs, impersonation_logs
+from mcapi.emulator import Emulator, EmulatorCredentials
+from mcapi.emulator._data import GenerateSummary, attachment_logs, generate, impersonation_logs
 from mcapi.emulator._faults import FaultRule
 from mcapi.emulator._store import Account
 from mcapi.emulator.functions import _siem
@@ -249,3 +249,52 @@ async def test_the_events_are_in_the_siem_files_of_their_types(
     else:
         assert "ttp_ip" not in files
     assert expected_hashes or expected_ids  # the chosen half hour has TTP events
+
+
+# -- on every database ----------------------------------------------------------------------------
+
+
+async def test_the_queries_hold_on_every_database(shared_db_url: str) -> None:
+    """The JSON identifiers filter, keyset pages, the domainOrUrl match and the TTP SIEM reads
+    on SQLite and PostgreSQL alike."""
+    emu = Emulator(shared_db_url, kdf_n=2**10)
+    try:
+        emu.clock.set(T0)
+        creds = emu.load_demo()
+        found = emu.store.find_account(creds.account_code)
+        assert found is not None
+        emu.store.update_account_policy(found.id, quota_limit=1_000_000, quota_reset_ms=1)
+        summary = generate(emu.store, found.id, seed=3, users=10, days=1, now=T0)
+        transport = httpx.ASGITransport(app=cast(Any, emu.app))
+        async with httpx.AsyncClient(transport=transport, base_url=creds.base_url) as http:
+            api = Api(http, emu, creds)
+            window = {"from": iso(T0 - DAY), "to": iso(T0)}
+            logs = await api.pages(ATTACHMENTS, window, page_size=7, records="attachmentLogs")
+            assert len(logs) == summary.attachment_logs
+            every = await api.pages(IMPERSONATIONS, window, page_size=7,
+                                    records="impersonationLogs")  # fmt: skip
+            only = {**window, "identifiers": ["internal_user_name"]}
+            named = await api.pages(IMPERSONATIONS, only, page_size=7,
+                                    records="impersonationLogs")  # fmt: skip
+            assert named == [log for log in every if "internal_user_name" in log["identifiers"]]
+            await api.ok("/api/ttp/url/create-managed-url",
+                         [{"url": "https://evil.example/login/", "action": "block"}])  # fmt: skip
+            exact = {"domainOrUrl": "evil.example/login", "exactMatch": True}
+            body = await api.ok("/api/ttp/url/get-all-managed-urls", [exact])
+            assert [f"{r['domain']}{r['path']}" for r in body["data"]] == ["evil.example/login/"]
+            slot = int((T0 - 22 * 3600) // SLOT)
+            slot_end = f"{datetime.fromtimestamp((slot + 1) * SLOT, UTC):%Y%m%d%H%M%S}"
+            token = _siem.encode_token(found.id, slot - 1, len(_siem.LOG_TYPES) - 1)
+            types = []
+            while True:
+                response = await api.call(SIEM, [{"token": token, "fileFormat": "json"}])
+                name = response.headers["content-disposition"].split('"')[1]
+                log_type, stamp = name.rsplit(".", 1)[0].rsplit("_", 1)
+                if not stamp.startswith(slot_end):
+                    break
+                types.append(log_type)
+                assert json.loads(response.content)["data"]
+                token = response.headers["mc-siem-token"]
+            assert "ttp_ap" in types and "receipt" in types
+    finally:
+        emu.close()
