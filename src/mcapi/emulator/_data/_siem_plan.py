@@ -63,8 +63,9 @@ def extra_count(seed: int, slot: int, total: int, log_type: str) -> int:
 
 def mta_present(seed: int, users: int, messages_per_user_day: int, slot: int) -> list[str]:
     """The MTA log types the slot has a file of. Receipt, process, delivery and journal files
-    exist whenever the slot has mail (the emulator's simplification: a slot whose every message
-    was rejected still has a process file, with no records)."""
+    exist whenever the slot has mail (the emulator's simplification: in a slot whose every message
+    was rejected or held, the process, delivery or journal file has no records); spam and AV files
+    when the slot drew such lines."""
     total = slot_messages(seed, users, messages_per_user_day, slot)
     if total == 0:
         return []
