@@ -40,9 +40,13 @@ async def test_download_writes_the_file_and_returns_the_next_token(
 
 async def test_following_tokens_reaches_is_last_token(harness: Harness, tmp_path: Path) -> None:
     harness.generate()
+    # two days of files, one per log type and half hour: more calls than the default quota
+    account = harness.emu.store.find_account(harness.demo.account_code)
+    assert account is not None
+    harness.emu.store.update_account_policy(account.id, quota_limit=1_000_000, quota_reset_ms=1)
     client = harness.client()
     token, names = None, []
-    for _ in range(200):
+    for _ in range(2000):
         got = await client.download(SIEM, item(token), tmp_path)
         if not got.is_file:
             assert got.is_last_token and got.result is not None and got.result.ok

@@ -20,10 +20,12 @@ import sqlalchemy as sa
 
 from mcapi.emulator._data import (
     GenerateSummary,
+    attachment_logs,
     audit_events,
     click_logs,
     groups,
     held_messages,
+    impersonation_logs,
     messages,
 )
 from mcapi.emulator._store import Account
@@ -113,6 +115,28 @@ def _event(account_id: int, t: float, n: int) -> Record:
     }  # fmt: skip
 
 
+def _attachment(account_id: int, t: float, n: int) -> Record:
+    return {
+        "account_id": account_id, "date": t, "sender": "news@outside.example",
+        "recipient": "a@demo.example", "file_name": f"late{n}.pdf", "file_type": "application/pdf",
+        "file_size": 2048, "sha256": f"{n:064x}", "md5": f"{n:032x}", "sha1": f"{n:040x}",
+        "result": "safe", "action_triggered": "user release, none", "definition": "Late",
+        "details": "Safe", "route": "inbound", "subject": f"late {n}",
+        "message_id": f"<late{n}@outside.example>", "sender_ip": "192.0.2.1", "generated": False,
+    }  # fmt: skip
+
+
+def _impersonation(account_id: int, t: float, n: int) -> Record:
+    return {
+        "id": f"late-impersonation-{n}", "account_id": account_id, "event_time": t,
+        "sender": "ceo@lookalike.example", "recipient": "a@demo.example", "subject": f"late {n}",
+        "definition": "IP - 1 hit (Tag email)", "hits": 1, "identifiers": ["internal_user_name"],
+        "action": "none", "posed_as": "Chief Executive <ceo@demo.example>",
+        "tagged_external": True, "tagged_malicious": True, "sender_ip": "192.0.2.1",
+        "route": "inbound", "message_id": f"<late{n}@lookalike.example>", "generated": False,
+    }  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Timed:
     """A paged list sorted by ``(time, seq)``, and how to add rows to the table behind it."""
@@ -158,6 +182,21 @@ TIMED = {
         "/api/audit/get-audit-events",
         {"startDateTime": iso(T0 - 86400), "endDateTime": iso(T0 + 3600)}, "audit-events",
         audit_events, "event_time", True, T0 - 86400, _event, lambda r: r["id"], size=5,
+    ),
+    "attachment logs newest first, default window": Timed(
+        "/api/ttp/attachment/get-logs", {}, "ttp-attachment-logs:newest", attachment_logs,
+        "date", True, T0 - 86400, _attachment, lambda r: r["fileHash"],
+        records="attachmentLogs", size=4,
+    ),
+    "attachment logs oldest first, default window": Timed(
+        "/api/ttp/attachment/get-logs", {"oldestFirst": True}, "ttp-attachment-logs:oldest",
+        attachment_logs, "date", False, T0 - 86400, _attachment, lambda r: r["fileHash"],
+        records="attachmentLogs", size=4,
+    ),
+    "impersonation logs newest first, default window": Timed(
+        "/api/ttp/impersonation/get-logs", {}, "ttp-impersonation-logs:newest",
+        impersonation_logs, "event_time", True, T0 - 86400, _impersonation,
+        lambda r: r["id"], records="impersonationLogs", size=4,
     ),
 }  # fmt: skip
 

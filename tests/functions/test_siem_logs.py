@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from mcapi.emulator._data import GenerateSummary
+from mcapi.emulator._store import Account
 from tests.functions.conftest import T0, Api, answer, fails
 
 pytestmark = pytest.mark.anyio
@@ -41,18 +42,34 @@ async def test_without_a_stream_there_is_no_file(api: Api) -> None:
     assert response.json() == LAST_TOKEN
 
 
-def slot_name(slot: int, ext: str) -> str:
-    return datetime.fromtimestamp(slot * SLOT, tz=UTC).strftime(f"MTA_%Y%m%d%H%M.{ext}")
+LOG_TYPES = ("receipt", "process", "delivery", "jrnl", "spam", "av", "ttp_url", "ttp_ap", "ttp_ip")
+
+
+def slot_name(slot: int, log_type: str, ext: str) -> str:
+    """``<type>_<YYYYMMDDHHMMSSmmm>.<ext>``, the slot's end (the milliseconds order the types)."""
+    end = datetime.fromtimestamp((slot + 1) * SLOT, tz=UTC)
+    return f"{log_type}_{end:%Y%m%d%H%M%S}{LOG_TYPES.index(log_type):03d}.{ext}"
+
+
+def name_slot(name: str) -> tuple[int, str]:
+    """The slot and the log type a file name names."""
+    match = re.fullmatch(r"([a-z_]+)_(\d{14})(\d{3})\.(log|json|zip)", name)
+    assert match, name
+    end = datetime.strptime(match.group(2), "%Y%m%d%H%M%S").replace(tzinfo=UTC).timestamp()
+    assert LOG_TYPES.index(match.group(1)) == int(match.group(3))
+    return int(end // SLOT) - 1, match.group(1)
 
 
 async def test_first_file_is_the_oldest_kept_one(api: Api, tenant: GenerateSummary) -> None:
     response = await fetch(api, fileFormat="json")
     assert response.headers["content-type"] == "application/octet-stream"
     first_slot = int((T0 - 3 * 86400) // SLOT)  # the generated stream starts 3 days back
-    assert filename(response) == slot_name(first_slot, "json")
-    rows = json.loads(response.content)["data"]
+    assert filename(response) == slot_name(first_slot, "receipt", "json")
+    body = json.loads(response.content)
+    assert body["type"] == "MTA"
+    rows = body["data"]
     assert rows
-    assert {r["logType"] for r in rows} <= {"receipt", "process", "delivery"}
+    assert all("logType" not in r and "Rcpt" in r and "SpamScore" in r for r in rows)
     assert {r["acc"] for r in rows} == {"CUSA12345"}
     for row in rows:  # every line falls in the file's 30-minute slot
         moment = datetime.strptime(row["datetime"], "%Y-%m-%dT%H:%M:%S%z").timestamp()
@@ -61,8 +78,10 @@ async def test_first_file_is_the_oldest_kept_one(api: Api, tenant: GenerateSumma
 
 
 async def test_the_token_chain_walks_every_file_then_waits(
-    api: Api, tenant: GenerateSummary
+    api: Api, account: Account, tenant: GenerateSummary
 ) -> None:
+    # three days of 30-minute files of nine log types: more calls than the default quota
+    api.emu.store.update_account_policy(account.id, quota_limit=1_000_000, quota_reset_ms=1)
     token: str | None = None
     names: list[str] = []
     while True:
@@ -74,13 +93,22 @@ async def test_the_token_chain_walks_every_file_then_waits(
         names.append(filename(response))
         token = response.headers["mc-siem-token"]
     assert len(names) == len(set(names)) == tenant.siem_files
-    assert names == sorted(names)
-    # half an hour later exactly one more file exists
+    stamps = [name.rpartition("_")[2] for name in names]
+    assert stamps == sorted(stamps)  # oldest first, a slot's types in their order
+    assert {name_slot(name)[1] for name in names} == set(LOG_TYPES)
+    # half an hour later one more slot's files exist: receipt, process, ... (MTA types only,
+    # since no TTP event happened in it)
     api.emu.clock.advance(SLOT)
-    newer = await fetch(api, token)
-    assert newer.headers["content-type"] == "application/octet-stream"
-    assert filename(newer) > names[-1]
-    assert (await fetch(api, newer.headers["mc-siem-token"])).json() == LAST_TOKEN
+    newer: list[str] = []
+    while True:
+        response = await fetch(api, token)
+        if response.headers["content-type"].startswith("application/json"):
+            break
+        newer.append(filename(response))
+        token = response.headers["mc-siem-token"]
+    assert newer
+    assert {name_slot(name)[0] for name in newer} == {name_slot(names[-1])[0] + 1}
+    assert [name_slot(name)[1] for name in newer][:4] == ["receipt", "process", "delivery", "jrnl"]
 
 
 async def test_files_are_the_same_every_time(api: Api, tenant: GenerateSummary) -> None:
@@ -93,9 +121,9 @@ async def test_files_are_the_same_every_time(api: Api, tenant: GenerateSummary) 
 
 async def test_key_value_and_compressed_formats(api: Api, tenant: GenerateSummary) -> None:
     plain = await fetch(api, fileFormat="key_value")
-    lines = plain.content.decode().splitlines()
-    assert lines and all(line.startswith("logType=") for line in lines)
-    assert all("|datetime=" in line and "|acc=CUSA12345|" in line for line in lines)
+    lines = plain.content.decode().split("\r")  # records are separated by CR
+    assert lines and all(line.startswith("datetime=") for line in lines)
+    assert all("|acc=CUSA12345|" in line and "logType" not in line for line in lines)
     as_json = await fetch(api, fileFormat="json")
     zipped = await fetch(api, fileFormat="json", compress=True)
     assert filename(zipped).endswith(".zip")
@@ -118,7 +146,8 @@ async def test_a_token_whose_file_aged_out_is_refused(api: Api, tenant: Generate
     # without a token the collector restarts from the oldest file still kept (7 days back)
     restart = await fetch(api)
     oldest_kept = int((api.emu.clock.now() - 7 * 86400) // SLOT)
-    assert filename(restart) == slot_name(oldest_kept, "log")
+    slot, _ = name_slot(filename(restart))
+    assert oldest_kept <= slot < oldest_kept + 48  # the first slot since then with mail
 
 
 async def test_invalid_request_fields_fail(api: Api) -> None:

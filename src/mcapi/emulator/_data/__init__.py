@@ -9,6 +9,7 @@ from mcapi.emulator._data._policies import blocked_sender_policies, blocked_send
 from mcapi.emulator._data._records import (
     AUDIT_CATEGORIES,
     TenantProfile,
+    audit_info,
     get_profile,
     new_id,
     record_audit,
@@ -32,15 +33,18 @@ from mcapi.emulator._data._threat_tables import (
     remediation_messages,
     threat_indicators,
 )
+from mcapi.emulator._data._ttp_tables import attachment_logs, impersonation_logs
 
 __all__ = [
     "AUDIT_CATEGORIES",
     "SIEM_SLOT_SECONDS",
     "GenerateSummary",
     "TenantProfile",
+    "attachment_logs",
     "audit_events",
     "blocked_sender_policies",
     "blocked_sender_verdicts",
+    "audit_info",
     "click_logs",
     "generate",
     "generate_queues",
@@ -48,6 +52,7 @@ __all__ = [
     "group_members",
     "groups",
     "held_messages",
+    "impersonation_logs",
     "managed_senders",
     "managed_urls",
     "message_attachments",

@@ -24,6 +24,8 @@ from sqlalchemy.engine import Connection
 
 from mcapi.emulator._data._queues import generate_queues
 from mcapi.emulator._data._policies import generate_blocked_senders
+from mcapi.emulator._data import _siem_plan
+from mcapi.emulator._data._records import audit_info
 from mcapi.emulator._data._tables import (
     audit_events,
     click_logs,
@@ -34,6 +36,8 @@ from mcapi.emulator._data._tables import (
     siem_streams,
 )
 from mcapi.emulator._data._threat_generator import generate_threat_data
+from mcapi.emulator._data._ttp_generator import attachment_rows, impersonation_rows
+from mcapi.emulator._data._ttp_tables import attachment_logs, impersonation_logs
 from mcapi.emulator._data._vocab import (
     Person,
     externals,
@@ -49,7 +53,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SIEM_SLOT_SECONDS", "GenerateSummary", "generate"]
 
-SIEM_SLOT_SECONDS = 1800
+SIEM_SLOT_SECONDS = _siem_plan.SLOT_SECONDS
 _DAY = 86400
 _BATCH = 5000
 _GROUPS = (
@@ -63,6 +67,11 @@ _AUDIT_ADMIN = (
     ("Message Released", "email_logs", "Held message released to {u}"),
     ("Managed URL Created", "ttp_logs", "Managed URL https://{w}.example/ blocked"),
 )  # fmt: skip
+_AUTH_METHODS = ("Cloud", "Cloud", "Office 365", "Two Step Auth")
+_AUTH_APPS = (
+    "Administration Console", "Mimecast for Outlook", "mimecast-moa", "Mimecast Personal Portal",
+)  # fmt: skip
+_PUBLIC_IP = ((11, 223), (0, 255), (0, 255), (1, 254))
 _CLICK_CATEGORIES = ("Business", "Technology", "News", "Shopping", "Phishing & Fraud")
 
 
@@ -77,6 +86,8 @@ class GenerateSummary:
     click_logs: int
     groups: int
     siem_files: int
+    attachment_logs: int = 0
+    impersonation_logs: int = 0
 
     def counts(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -118,6 +129,20 @@ def generate(
         )
         # blocked-sender policies act on the new mail: blocked messages are rejected, not held
         n_held -= generate_blocked_senders(conn, account_id, seed=seed, start=start)
+        # a generator of their own, so that the tables above stay as they were before these
+        ttp_rng = random.Random(f"{seed}:ttp-protect")
+        n_attachments = _batched(
+            conn, attachment_logs, attachment_rows(
+                ttp_rng, account_id, people, outside,
+                _hour_counts(ttp_rng, start, days, len(people) + 24), seed,
+            ),
+        )  # fmt: skip
+        n_impersonations = _batched(
+            conn, impersonation_logs, impersonation_rows(
+                ttp_rng, account_id, people,
+                _hour_counts(ttp_rng, start, days, len(people) * 0.5 + 24), seed,
+            ),
+        )  # fmt: skip
         slot_start = (start // SIEM_SLOT_SECONDS) * SIEM_SLOT_SECONDS
         conn.execute(siem_streams.delete().where(siem_streams.c.account_id == account_id))
         conn.execute(
@@ -126,6 +151,11 @@ def generate(
                 start=slot_start, messages_per_user_day=messages_per_user_day,
             )
         )  # fmt: skip
+        first, end = int(slot_start // SIEM_SLOT_SECONDS), int(now // SIEM_SLOT_SECONDS)
+        siem_files = _siem_plan.file_count(
+            range(first, end), seed, users, messages_per_user_day,
+            {kind: _siem_plan.ttp_slots(conn, account_id, kind) for kind in _siem_plan.TTP_TYPES},
+        )  # fmt: skip
     return GenerateSummary(
         users=added_users,
         messages=n_messages,
@@ -133,7 +163,9 @@ def generate(
         audit_events=n_audit,
         click_logs=n_clicks,
         groups=n_groups,
-        siem_files=int((now // SIEM_SLOT_SECONDS) - slot_start // SIEM_SLOT_SECONDS),
+        siem_files=siem_files,
+        attachment_logs=n_attachments,
+        impersonation_logs=n_impersonations,
     )
 
 
@@ -151,7 +183,14 @@ def _tenant_domain(store: Store, account_id: int, account_code: str, now: float)
 
 
 def _clear(conn: Connection, account_id: int) -> None:
-    for table in (messages, held_messages, audit_events, click_logs):
+    for table in (
+        messages,
+        held_messages,
+        audit_events,
+        click_logs,
+        attachment_logs,
+        impersonation_logs,
+    ):
         conn.execute(
             table.delete().where(table.c.account_id == account_id, table.c.generated == sa.true())
         )
@@ -287,23 +326,37 @@ def _insert_audit(
     seed: int,
 ) -> int:
     admins = people[: max(1, len(people) // 100)]
+    # the details of eventInfo come from a generator of their own, so that the rows of the
+    # other tables stay what they were before events carried them
+    detail = random.Random(f"{seed}:audit-info")
 
     def rows() -> Iterator[dict[str, Any]]:
         n = 0
         for t0, count in _hour_counts(rng, start, days, len(people) * 0.6 + 24):
             for t in sorted(t0 + rng.random() * 3600 for _ in range(count)):
                 n += 1
+                ip = ".".join(str(detail.randint(lo, hi)) for lo, hi in _PUBLIC_IP)
                 if rng.random() < 0.85:
-                    who = rng.choice(people).email
+                    person = rng.choice(people)
+                    who = person.email
                     ok = rng.random() < 0.95
-                    audit_type = "Logon Authentication" if ok else "Logon Authentication Failed"
-                    category, info = "authentication_logs", f"{who} signed in from Email Client"
-                    if not ok:
-                        info = f"{who} failed to sign in: invalid credentials"
+                    category = "authentication_logs"
+                    extra = {"Method": detail.choice(_AUTH_METHODS)}
+                    if ok:
+                        audit_type = "User Logged On"
+                        text = f"Successful authentication for {who} <{person.name}>"
+                    else:
+                        audit_type = "Logon Authentication Failed"
+                        text = f"Failed authentication for {who} <{person.name}>"
+                        extra["Reason"] = detail.choice(("Wrong password", "Account Locked"))
+                    info = audit_info(
+                        text, when=t, ip=ip, application=detail.choice(_AUTH_APPS), **extra
+                    )
                 else:
                     who = rng.choice(admins).email
                     audit_type, category, text = rng.choice(_AUDIT_ADMIN)
-                    info = text.format(u=rng.choice(people).email, w=rng.choice(_GROUPS))
+                    text = text.format(u=rng.choice(people).email, w=rng.choice(_GROUPS))
+                    info = audit_info(text, when=t, ip=ip, application="Administration Console")
                 yield {
                     "id": opaque_id(seed, "audit", n), "account_id": account_id,
                     "event_time": round(t, 3), "audit_type": audit_type, "category": category,

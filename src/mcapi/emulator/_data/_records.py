@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mcapi.emulator._data._tables import audit_events, tenant_profiles
+from mcapi.emulator._store._schema import applications
 
 if TYPE_CHECKING:
     from mcapi.emulator._store import Store
@@ -22,6 +24,7 @@ __all__ = [
     "AUDIT_CATEGORIES",
     "DEFAULT_MAX_RETENTION_DAYS",
     "TenantProfile",
+    "audit_info",
     "get_profile",
     "new_id",
     "record_audit",
@@ -110,6 +113,31 @@ def set_profile(store: Store, account_id: int, **values: Any) -> TenantProfile:
         return get_profile(conn, account_id)
 
 
+#: The client address an audit event names when the caller's is not known to the function.
+UNKNOWN_IP = "0.0.0.0"
+#: The application an audit event names when the call's application is not known.
+DEFAULT_APPLICATION = "Mimecast API"
+
+
+def audit_info(
+    text: str,
+    *,
+    when: float,
+    ip: str = UNKNOWN_IP,
+    application: str = DEFAULT_APPLICATION,
+    **extra: str,
+) -> str:
+    """``eventInfo`` in the shape real events have: the action, then ``, ``-separated
+    ``Key: value`` pairs (``Date``, ``Time``, ``IP``, ``Application``, then ``extra`` such as
+    ``Method`` or ``Reason``), which integrations split on ``, `` and ``: ``."""
+    moment = datetime.fromtimestamp(when, tz=UTC)
+    pairs = {
+        "Date": f"{moment:%Y-%m-%d}", "Time": f"{moment:%H:%M:%S}+0000", "IP": ip,
+        "Application": application, **extra,
+    }  # fmt: skip
+    return ", ".join([text, *(f"{key}: {value}" for key, value in pairs.items())])
+
+
 def record_audit(
     conn: Connection,
     account_id: int,
@@ -119,8 +147,19 @@ def record_audit(
     category: str,
     info: str,
     now: float,
+    app_id: str | None = None,
+    ip: str = UNKNOWN_IP,
 ) -> None:
-    """Append one audit event (``category`` is one of :data:`AUDIT_CATEGORIES`)."""
+    """Append one audit event (``category`` is one of :data:`AUDIT_CATEGORIES`). ``info`` is the
+    action; the date, time, IP and application (the name of ``app_id``'s registered application)
+    are appended as real events carry them."""
+    application = DEFAULT_APPLICATION
+    if app_id is not None:
+        name = conn.execute(
+            sa.select(applications.c.name).where(applications.c.app_id == app_id)
+        ).scalar()
+        application = name or DEFAULT_APPLICATION
+    info = audit_info(info, when=now, ip=ip, application=application)
     conn.execute(
         audit_events.insert().values(
             id=new_id(),

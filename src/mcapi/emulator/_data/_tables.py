@@ -217,8 +217,9 @@ group_members = sa.Table(
     sa.UniqueConstraint("group_id", "member", name="uq_group_members_group_member"),
 )
 
-#: SIEM files metadata. File bodies are never stored: a file is a pure function of this row and
-#: its 30-minute slot (see mcapi.emulator.functions._siem). No row = no files yet.
+#: SIEM files metadata. File bodies are never stored: an MTA file is a pure function of this row,
+#: its 30-minute slot and its log type, a TTP file reads the slot's click, attachment or
+#: impersonation rows (see mcapi.emulator.functions._siem). No row = no files yet.
 siem_streams = sa.Table(
     "siem_streams",
     metadata,

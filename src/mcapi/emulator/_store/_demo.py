@@ -53,6 +53,8 @@ READ_ONLY_PERMISSIONS = (
     "Account | Logs | Read",
     "Gateway | Tracking | Read",
     "Monitoring | URL Protection | Read",
+    "Monitoring | Attachment Protection | Read",
+    "Monitoring | Impersonation Protection | Read",
     "Archive | Search Content View",
     "Archive | Search | Read",
     "Directories | Groups | Read",

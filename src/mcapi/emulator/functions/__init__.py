@@ -25,6 +25,7 @@ from mcapi.emulator.functions import (
     remediation,
     threat_intel,
     ttp,
+    ttp_protect,
     user,
 )
 from mcapi.emulator.functions._registry import FunctionSpec
@@ -50,6 +51,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     *policy.SPECS,
     *remediation.SPECS,
     *threat_intel.SPECS,
+    *ttp_protect.SPECS,
 )
 
 

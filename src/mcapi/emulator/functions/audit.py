@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from mcapi.emulator._data import AUDIT_CATEGORIES, SIEM_SLOT_SECONDS, audit_events, siem_streams
+from mcapi.emulator._data import (
+    AUDIT_CATEGORIES,
+    SIEM_SLOT_SECONDS,
+    _siem_plan,
+    audit_events,
+    siem_streams,
+)
 from mcapi.emulator.functions import _siem
 from mcapi.emulator.functions._common import (
     INVALID,
@@ -27,6 +33,7 @@ from mcapi.emulator.functions._registry import (
     StreamResult,
 )
 from mcapi.emulator.functions._schemas import BOOL, DATE, STR, array, enum, obj
+from mcapi.emulator.functions._siem_ttp import ttp_records
 
 __all__ = ["LOOKBACK_DAYS", "SPECS"]
 
@@ -116,7 +123,8 @@ def get_audit_events(ctx: FunctionContext) -> FunctionResult | StreamResult:
 
 
 def get_siem_logs(ctx: FunctionContext) -> FunctionResult | StreamResult:
-    """The next MTA log file after ``token`` (the oldest kept one without), streamed."""
+    """The next SIEM log file after ``token`` (the oldest kept one without), streamed: one log
+    type per file, as the platform hands them out."""
 
     def handle(item: Item) -> FunctionResult | StreamResult:
         choice(item, "type", ("MTA",), default="MTA")
@@ -126,32 +134,54 @@ def get_siem_logs(ctx: FunctionContext) -> FunctionResult | StreamResult:
         now = ctx.now
         stream = _stream(ctx)
         last = _siem.last_produced_slot(now)
+        first = (_siem.first_kept_slot(now), 0)
         if token is not None:
-            slot = _siem.decode_token(token, ctx.account.id)
-            if slot is None or slot < _siem.first_kept_slot(now) or slot > last:
+            named = _siem.decode_token(token, ctx.account.id)
+            if named is None or named[0] < _siem.first_kept_slot(now) or named[0] > last:
                 raise ItemError(
                     "err_audit_siem_invalid_token",
                     "The SIEM token is invalid or its log file is no longer kept",
                     "token",
                 )
-            wanted = slot + 1
-        else:
-            wanted = _siem.first_kept_slot(now)
+            first = (named[0], named[1] + 1)
+        found = None
         if stream is not None:
-            wanted = max(wanted, stream.start_slot)
-        if stream is None or wanted > last:
+            if first[0] < stream.start_slot:
+                first = (stream.start_slot, 0)
+            found = _siem.next_file(first, last, lambda slot: _present(ctx, stream, slot))
+        if stream is None or found is None:
             headers = {SIEM_TOKEN_HEADER: token} if token else None
             return FunctionResult(extra_meta={"isLastToken": True}, headers=headers)
-        name = _siem.file_name(wanted, file_format, compress)
+        slot, index = found
+        log_type = _siem.LOG_TYPES[index]
+        if log_type in _siem_plan.TTP_TYPES:
+            records = ttp_records(
+                ctx.store, ctx.account.id, ctx.account.account_code, log_type, slot
+            )
+        else:
+            records = _siem.mta_records(stream, slot, log_type)
+        name = _siem.file_name(slot, log_type, file_format, compress)
         return StreamResult(
-            chunks=_siem.file_chunks(stream, wanted, file_format, compress),
+            chunks=_siem.file_chunks(records, slot, log_type, file_format, compress),
             headers={
                 "Content-Disposition": f'attachment; filename="{name}"',
-                SIEM_TOKEN_HEADER: _siem.encode_token(ctx.account.id, wanted),
+                SIEM_TOKEN_HEADER: _siem.encode_token(ctx.account.id, slot, index),
             },
         )
 
     return run_single(ctx, handle)
+
+
+def _present(ctx: FunctionContext, stream: _siem.SiemStream, slot: int) -> list[str]:
+    """The log types the slot has a file of: its MTA types, and the TTP types with rows."""
+    kinds = _siem.stream_present(stream, slot)
+    with ctx.store.connect() as conn:
+        kinds += [
+            kind
+            for kind in _siem_plan.TTP_TYPES
+            if _siem_plan.ttp_present(conn, ctx.account.id, kind, slot)
+        ]
+    return kinds
 
 
 def _stream(ctx: FunctionContext) -> _siem.SiemStream | None:
@@ -197,7 +227,7 @@ SPECS = (
     FunctionSpec(
         path="/api/audit/get-siem-logs",
         handler=get_siem_logs,
-        summary="The next MTA log file (30-minute files, kept 7 days), streamed",
+        summary="The next SIEM log file (one log type per file, 30-minute files, kept 7 days)",
         permission="Gateway | Tracking | Read",
         read_only=True,
         request_schema=obj(

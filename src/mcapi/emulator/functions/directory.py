@@ -180,7 +180,7 @@ def add_group_member(ctx: FunctionContext) -> FunctionResult:
                 record_audit(
                     conn, ctx.account.id, user=ctx.user.email, audit_type="Group Member Added",
                     category="directory_logs", info=f"{member} added to group {group_id}",
-                    now=ctx.now,
+                    now=ctx.now, app_id=ctx.app_id,
                 )  # fmt: skip
         except sa.exc.IntegrityError:
             # Another call added the member first (unique constraint), or the group was removed
@@ -211,7 +211,7 @@ def remove_group_member(ctx: FunctionContext) -> FunctionResult:
             record_audit(
                 conn, ctx.account.id, user=ctx.user.email, audit_type="Group Member Removed",
                 category="directory_logs", info=f"{member} removed from group {group_id}",
-                now=ctx.now,
+                now=ctx.now, app_id=ctx.app_id,
             )  # fmt: skip
         return [_record(row.id, group_id, kind, member, row.internal)]
 

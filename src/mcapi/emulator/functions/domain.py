@@ -88,7 +88,8 @@ def create_domain(ctx: FunctionContext) -> FunctionResult:
                 row = insert_domain(conn, ctx.account.id, name, inbound, ctx.now)
                 record_audit(
                     conn, ctx.account.id, user=ctx.user.email, audit_type="Domain Created",
-                    category="account_logs", info=f"Domain {row.domain} registered", now=ctx.now,
+                    category="account_logs", info=f"Domain {row.domain} registered",
+                    now=ctx.now, app_id=ctx.app_id,
                 )  # fmt: skip
         except AlreadyExists:
             raise Conflict(

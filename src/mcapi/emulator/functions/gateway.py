@@ -200,7 +200,7 @@ def _process(ctx: FunctionContext, held_id: str, status: str, note: str) -> None
         record_audit(
             conn, ctx.account.id, user=ctx.user.email,
             audit_type=f"Held Message {status.title()}", category="email_logs",
-            info=f"Held message for {row.recipient} {status}{note}", now=ctx.now,
+            info=f"Held message for {row.recipient} {status}{note}", now=ctx.now, app_id=ctx.app_id,
         )  # fmt: skip
 
 

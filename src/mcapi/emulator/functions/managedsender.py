@@ -59,7 +59,8 @@ def _set(ctx: FunctionContext, sender: str, to: str, action: str) -> str:
             )
         record_audit(
             conn, ctx.account.id, user=ctx.user.email, audit_type="Managed Sender Updated",
-            category="policy_logs", info=f"{sender} -> {to}: {action}", now=ctx.now,
+            category="policy_logs", info=f"{sender} -> {to}: {action}",
+            now=ctx.now, app_id=ctx.app_id,
         )  # fmt: skip
     return str(found)
 

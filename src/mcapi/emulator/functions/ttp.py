@@ -165,7 +165,7 @@ def create_managed_url(ctx: FunctionContext) -> FunctionResult:
                 ).one()
                 record_audit(
                     conn, ctx.account.id, user=ctx.user.email, audit_type="Managed URL Created",
-                    category="ttp_logs", now=ctx.now,
+                    category="ttp_logs", now=ctx.now, app_id=ctx.app_id,
                     info=f"Managed URL {row.domain}{row.path} set to {row.action}",
                 )  # fmt: skip
         except sa.exc.IntegrityError:  # the (account, url_key) unique constraint
@@ -178,14 +178,19 @@ def create_managed_url(ctx: FunctionContext) -> FunctionResult:
 
 
 def get_all_managed_urls(ctx: FunctionContext) -> FunctionResult | StreamResult:
-    """The account's managed URLs, oldest first, optionally only one domain's; paged."""
+    """The account's managed URLs, oldest first, paged; ``domainOrUrl`` keeps the entries whose
+    domain or URL contains it (equals it, with ``exactMatch``); ``domain`` keeps one domain's."""
 
     def handle(item: Item) -> FunctionResult:
         domain = optional_text(item, "domain", max_length=253).lower()
+        wanted = optional_text(item, "domainOrUrl", max_length=2000).lower()
+        exact = boolean(item, "exactMatch")
         t = managed_urls.c
         stmt = sa.select(managed_urls).where(t.account_id == ctx.account.id)
         if domain:
             stmt = stmt.where(t.domain == domain)
+        if wanted:
+            stmt = stmt.where(_matching(wanted, exact))
         with ctx.store.connect() as conn:
             found = page(
                 conn, stmt, [t.seq], request=ctx.request.pagination, scope="managed-urls",
@@ -196,6 +201,23 @@ def get_all_managed_urls(ctx: FunctionContext) -> FunctionResult | StreamResult:
         )
 
     return run_single(ctx, handle)
+
+
+def _matching(wanted: str, exact: bool) -> sa.ColumnElement[bool]:
+    """Managed URLs that match ``domainOrUrl``: its domain, or its URL without the scheme
+    (``host/path``), equal to the value (``exactMatch``) or containing it. A value given with
+    its scheme is compared without it; a trailing ``/`` does not matter."""
+    t = managed_urls.c
+    bare = wanted.split("://", 1)[1] if "://" in wanted else wanted
+    bare = bare.rstrip("/")
+    address = sa.func.lower(t.domain + t.path)
+    if exact:
+        trimmed = sa.func.rtrim(address, "/")
+        return sa.or_(t.domain == bare, trimmed == bare)
+    return sa.or_(
+        t.domain.contains(bare, autoescape=True),
+        address.contains(bare, autoescape=True),
+    )
 
 
 def delete_managed_url(ctx: FunctionContext) -> FunctionResult:
@@ -215,7 +237,7 @@ def delete_managed_url(ctx: FunctionContext) -> FunctionResult:
             record_audit(
                 conn, ctx.account.id, user=ctx.user.email, audit_type="Managed URL Deleted",
                 category="ttp_logs", info=f"Managed URL {row.domain}{row.path} deleted",
-                now=ctx.now,
+                now=ctx.now, app_id=ctx.app_id,
             )  # fmt: skip
         return [{"id": url_id}]
 
@@ -317,7 +339,7 @@ SPECS = (
         summary="The managed URLs, oldest first, paged",
         permission=READ,
         read_only=True,
-        request_schema=obj({"domain": STR}),
+        request_schema=obj({"domainOrUrl": STR, "exactMatch": BOOL, "domain": STR}),
         response_schema=MANAGED_URL,
         max_items=1,
         paginated=True,

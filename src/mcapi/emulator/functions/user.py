@@ -101,7 +101,8 @@ def create_user(ctx: FunctionContext) -> FunctionResult:
                 )  # fmt: skip
                 record_audit(
                     conn, ctx.account.id, user=ctx.user.email, audit_type="User Created",
-                    category="directory_logs", info=f"User {address} created", now=ctx.now,
+                    category="directory_logs", info=f"User {address} created",
+                    now=ctx.now, app_id=ctx.app_id,
                 )  # fmt: skip
         except AlreadyExists:
             raise Conflict(USER_EXISTS, f"the user {address} already exists") from None
