@@ -31,7 +31,7 @@ import orjson
 
 from mcapi.client import Client
 from mcapi.collect import Collector, DirectorySink, FileCheckpoints, make_source
-from mcapi.emulator import Emulator
+from mcapi.emulator import Emulator, EmulatorConfig
 from mcapi.emulator._data import generate
 from mcapi.emulator._faults import FaultRule
 from mcapi.emulator._ratelimit import ForcedQuotaRule
@@ -51,7 +51,7 @@ def _records(directory: Path, stream: str) -> list[tuple[str, bytes]]:
 
 def run_chaos(users: int = 200, days: int = 4, seed: int = 11) -> dict[str, Any]:
     """Run the soak; returns the report (see the module doc)."""
-    emu = Emulator("sqlite://", kdf_n=2**10)
+    emu = Emulator("sqlite://", kdf_n=2**10, config=EmulatorConfig(skew_reference="either"))
     emu.clock.freeze()
     demo = emu.load_demo()
     account = emu.store.find_account(demo.account_code)

@@ -40,11 +40,13 @@ SIEM = "/api/audit/get-siem-logs"
 
 def serve(args: argparse.Namespace) -> None:
     """The server child: an emulator with a generated tenant on a loopback port."""
-    from mcapi.emulator import Emulator
+    from mcapi.emulator import Emulator, EmulatorConfig
     from mcapi.emulator._data import generate
     from mcapi.emulator._serve import bind_socket, build_server
 
-    emulator = Emulator(f"sqlite:///{args.db}", kdf_n=2**10)
+    emulator = Emulator(
+        f"sqlite:///{args.db}", kdf_n=2**10, config=EmulatorConfig(skew_reference="either")
+    )
     creds = emulator.load_demo()
     account = emulator.store.find_account(creds.account_code)
     assert account is not None

@@ -34,7 +34,8 @@ PUBLIC_PACKAGES = (
 #: Names every module may hold without exporting them.
 IMPORT_MACHINERY = {"TYPE_CHECKING", "annotations"}
 #: Server packages; none may be imported by the client or by ``mcapi call``.
-SERVER_PACKAGES = ("starlette", "uvicorn", "sqlalchemy", "psycopg", "redis", "orjson")
+# orjson is no server package: the collector writes its records with it
+SERVER_PACKAGES = ("starlette", "uvicorn", "sqlalchemy", "psycopg", "redis")
 
 
 def _public_names(module: ModuleType) -> Iterator[str]:

@@ -36,6 +36,7 @@ from mcapi._errors import (
 
 if TYPE_CHECKING:
     from mcapi.client import (
+        RECORD_FIELDS,
         AsyncClient,
         AttemptEvent,
         Client,
@@ -57,7 +58,7 @@ _CLIENT_NAMES = frozenset(
     {
         "AsyncClient", "AttemptEvent", "Client", "Credentials", "CredentialsError", "Downloaded",
         "FileStream", "ItemError", "ItemFailure", "Pacer", "RateLimit", "Result", "RetryBudget",
-        "RetryPolicy", "is_read_only",
+        "RetryPolicy", "is_read_only", "RECORD_FIELDS",
     }
 )  # fmt: skip
 
@@ -71,6 +72,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "RECORD_FIELDS",
     "Action",
     "ApiError",
     "AsyncClient",

@@ -19,7 +19,7 @@ import pytest
 
 from mcapi.client import AttemptEvent, Client
 from mcapi.collect import CollectEvent
-from mcapi.emulator import Emulator, EmulatorCredentials
+from mcapi.emulator import Emulator, EmulatorConfig, EmulatorCredentials
 from mcapi.emulator._data import generate
 from mcapi.emulator._faults import FaultRule
 from mcapi.testing import serve
@@ -76,7 +76,7 @@ def make_tenant(emu: Emulator, *, users: int = 20, days: int = 2, seed: int = 7)
 
 @pytest.fixture
 def tenant() -> Iterator[Tenant]:
-    emulator = Emulator("sqlite://", kdf_n=KDF_N)
+    emulator = Emulator("sqlite://", kdf_n=KDF_N, config=EmulatorConfig(skew_reference="either"))
     emulator.clock.freeze()
     make_tenant(emulator)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import orjson
@@ -65,7 +66,9 @@ def test_every_stream_collected_once_and_a_second_run_adds_nothing(
     assert len({r["id"] for r in siem}) == len(siem)
     assert sorted(r["record"]["id"] for r in audit) == sorted(reference_audit(tenant))
     assert all(r["stream"] == "audit" and r["id"] == "audit:" + r["record"]["id"] for r in audit)
-    assert siem[0]["source"]["file"].startswith("MTA_") and siem[0]["source"]["token"]
+    # real file names: the log type, then the time (receipt_20191125134532478.json)
+    assert re.fullmatch(r"[a-z_]+_\d{17}\.json", siem[0]["source"]["file"])
+    assert siem[0]["source"]["token"]
     second = run(tenant, tmp_path, ["siem", "audit", "ttp-url"])
     assert sum(s.records for s in second.stats.values()) == 0
     assert len(read_output(tmp_path, "siem")) == len(siem)
@@ -75,12 +78,15 @@ def test_every_stream_collected_once_and_a_second_run_adds_nothing(
 
 def test_new_files_after_the_clock_moves_are_collected(tenant: Tenant, tmp_path: Path) -> None:
     run(tenant, tmp_path, ["siem"])
-    before = len(read_output(tmp_path, "siem"))
-    tenant.emu.clock.advance(2 * 1800)  # two more SIEM files exist now
+    earlier = read_output(tmp_path, "siem")
+    before = len(earlier)
+    tenant.emu.clock.advance(2 * 1800)  # two more half hours of SIEM files (a file per log type)
     later = run(tenant, tmp_path, ["siem"])
-    assert later.stats["siem"].units == 2
+    assert later.stats["siem"].units >= 2 and later.stats["siem"].records > 0
     after = read_output(tmp_path, "siem")
     assert len(after) == before + later.stats["siem"].records
+    old_files = {r["source"]["file"] for r in earlier}
+    assert all(r["source"]["file"] not in old_files for r in after[before:])
     assert len({r["id"] for r in after}) == len(after)
 
 

@@ -691,3 +691,10 @@ def test_read_cache_sees_this_stores_own_writes() -> None:
     assert context.user.locked_until == 100.0
     store.delete_binding(binding.access_key)
     assert store.auth_context(binding.access_key) is None
+
+
+def test_access_keys_never_start_with_a_dash() -> None:
+    # a key is an argument of `mcapi emulator expire-binding KEY`: a leading `-` reads as an option
+    from mcapi.emulator._store._ops import new_access_key
+
+    assert not any(new_access_key().startswith("-") for _ in range(2000))

@@ -8,6 +8,7 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import time
 import uuid
 from collections.abc import Iterator
 from email.utils import formatdate
@@ -56,8 +57,9 @@ def headers(creds: EmulatorCredentials, path: str, now: float) -> dict[str, str]
 def post(
     http: httpx.Client, emu: Emulator, creds: EmulatorCredentials, path: str, body: bytes
 ) -> httpx.Response:
-    """POST ``body`` (bytes as given) to ``path``, signed."""
-    return http.post(path, content=body, headers=headers(creds, path, emu.clock.now()))
+    """POST ``body`` (bytes as given) to ``path``, signed with the wall clock as integrations
+    sign (the emulator's clock stays at T0 for the data)."""
+    return http.post(path, content=body, headers=headers(creds, path, time.time()))
 
 
 @contextlib.contextmanager

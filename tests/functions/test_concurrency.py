@@ -22,7 +22,7 @@ import pytest
 import sqlalchemy as sa
 
 from mcapi._signing import format_date, new_request_id, signed_headers
-from mcapi.emulator import Emulator, EmulatorCredentials
+from mcapi.emulator import Emulator, EmulatorConfig, EmulatorCredentials
 from mcapi.emulator._data import audit_events, groups, held_messages, managed_senders
 from mcapi.emulator._store import Account
 
@@ -44,7 +44,8 @@ class Tenant:
 
 @pytest.fixture
 def tenant(db_url: str) -> Iterator[Tenant]:
-    emu = Emulator(db_url, kdf_n=2**10)
+    # signed with the emulator clock, which the tests move (tests/fidelity: wall clock)
+    emu = Emulator(db_url, kdf_n=2**10, config=EmulatorConfig(skew_reference="either"))
     creds = emu.load_demo()
     account = emu.store.find_account(creds.account_code)
     assert account is not None

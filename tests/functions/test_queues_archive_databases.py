@@ -14,7 +14,7 @@ from typing import Any, cast
 import httpx
 import pytest
 
-from mcapi.emulator import Emulator
+from mcapi.emulator import Emulator, EmulatorConfig
 from mcapi.emulator._data import generate
 from tests.functions.conftest import SEED, T0, Api, iso
 
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.anyio
 
 @pytest.fixture
 def emu_on(shared_db_url: str) -> Iterator[Emulator]:
-    emulator = Emulator(shared_db_url, kdf_n=2**10)
+    emulator = Emulator(shared_db_url, kdf_n=2**10, config=EmulatorConfig(skew_reference="either"))
     emulator.clock.set(T0)
     yield emulator
     emulator.close()

@@ -97,10 +97,10 @@ def log_type(download: Download) -> str:
 
 
 async def test_reading_every_siem_file_keeps_memory_flat() -> None:
-    # the calls below are signed with the emulator clock, set in the past
-    emu = Emulator("sqlite://", kdf_n=2**10, config=EmulatorConfig(skew_reference="emulator"))
-    # a short journal: it keeps one entry per call, and this walk makes hundreds of calls
-    emu = Emulator("sqlite://", kdf_n=2**10, config=EmulatorConfig(journal_size=10))
+    # signed with the emulator clock, set in the past; a short journal: it keeps one entry per
+    # call, and this walk makes hundreds of calls
+    config = EmulatorConfig(skew_reference="emulator", journal_size=10)
+    emu = Emulator("sqlite://", kdf_n=2**10, config=config)
     emu.clock.set(1_760_000_000.0)
     creds = emu.load_demo()
     account = emu.store.find_account(creds.account_code)

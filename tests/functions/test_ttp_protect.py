@@ -11,9 +11,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from mcapi.client import AsyncClient
-from mcapi.client._retry import is_read_only
-from mcapi.emulator import Emulator, EmulatorCredentials
+from mcapi.client import AsyncClient, is_read_only
+from mcapi.emulator import Emulator, EmulatorConfig, EmulatorCredentials
 from mcapi.emulator._data import GenerateSummary, attachment_logs, generate, impersonation_logs
 from mcapi.emulator._faults import FaultRule
 from mcapi.emulator._store import Account
@@ -257,7 +256,8 @@ async def test_the_events_are_in_the_siem_files_of_their_types(
 async def test_the_queries_hold_on_every_database(shared_db_url: str) -> None:
     """The JSON identifiers filter, keyset pages, the domainOrUrl match and the TTP SIEM reads
     on SQLite and PostgreSQL alike."""
-    emu = Emulator(shared_db_url, kdf_n=2**10)
+    # signed with the emulator clock at T0
+    emu = Emulator(shared_db_url, kdf_n=2**10, config=EmulatorConfig(skew_reference="either"))
     try:
         emu.clock.set(T0)
         creds = emu.load_demo()

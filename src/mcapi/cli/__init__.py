@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from mcapi.cli import _client_cmd, _codes_cmd, _emulator_cmd
+from mcapi.cli import _client_cmd, _codes_cmd, _collect_cmd, _emulator_cmd
 
 __all__ = ["cli", "main"]
 
@@ -25,22 +25,7 @@ cli.add_command(_codes_cmd.explain)
 cli.add_command(_emulator_cmd.emulator)
 cli.add_command(_client_cmd.login)
 cli.add_command(_client_cmd.call)
-cli.add_command(codes)
-cli.add_command(explain)
-
-
-def _register_optional() -> None:
-    # Sub-command groups that live in their own modules register themselves here.
-    from mcapi.cli import _registry
-
-    for command in _registry.commands():
-        cli.add_command(command)
-    from mcapi.cli._collect_cmd import collect
-
-    cli.add_command(collect)
-
-
-_register_optional()
+cli.add_command(_collect_cmd.collect)
 
 
 def main() -> None:

@@ -22,11 +22,9 @@ from typing import Any
 import click
 
 from mcapi._codes import Action
-from mcapi._errors import MimecastError, TransportError
+from mcapi._errors import MimecastError, RemoteProtocolError, TransportError
 from mcapi.cli._progress import Reporter
 from mcapi.client import Client, Credentials, CredentialsError, RetryPolicy
-from mcapi._errors import MimecastError, RemoteProtocolError, TransportError
-from mcapi.client import Client, Credentials, CredentialsError, Result, RetryPolicy
 from mcapi.client._auth import DEFAULT_DISCOVERY_URL
 from mcapi.client._credentials import default_profile_path, load_profile, save_profile
 from mcapi.client._paginate import records_of

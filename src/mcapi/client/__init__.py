@@ -35,11 +35,13 @@ from mcapi.client._client import Client
 from mcapi.client._credentials import Credentials, CredentialsError
 from mcapi.client._functions import is_read_only
 from mcapi.client._limiter import Pacer
+from mcapi.client._paginate import RECORD_FIELDS
 from mcapi.client._result import AttemptEvent, ItemError, ItemFailure, RateLimit, Result
 from mcapi.client._retry import RetryBudget, RetryPolicy
 from mcapi.client._stream import Downloaded, FileStream
 
 __all__ = [
+    "RECORD_FIELDS",
     "ApiError",
     "AsyncClient",
     "AttemptEvent",

@@ -4,8 +4,8 @@ Importing this package registers the tables on the store's shared metadata (see 
 """
 
 from mcapi.emulator._data._generator import SIEM_SLOT_SECONDS, GenerateSummary, generate
-from mcapi.emulator._data._queues import generate_queues, processing_messages
 from mcapi.emulator._data._policies import blocked_sender_policies, blocked_sender_verdicts
+from mcapi.emulator._data._queues import generate_queues, processing_messages
 from mcapi.emulator._data._records import (
     AUDIT_CATEGORIES,
     TenantProfile,
@@ -42,9 +42,9 @@ __all__ = [
     "TenantProfile",
     "attachment_logs",
     "audit_events",
+    "audit_info",
     "blocked_sender_policies",
     "blocked_sender_verdicts",
-    "audit_info",
     "click_logs",
     "generate",
     "generate_queues",

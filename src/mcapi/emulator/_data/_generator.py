@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from mcapi.emulator._data._queues import generate_queues
-from mcapi.emulator._data._policies import generate_blocked_senders
 from mcapi.emulator._data import _siem_plan
+from mcapi.emulator._data._policies import generate_blocked_senders
+from mcapi.emulator._data._queues import generate_queues
 from mcapi.emulator._data._records import audit_info
 from mcapi.emulator._data._tables import (
     audit_events,

@@ -51,8 +51,13 @@ _KEY_RE = re.compile(r"^[A-Za-z0-9._~+/=-]{8,128}$")
 
 
 def new_access_key() -> str:
-    """A random access key: URL-safe base64 of 64 random bytes (86 characters)."""
-    return secrets.token_urlsafe(64)
+    """A random access key: URL-safe base64 of 64 random bytes (86 characters), never starting
+    with ``-``, so that it can be given to a command (``mcapi emulator expire-binding KEY``)
+    without being read as an option."""
+    while True:
+        key = secrets.token_urlsafe(64)
+        if not key.startswith("-"):
+            return key
 
 
 def new_secret_key() -> str:
