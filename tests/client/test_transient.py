@@ -133,3 +133,20 @@ async def test_read_timeout_on_a_write_is_not_repeated(harness: Harness) -> None
     with pytest.raises(TransportError) as info:
         await harness.client(network=True, timeout=0.05).call(LOGOUT, [])
     assert info.value.attempts == 1 and "ReadTimeout" in str(info.value)
+
+
+async def test_a_write_meeting_0006_is_not_repeated_by_default(harness: Harness) -> None:
+    """500 0006 may follow execution (the catalogue's remedy): the catalogue marks it not
+    retryable, so the emulator's answer says so and the client sends a write only once."""
+    harness.fault({"match": {"path": LOGOUT, "times": 1}, "effect": E0006})
+    with pytest.raises(ServerError) as info:
+        await harness.client().call(LOGOUT, [spare_binding(harness)])
+    assert info.value.sub_code == "0006" and info.value.attempts == 1
+    assert statuses(harness, LOGOUT) == [500]
+
+
+async def test_a_read_meeting_0006_is_retried(harness: Harness) -> None:
+    harness.fault({"match": {"path": ACCOUNT, "times": 1}, "effect": E0006})
+    result = await harness.client().call(ACCOUNT)
+    assert result.ok and result.attempts == 2
+    assert statuses(harness, ACCOUNT) == [500, 200]
