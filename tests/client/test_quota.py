@@ -93,3 +93,16 @@ async def test_pacing_waits_at_most_max_wait_then_sends(harness: Harness) -> Non
         await client.call(ACCOUNT)
     assert harness.sleeps == [2.0]
     assert answers(harness) == [200, 429]
+
+
+async def test_quota_waits_do_not_spend_max_attempts(harness: Harness) -> None:
+    """Three 429 waits, then a 500 0006 on a read: the 500 still gets its retry, since waits
+    are bounded by max_quota_waits, not max_attempts."""
+    effects = [{"status": 429, "reset_ms": 100}] * 3 + [{"status": 500, "sub_code": "0006"}]
+    for number, effect in enumerate(effects, 1):
+        harness.fault({"match": {"path": ACCOUNT, "call_number": number}, "effect": effect})
+    client = harness.client(pacing=False, retry=RetryPolicy(max_attempts=2))
+    result = await client.call(ACCOUNT)
+    assert result.ok and result.attempts == 5
+    assert answers(harness) == [429, 429, 429, 500, 200]
+    assert harness.outcomes() == ["wait", "wait", "wait", "retry", "ok"]

@@ -261,8 +261,10 @@ class Core:
 
     def _retry_blocked(self, state: CallState, now: float, *, timeout: bool) -> str | None:
         """Why a transient retry may not happen, or ``None`` (then one budget share is taken)."""
-        if state.attempts >= state.policy.max_attempts:
-            return f"gave up after {state.attempts} attempt(s) (max_attempts)"
+        # 429 waits are bounded by max_quota_waits, so they do not spend max_attempts.
+        counted = state.attempts - state.quota_waits
+        if counted >= state.policy.max_attempts:
+            return f"gave up after {counted} attempt(s) (max_attempts)"
         if now >= state.started + state.policy.deadline:
             return "deadline reached"
         taken = self.budget.acquire(timeout=timeout)
