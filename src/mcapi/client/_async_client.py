@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from mcapi._codes import Action
-from mcapi._errors import ApiError, LocalProtocolError, MimecastError
+from mcapi._errors import ApiError, MimecastError
 from mcapi.client._auth import (
     DEFAULT_DISCOVERY_URL,
     DISCOVER_PATH,
@@ -33,7 +33,7 @@ from mcapi.client._auth import (
     parse_discovery,
     parse_login,
 )
-from mcapi.client._base import EventHook, ShellBase, decode_json, encode_body, is_file
+from mcapi.client._base import EventHook, ShellBase, decode_json, encode_body, file_in_call, is_file
 from mcapi.client._core import CallState, Outcome, Step
 from mcapi.client._credentials import Credentials
 from mcapi.client._paginate import aiter_items, aiter_pages
@@ -200,11 +200,11 @@ class AsyncClient(ShellBase):
         """
         state = self._begin(path, data, read_only, retry)
         content = encode_body(data, page_size, page_token)
-        step, _ = await self._run(state, content, self._auth, self._url(path))
+        step, response = await self._run(state, content, self._auth, self._url(path))
         if step.result is None:
-            raise LocalProtocolError(
-                f"{path} answered with a file; use call_stream() or download()", endpoint=path
-            )
+            if response is not None:
+                await response.aclose()
+            raise file_in_call(path, response)
         return step.result.raise_for_failures() if raise_on_failure else step.result
 
     @asynccontextmanager

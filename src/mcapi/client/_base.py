@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 
 from mcapi._envelope import render_request
-from mcapi._errors import LocalProtocolError
+from mcapi._errors import LocalProtocolError, MimecastError, RemoteProtocolError
 from mcapi.client._auth import GENERATION, Binding, SigningAuth
 from mcapi.client._core import CallState, Core, Exchange, Outcome, Step, TransportFailure
 from mcapi.client._credentials import Credentials
@@ -96,6 +96,25 @@ def is_file(response: httpx.Response) -> bool:
     type, such as an empty body from a proxy, is a broken envelope, not a file)."""
     kind = response.headers.get("content-type")
     return 200 <= response.status_code < 300 and bool(kind) and "json" not in kind.lower()
+
+
+def file_in_call(path: str, response: httpx.Response | None) -> MimecastError:
+    """The error of ``call()`` meeting a 2xx answer that is not the JSON envelope. An HTML page
+    is not a file any function returns to ``call()``: a proxy or portal answered in the
+    platform's place, so it is the server's protocol error, not the caller's."""
+    kind = response.headers.get("content-type", "") if response is not None else ""
+    if "html" in kind.lower():
+        status = response.status_code if response is not None else 200
+        return RemoteProtocolError(
+            f"{path} answered HTTP {status} {kind}, not the JSON envelope "
+            "(a proxy or captive portal in front of the platform?)",
+            endpoint=path,
+        )
+    return LocalProtocolError(
+        f"{path} answered with a file ({kind or 'no content type'}); "
+        "use call_stream() or download()",
+        endpoint=path,
+    )
 
 
 class ShellBase:
