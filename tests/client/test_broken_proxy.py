@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from mcapi._errors import RemoteProtocolError
+from mcapi._errors import RemoteProtocolError, TransportError
 from mcapi.cli import cli
-from mcapi.client import AsyncClient, Client
+from mcapi.client import AsyncClient, Client, RetryPolicy
 
 ACCOUNT = "/api/account/get-account"
 PAGE = b"<html><body>Please sign in to the network</body></html>"
@@ -112,3 +112,45 @@ def test_mcapi_call_exits_8_on_an_html_page(proxy: _Proxy, tmp_path: Any) -> Non
     result = CliRunner().invoke(cli, ["call", ACCOUNT, "--data", "[]"], env=env)
     assert result.exit_code == 8, result.output
     assert "text/html" in result.output
+
+
+#: One retry (the read is safe to repeat), so the test sees two bounded attempts.
+TWO = RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.01)
+
+
+def test_a_trickling_body_is_bounded_by_the_timeout(proxy: _Proxy) -> None:
+    proxy.mode = "trickle"
+    client = Client(base_url=_url(proxy), pacing=False, timeout=0.5, retry=TWO, **KEYS)
+    with client, pytest.raises(TransportError) as info:
+        client.call(ACCOUNT)
+    assert info.value.attempts == 2 and "trickles" in str(info.value)
+
+
+def test_a_trickling_body_is_bounded_by_the_deadline(proxy: _Proxy) -> None:
+    proxy.mode = "trickle"
+    policy = RetryPolicy(deadline=0.5)
+    client = Client(base_url=_url(proxy), pacing=False, retry=policy, **KEYS)
+    with client, pytest.raises(TransportError) as info:
+        client.call(ACCOUNT)
+    assert "deadline" in str(info.value)
+
+
+@pytest.mark.anyio
+async def test_a_trickling_body_is_bounded_async(proxy: _Proxy) -> None:
+    proxy.mode = "trickle"
+    async with AsyncClient(
+        base_url=_url(proxy), pacing=False, timeout=0.5, retry=TWO, **KEYS
+    ) as client:
+        with pytest.raises(TransportError) as info:
+            await client.call(ACCOUNT)
+    assert info.value.attempts == 2 and "trickles" in str(info.value)
+
+
+@pytest.mark.anyio
+async def test_a_trickling_body_is_bounded_by_the_deadline_async(proxy: _Proxy) -> None:
+    proxy.mode = "trickle"
+    policy = RetryPolicy(deadline=0.5)
+    async with AsyncClient(base_url=_url(proxy), pacing=False, retry=policy, **KEYS) as client:
+        with pytest.raises(TransportError) as info:
+            await client.call(ACCOUNT)
+    assert "deadline" in str(info.value)

@@ -34,6 +34,7 @@ SUBSTITUTIONS: tuple[tuple[str, str], ...] = (
     (r"\baclose\b", "close"),
     (r"\b__aenter__\b", "__enter__"),
     (r"\b__aexit__\b", "__exit__"),
+    (r"\bbound_async\b", "bound_sync"),
 )
 
 #: What may differ after the rewriting, and why: ``-`` lines are the sync shell's, ``+`` lines

@@ -34,6 +34,7 @@ from mcapi.client._auth import (
     parse_login,
 )
 from mcapi.client._base import EventHook, ShellBase, decode_json, encode_body, file_in_call, is_file
+from mcapi.client._bounded import attempt_seconds, bound_async
 from mcapi.client._core import CallState, Outcome, Step
 from mcapi.client._credentials import Credentials
 from mcapi.client._paginate import aiter_items, aiter_pages
@@ -112,7 +113,13 @@ class AsyncClient(ShellBase):
         self._init_shell(**options)
         self._sleep = sleep or asyncio.sleep
         self._renew_lock = asyncio.Lock()
-        self._http = httpx.AsyncClient(transport=transport, timeout=timeout, follow_redirects=False)
+        self._attempt_seconds = attempt_seconds(timeout)
+        self._http = httpx.AsyncClient(
+            transport=transport,
+            timeout=timeout,
+            follow_redirects=False,
+            event_hooks={"response": [bound_async]},
+        )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **options: Any) -> AsyncClient:
@@ -315,6 +322,7 @@ class AsyncClient(ShellBase):
                 await self._pace(state, waited)
             waited = 0.0
             request = self._request(self._http, url, content)
+            self._stamp(state, request, stream=stream)
             response: httpx.Response | None = None
             exchange = None
             try:

@@ -26,6 +26,7 @@ import httpx
 from mcapi._envelope import render_request
 from mcapi._errors import LocalProtocolError, MimecastError, RemoteProtocolError
 from mcapi.client._auth import GENERATION, Binding, SigningAuth
+from mcapi.client._bounded import UNTIL
 from mcapi.client._core import CallState, Core, Exchange, Outcome, Step, TransportFailure
 from mcapi.client._credentials import Credentials
 from mcapi.client._limiter import Pacer
@@ -122,6 +123,8 @@ class ShellBase:
 
     _binding: Binding | None
     _auth: SigningAuth | None
+    #: Total seconds one attempt's answer may take (the client's ``timeout``).
+    _attempt_seconds: float
 
     def _init_shell(
         self,
@@ -211,6 +214,14 @@ class ShellBase:
         client: httpx.Client | httpx.AsyncClient, url: str, content: bytes
     ) -> httpx.Request:
         return client.build_request("POST", url, content=content, headers=_JSON_HEADERS)
+
+    def _stamp(self, state: CallState, request: httpx.Request, *, stream: bool) -> None:
+        """Bound the attempt's answer by the client's timeout, or the call's deadline if sooner
+        (see ``_bounded``); a stream handed to the caller is left unbounded."""
+        if stream:
+            return
+        left = max(0.0, state.started + state.policy.deadline - self._now())
+        request.extensions[UNTIL] = time.monotonic() + min(self._attempt_seconds, left)
 
     def _exchange(self, response: httpx.Response, body: Any, file: bool) -> Exchange:
         """What the core needs of an answer; the headers are read once, into a plain dict

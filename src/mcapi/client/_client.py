@@ -38,6 +38,7 @@ from mcapi.client._auth import (
     parse_login,
 )
 from mcapi.client._base import EventHook, ShellBase, decode_json, encode_body, file_in_call, is_file
+from mcapi.client._bounded import attempt_seconds, bound_sync
 from mcapi.client._core import CallState, Outcome, Step
 from mcapi.client._credentials import Credentials
 from mcapi.client._paginate import iter_items, iter_pages
@@ -113,7 +114,13 @@ class Client(ShellBase):
     ) -> None:
         self._init_shell(**options)
         self._sleep = sleep or time.sleep
-        self._http = httpx.Client(transport=transport, timeout=timeout, follow_redirects=False)
+        self._attempt_seconds = attempt_seconds(timeout)
+        self._http = httpx.Client(
+            transport=transport,
+            timeout=timeout,
+            follow_redirects=False,
+            event_hooks={"response": [bound_sync]},
+        )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **options: Any) -> Client:
@@ -316,6 +323,7 @@ class Client(ShellBase):
                 self._pace(state, waited)
             waited = 0.0
             request = self._request(self._http, url, content)
+            self._stamp(state, request, stream=stream)
             response: httpx.Response | None = None
             exchange = None
             try:
