@@ -301,14 +301,23 @@ def test_server_answers_cleanly_without_a_fault(server_url: str) -> None:
     assert post(f"{server_url}/ok").json()["meta"]["status"] == 200
 
 
+# A reset is seen by the client as an end of stream before any answer, or as ECONNRESET when
+# the RST arrives before its read: both are what an integration meets from a dropped connection.
+DROPPED = (httpx.RemoteProtocolError, httpx.ReadError)
+
+
 def test_reset_closes_before_any_response(server_url: str) -> None:
-    with pytest.raises(httpx.RemoteProtocolError, match="without sending a response"):
+    with pytest.raises(DROPPED) as caught:
         post(f"{server_url}/reset")
+    if isinstance(caught.value, httpx.RemoteProtocolError):
+        assert "without sending a response" in str(caught.value)
 
 
 def test_truncated_body_is_a_protocol_error(server_url: str) -> None:
-    with pytest.raises(httpx.RemoteProtocolError, match=r"incomplete|complete message body"):
+    with pytest.raises(DROPPED) as caught:
         post(f"{server_url}/truncated")
+    if isinstance(caught.value, httpx.RemoteProtocolError):
+        assert re.search(r"incomplete|complete message body", str(caught.value))
 
 
 def test_empty_is_a_200_without_an_envelope(server_url: str) -> None:
