@@ -41,14 +41,23 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from mcapi._envelope import PageRequest, Pagination
-from mcapi.emulator.functions._common import INVALID, ItemError
+from mcapi.emulator.functions._common import (
+    INVALID,
+    OUT_OF_RANGE,
+    Item,
+    ItemError,
+    boolean,
+    parse_time,
+)
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
     "MAX_PAGE_SIZE",
+    "LogWindow",
     "Page",
     "decode_token",
     "encode_token",
+    "log_window",
     "page",
     "walk_now",
 ]
@@ -110,6 +119,33 @@ class Page:
 
     rows: list[Row[Any]]
     pagination: Pagination
+
+
+@dataclass(frozen=True, slots=True)
+class LogWindow:
+    """The time window of one get-logs item and the walk it belongs to."""
+
+    start: float
+    end: float
+    #: The instant of the walk's first page (defaults are reckoned from it).
+    now: float
+    oldest_first: bool
+    #: The token scope: the function's name and the walk's direction.
+    scope: str
+
+
+def log_window(request: PageRequest | None, item: Item, name: str, now: float) -> LogWindow:
+    """The window of a get-logs item (URL, attachment, impersonation logs): ``oldestFirst``
+    chooses the walk and its token scope, ``to`` defaults to the walk's instant and ``from`` to
+    24 hours before ``to``; ``to`` before ``from`` fails on ``to``."""
+    oldest_first = boolean(item, "oldestFirst")
+    scope = f"{name}:" + ("oldest" if oldest_first else "newest")
+    now = walk_now(request, scope, now)
+    end = parse_time(item, "to", default=now)
+    start = parse_time(item, "from", default=end - 86400)
+    if end < start:
+        raise ItemError(OUT_OF_RANGE, "to is before from", "to")
+    return LogWindow(start, end, now, oldest_first, scope)
 
 
 def page(

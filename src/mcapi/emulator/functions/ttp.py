@@ -11,19 +11,17 @@ import sqlalchemy as sa
 from mcapi.emulator._data import click_logs, managed_urls, new_id, record_audit
 from mcapi.emulator.functions._common import (
     INVALID,
-    OUT_OF_RANGE,
     Item,
     ItemError,
     boolean,
     choice,
     format_time,
     optional_text,
-    parse_time,
     required_text,
     run_items,
     run_single,
 )
-from mcapi.emulator.functions._paging import MAX_PAGE_SIZE, page, walk_now
+from mcapi.emulator.functions._paging import MAX_PAGE_SIZE, log_window, page
 from mcapi.emulator.functions._registry import (
     FunctionContext,
     FunctionResult,
@@ -249,13 +247,9 @@ def get_logs(ctx: FunctionContext) -> FunctionResult | StreamResult:
     page), paged."""
 
     def handle(item: Item) -> FunctionResult:
-        oldest_first = boolean(item, "oldestFirst")
-        scope = "ttp-logs:" + ("oldest" if oldest_first else "newest")
-        now = walk_now(ctx.request.pagination, scope, ctx.now)
-        end = parse_time(item, "to", default=now)
-        start = parse_time(item, "from", default=end - 86400)
-        if end < start:
-            raise ItemError(OUT_OF_RANGE, "to is before from", "to")
+        window = log_window(ctx.request.pagination, item, "ttp-logs", ctx.now)
+        start, end, now = window.start, window.end, window.now
+        scope, oldest_first = window.scope, window.oldest_first
         route = choice(item, "route", ("all", "internal", "outbound", "inbound"), default="all")
         scan = choice(item, "scanResult", ("all", "clean", "malicious"), default="all")
         t = click_logs.c

@@ -16,18 +16,16 @@ import sqlalchemy as sa
 from mcapi.emulator._data import attachment_logs, impersonation_logs
 from mcapi.emulator.functions._common import (
     INVALID,
-    OUT_OF_RANGE,
     Item,
     ItemError,
     boolean,
     choice,
     format_time,
     optional_text,
-    parse_time,
     run_single,
     string_list,
 )
-from mcapi.emulator.functions._paging import MAX_PAGE_SIZE, page, walk_now
+from mcapi.emulator.functions._paging import MAX_PAGE_SIZE, log_window, page
 from mcapi.emulator.functions._registry import (
     FunctionContext,
     FunctionResult,
@@ -103,24 +101,13 @@ IMPERSONATION_LOG = obj(
 )  # fmt: skip
 
 
-def _window(ctx: FunctionContext, item: Item, scope: str) -> tuple[float, float, float, bool]:
-    """``from``, ``to``, the walk's instant and ``oldestFirst``; ``to`` before ``from`` fails."""
-    oldest_first = boolean(item, "oldestFirst")
-    now = walk_now(ctx.request.pagination, scope, ctx.now)
-    end = parse_time(item, "to", default=now)
-    start = parse_time(item, "from", default=end - 86400)
-    if end < start:
-        raise ItemError(OUT_OF_RANGE, "to is before from", "to")
-    return start, end, now, oldest_first
-
-
 def get_attachment_logs(ctx: FunctionContext) -> FunctionResult | StreamResult:
     """Attachment Protect logs between two dates, by route and result, paged."""
 
     def handle(item: Item) -> FunctionResult:
-        oldest = boolean(item, "oldestFirst")
-        scope = "ttp-attachment-logs:" + ("oldest" if oldest else "newest")
-        start, end, now, oldest_first = _window(ctx, item, scope)
+        window = log_window(ctx.request.pagination, item, "ttp-attachment-logs", ctx.now)
+        start, end, now = window.start, window.end, window.now
+        scope, oldest_first = window.scope, window.oldest_first
         route = choice(item, "route", ROUTES, default="all")
         result = choice(item, "result", RESULTS, default="all")
         t = attachment_logs.c
@@ -215,9 +202,9 @@ def get_impersonation_logs(ctx: FunctionContext) -> FunctionResult | StreamResul
     also counts every match (``resultCount``)."""
 
     def handle(item: Item) -> FunctionResult:
-        oldest = boolean(item, "oldestFirst")
-        scope = "ttp-impersonation-logs:" + ("oldest" if oldest else "newest")
-        start, end, now, oldest_first = _window(ctx, item, scope)
+        window = log_window(ctx.request.pagination, item, "ttp-impersonation-logs", ctx.now)
+        start, end, now = window.start, window.end, window.now
+        scope, oldest_first = window.scope, window.oldest_first
         t = impersonation_logs.c
         stmt = sa.select(impersonation_logs).where(
             t.account_id == ctx.account.id,
