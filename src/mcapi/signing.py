@@ -11,7 +11,7 @@ For code that calls the platform (or the emulator) with its own HTTP library::
     )
 
 The mcapi client signs every attempt by itself; this module is for everything else. Malformed
-input raises :class:`~mcapi.UsageError` (a ``ValueError``).
+input raises :class:`~mcapi.LocalProtocolError` (a ``ValueError``).
 """
 
 from mcapi._signing import (
