@@ -36,6 +36,7 @@ __all__ = [
     "journal_table",
     "parse_duration",
     "quota_line",
+    "ttl_seconds",
     "user_line",
 ]
 
@@ -251,3 +252,13 @@ def journal_table(entries: Sequence[Mapping[str, Any]]) -> Table:
             escape(str(entry.get("reason") or "")),
         )
     return table
+
+
+def ttl_seconds(text: str) -> int | None:
+    """A binding lifetime typed on the command line (``3d``, ``1h`` or ``never``) in seconds."""
+    if text.strip().lower() == "never":
+        return None
+    seconds = int(parse_duration(text))
+    if seconds < 1:
+        raise click.BadParameter(f"{text!r}: a binding lives at least 1 s (or give 'never')")
+    return seconds

@@ -25,7 +25,9 @@ from mcapi.cli._admin_client import (
     journal_table,
     parse_duration,
 )
-from mcapi.cli._emulator_users_cmd import faults, generate, policy, quotas, user
+from mcapi.cli._emulator_account_cmd import generate, policy
+from mcapi.cli._emulator_faults_cmd import faults, quotas
+from mcapi.cli._emulator_users_cmd import user
 from mcapi.cli._extras import require_emulator_extra
 
 __all__ = ["emulator"]
