@@ -73,7 +73,7 @@ def _decision(call: Call) -> Decision:
             call.auth.account, call.spec.path if call.spec else ""
         )
         return state.limiter.peek(
-            rate_key(call.auth.user.id), bucket, limit=limit, reset_ms=reset_ms, now=call.now
+            rate_key(call.auth), bucket, limit=limit, reset_ms=reset_ms, now=call.now
         )
     anonymous = state.config.anonymous_quota
     return state.limiter.acquire(
