@@ -274,3 +274,57 @@ def test_python_admin_round_trip(emu: Emulator) -> None:
     rotated = emu.admin.rotate_app_secret(keys.client_id)
     assert rotated.client_secret != keys.client_secret
     assert emu.admin.revoke_app(keys.client_id).revoked
+
+
+# ---- the seed file -----------------------------------------------------------------------------
+
+
+async def test_seeded_applications_get_tokens(api: Api) -> None:
+    document = {
+        "accounts": [
+            {
+                "code": "CUK2", "name": "Seeded", "region": "uk",
+                "api2_applications": [
+                    {"name": "siem", "role": "Read Only", "client_id": "siem-client-0001",
+                     "client_secret": "a-known-secret-of-24-chr"},
+                    {"name": "soar", "role": "Custom", "products": ["Cloud Gateway"],
+                     "permissions": ["Account | Dashboard | Read"]},
+                ],
+            }
+        ]
+    }  # fmt: skip
+    answer = (await api.admin("POST", "/seed", document)).json()
+    assert answer["created"]["api2_applications"] == 2
+    generated = answer["generated_client_secrets"]
+    assert "siem-client-0001" not in generated and len(generated) == 1
+    ((soar_id, soar_secret),) = generated.items()
+    for client_id, secret in [
+        ("siem-client-0001", "a-known-secret-of-24-chr"),
+        (soar_id, soar_secret),
+    ]:
+        token = (await token_request(api, client_id, secret)).json()["access_token"]
+        account = await bearer(api, token)
+        assert account.json()["data"][0]["accountCode"] == "CUK2"
+    listed = (await api.admin("GET", "/api2/apps?account=CUK2")).json()["apps"]
+    assert {a["name"]: a["role"] for a in listed} == {"siem": "Read Only", "soar": "Custom"}
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ({"role": "Read Only"}, "api2_applications[0].name: required"),
+        ({"name": "x", "role": "Emperor"}, "api2_applications[0].role: unknown role"),
+        ({"name": "x", "client_secret": "short"}, "api2_applications[0].client_secret"),
+        ({"name": "x", "products": ["Nope"]}, "api2_applications[0].products"),
+        ({"name": "x", "colour": "red"}, "unknown key(s) colour"),
+    ],
+)
+async def test_seed_refuses_bad_applications(api: Api, item: dict[str, Any], message: str) -> None:
+    document = {"accounts": [{"code": "CUK3", "name": "Bad", "api2_applications": [item]}]}
+    response = await api.http.post(
+        "/_emulator/seed", json=document,
+        headers={"Authorization": f"Bearer {api.creds.admin_token}"},
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert message in response.json()["error"]
+    assert api.emu.store.find_account("CUK3") is None

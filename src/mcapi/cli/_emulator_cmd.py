@@ -240,6 +240,8 @@ def seed(admin: AdminClient, file: Path) -> None:
     click.echo(f"loaded {file}: {counts}")
     for email, password in answer.get("generated_passwords", {}).items():
         click.echo(f"  generated password for {email}: {password}")
+    for client_id, secret in answer.get("generated_client_secrets", {}).items():
+        click.echo(f"  generated client secret for {client_id}: {secret}")
     for code, made in answer.get("generated", {}).items():
         data = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in made.items())
         click.echo(f"  generated data for {code}: {data}")

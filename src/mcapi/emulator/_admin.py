@@ -200,6 +200,7 @@ def admin_app(state: EmulatorState) -> Starlette:
             {
                 "created": summary.counts(),
                 "generated_passwords": dict(summary.generated_passwords),
+                "generated_client_secrets": dict(summary.generated_client_secrets),
                 "generated": {code: dict(counts) for code, counts in summary.generated.items()},
             }
         )

@@ -200,7 +200,7 @@ def role_permissions(role: str, permissions: Iterable[str] | None) -> tuple[str,
     return role, API2_ROLES[role]
 
 
-def _products(products: Iterable[str] | None) -> tuple[str, ...]:
+def checked_products(products: Iterable[str] | None) -> tuple[str, ...]:
     chosen = tuple(products) if products is not None else PRODUCTS[:1]
     unknown = [p for p in chosen if p not in PRODUCTS]
     if unknown:
@@ -222,7 +222,7 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _checked_secret(secret: str) -> str:
+def checked_secret(secret: str) -> str:
     if not isinstance(secret, str) or not 16 <= len(secret) <= 256 or not secret.isprintable():
         raise ValueError("a client secret is 16-256 printable characters")
     return secret
@@ -243,7 +243,7 @@ def insert_api2_application(
     """Insert an application (the secret already hashed); AlreadyExists if the client id is
     taken, NotFound if the account is not there."""
     role, granted = role_permissions(role, permissions)
-    chosen = _products(products)
+    chosen = checked_products(products)
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
         raise ValueError("an application name is 1-200 characters")
     client_id = client_id if client_id is not None else new_client_id()
@@ -319,7 +319,7 @@ class Api2Ops(StoreBase):
     ) -> tuple[Api2Application, str]:
         """Register an application; returns it with its client secret (random unless given),
         the only time the secret is seen."""
-        secret = _checked_secret(client_secret) if client_secret else new_client_secret()
+        secret = checked_secret(client_secret) if client_secret else new_client_secret()
         hashed = hash_password(secret, n=self.kdf_n)
         with self.begin() as conn:
             app = insert_api2_application(
@@ -362,7 +362,7 @@ class Api2Ops(StoreBase):
     ) -> tuple[Api2Application, str]:
         """Give the application a new secret (random unless given); the old one stops working
         at once, tokens already issued keep working until they expire."""
-        secret = _checked_secret(client_secret) if client_secret else new_client_secret()
+        secret = checked_secret(client_secret) if client_secret else new_client_secret()
         app = self._update_api2(client_id, secret_hash=hash_password(secret, n=self.kdf_n))
         return app, secret
 

@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 from mcapi.emulator._store import _ops
 from mcapi.emulator._store import _validate as check
 from mcapi.emulator._store._errors import SeedError
+from mcapi.emulator._store._seed_api2 import API2_KEY, Api2Plan, api2_plan
 
 __all__ = [
     "GENERATE_DEFAULTS",
@@ -54,7 +55,7 @@ GENERATE_LIMITS: Mapping[str, tuple[int, int]] = {
 }
 _TOP_KEYS = {"version", "accounts"}
 _ACCOUNT_KEYS = {"code", "name", "region", "policy", "domains", "applications", "users"}
-_ACCOUNT_KEYS |= {"bindings", "generate"}
+_ACCOUNT_KEYS |= {"bindings", "generate", API2_KEY}
 #: Longest text each column holds.
 _LENGTHS = {"code": 32, "name": 200, "region": 16, "app_id": 64, "app_key": 128}
 _DOMAIN_KEYS = {"domain", "inbound_type"}
@@ -139,6 +140,8 @@ class AccountPlan:
     users: list[UserPlan]
     bindings: list[BindingPlan]
     generate: GeneratePlan | None = None
+    #: API 2.0 applications (``api2_applications``, :mod:`._seed_api2`)
+    api2_applications: list[Api2Plan] = field(default_factory=list)
 
 
 #: 9999-12-31T23:59:59Z, the last second a datetime (and so the emulator clock) can show.
@@ -154,6 +157,7 @@ class _Seen:
     emails: dict[str, str] = field(default_factory=dict)
     app_ids: dict[str, str] = field(default_factory=dict)
     access_keys: dict[str, str] = field(default_factory=dict)
+    client_ids: dict[str, str] = field(default_factory=dict)
 
 
 def kind(value: Any) -> str:
@@ -373,6 +377,7 @@ def _account(item: Any, path: str, seen: _Seen) -> AccountPlan:
         applications=apps,
         users=users,
         bindings=[_binding(x, p, users, apps, seen) for x, p in each("bindings")],
+        api2_applications=[api2_plan(x, p, seen.client_ids) for x, p in each(API2_KEY)],
     )
     if "generate" not in acc:
         return plan
