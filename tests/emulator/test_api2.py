@@ -328,3 +328,17 @@ async def test_seed_refuses_bad_applications(api: Api, item: dict[str, Any], mes
     assert response.status_code == 400
     assert message in response.json()["error"]
     assert api.emu.store.find_account("CUK3") is None
+
+
+def test_demo_application_survives_reloads(emu: Emulator) -> None:
+    first = emu.load_demo()
+    assert first.client_secret and first.env2()["MCAPI_CLIENT_ID"] == first.client_id
+    again = emu.load_demo()
+    assert (again.client_id, again.client_secret) == (first.client_id, first.client_secret)
+    emu.admin.rotate_app_secret(first.client_id)
+    rotated = emu.load_demo()
+    assert rotated.client_id == first.client_id and rotated.client_secret is None
+    assert "MCAPI_CLIENT_SECRET" not in rotated.env2()
+    emu.admin.revoke_app(first.client_id)
+    renewed = emu.load_demo()  # a revoked demo application is replaced
+    assert renewed.client_id != first.client_id and renewed.client_secret
