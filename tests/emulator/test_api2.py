@@ -248,6 +248,7 @@ async def test_every_function_is_reachable_with_a_token(api: Api, spec: Any) -> 
 async def test_secret_is_shown_once(api: Api) -> None:
     app = await create_app(api, products=["Cloud Gateway", "Threat Intel"])
     listed = (await api.admin("GET", "/api2/apps")).json()["apps"]
+    listed = [a for a in listed if a["client_id"] != api.creds.client_id]  # the demo's
     assert [a["client_id"] for a in listed] == [app["client_id"]]
     assert "client_secret" not in listed[0] and app["client_secret"] not in str(listed)
     assert listed[0]["products"] == ["Cloud Gateway", "Threat Intel"]
@@ -263,7 +264,8 @@ async def test_create_refuses_bad_fields(api: Api) -> None:
     ]:
         response = await api.http.post("/_emulator/api2/apps", json=body, headers=headers)
         assert response.status_code == status, response.text
-    assert (await api.admin("GET", "/api2/apps")).json()["apps"] == []
+    listed = (await api.admin("GET", "/api2/apps")).json()["apps"]
+    assert [a["client_id"] for a in listed] == [api.creds.client_id]  # the demo's only
 
 
 def test_python_admin_round_trip(emu: Emulator) -> None:
@@ -342,3 +344,32 @@ def test_demo_application_survives_reloads(emu: Emulator) -> None:
     emu.admin.revoke_app(first.client_id)
     renewed = emu.load_demo()  # a revoked demo application is replaced
     assert renewed.client_id != first.client_id and renewed.client_secret
+
+
+async def test_a_token_from_one_process_works_on_another(shared_db_url: str) -> None:
+    """Two emulators sharing a database, as the processes of one deployment: a token issued by
+    one is accepted by the other, and a revocation through one is seen by the other."""
+    first = Emulator(shared_db_url, kdf_n=2**10)
+    second = Emulator(shared_db_url, kdf_n=2**10)
+    try:
+        demo = first.load_demo()
+        assert demo.client_secret is not None
+        form = {"client_id": demo.client_id, "client_secret": demo.client_secret,
+                "grant_type": "client_credentials"}  # fmt: skip
+        to_first, to_second = (
+            httpx.ASGITransport(app=first.app),
+            httpx.ASGITransport(app=second.app),
+        )
+        async with (
+            httpx.AsyncClient(transport=to_first, base_url="http://a") as a,
+            httpx.AsyncClient(transport=to_second, base_url="http://b") as b,
+        ):
+            token = (await a.post(TOKEN, data=form)).json()["access_token"]
+            headers = {"Authorization": f"Bearer {token}"}
+            assert (await b.post(ACCOUNT, json={"data": []}, headers=headers)).status_code == 200
+            first.admin.revoke_app(demo.client_id)
+            refused = await b.post(ACCOUNT, json={"data": []}, headers=headers)
+            assert code_of(refused) == "401 err_invalid_token"
+    finally:
+        first.close()
+        second.close()
