@@ -373,3 +373,15 @@ async def test_a_token_from_one_process_works_on_another(shared_db_url: str) -> 
     finally:
         first.close()
         second.close()
+
+
+async def test_a_fault_rule_can_name_one_application(api: Api) -> None:
+    app = await create_app(api)
+    token = await token_for(api, app)
+    rule = {
+        "match": {"path": ACCOUNT, "user": f"api2:{app['client_id']}"},
+        "effect": {"status": 500},
+    }
+    await api.admin("POST", "/faults", rule)
+    assert (await bearer(api, token)).status_code == 500
+    assert (await api.call(ACCOUNT)).status_code == 200  # the 1.0 user is not named
