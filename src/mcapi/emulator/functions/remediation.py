@@ -217,14 +217,13 @@ def create(ctx: FunctionContext) -> FunctionResult:
             )  # fmt: skip
             ids = [r.id for r in found]
             r = remediation_messages.c
-            already = {
-                row[0]
-                for row in conn.execute(
+            already = set(
+                conn.execute(
                     sa.select(r.message_id).where(
                         r.account_id == ctx.account.id, r.status == "removed", r.message_id.in_(ids)
                     )
-                )
-            }
+                ).scalars()
+            )
             first = found[0] if found and fields["search_by"] == "messageId" else None
             row = conn.execute(
                 remediation_incidents.insert()
