@@ -6,7 +6,8 @@ A request becomes a :class:`Call`. The checks of the pipeline (their order is th
 ``PIPELINE`` in ``mcapi.emulator._app``) run one after another; the first that returns a
 :class:`Verdict` decides the answer. When none does, the function's handler runs. Whatever
 happens, exactly one journal entry records the request with the check that decided and why, and
-every answer carries ``X-RateLimit-*`` headers.
+every answer carries ``X-RateLimit-*`` headers: the quota decision is settled on the call right
+after the checks (``settle_rate``), before the function runs, and the renderer only formats it.
 
 Unsigned paths (login, discovery) run a shorter chain and their own handler.
 
@@ -16,6 +17,7 @@ check that no input gets there.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -27,6 +29,7 @@ from mcapi._codes import lookup
 from mcapi._envelope import ErrorDetail
 from mcapi.emulator._faults import TransportFault, send_transport_fault
 from mcapi.emulator._journal import JournalEntry
+from mcapi.emulator._pipeline._access import settle_rate
 from mcapi.emulator._pipeline._call import Call, Verdict
 from mcapi.emulator._pipeline._respond import (
     header_list,
@@ -130,6 +133,7 @@ class ApiEndpoint:
         handler = self.unsigned.get(call.path)
         try:
             verdict = run_checks(call, self.signed if handler is None else self.unsigned_prefix)
+            settle_rate(call)
             effect = call.fault
             if effect is not None and effect.latency_ms:
                 await anyio.sleep(effect.latency_ms / 1000)
@@ -150,6 +154,9 @@ class ApiEndpoint:
             outcome = Verdict(
                 lookup(500, None, "err_internal"), "internal", f"unexpected {type(exc).__name__}"
             )
+            if call.rate is None:  # the error came before the decision was settled
+                with contextlib.suppress(Exception):  # the limiter failed: no X-RateLimit-*
+                    settle_rate(call)
         await self._send(call, outcome, send, started)
 
     async def _execute(
