@@ -12,7 +12,6 @@ from mcapi.emulator._clock import Clock
 from mcapi.emulator._config import EmulatorConfig
 from mcapi.emulator._faults import FaultEngine
 from mcapi.emulator._journal import Journal
-from mcapi.emulator._login import LOGOUT
 from mcapi.emulator._operations import Admin
 from mcapi.emulator._ratelimit import (
     ForcedQuotas,
@@ -67,13 +66,6 @@ class EmulatorCredentials:
         }
 
 
-def all_functions() -> dict[str, FunctionSpec]:
-    """The function table the emulator serves: the functions package plus logout."""
-    table = dict(function_table())
-    table[LOGOUT.path] = LOGOUT
-    return table
-
-
 class Emulator:
     """An emulator of the Mimecast API 1.0 platform.
 
@@ -111,7 +103,7 @@ class Emulator:
             replay = RedisReplayCache(redis_url)
         self.state = EmulatorState(
             store=self.store,
-            functions=all_functions(),
+            functions=function_table(),
             config=settings,
             limiter=limiter,
             replay=replay,

@@ -177,7 +177,7 @@ class ApiEndpoint:
             return Verdict(exc.entry, "function", f"function refused: {exc}", message=exc.message)
 
     def _context(self, call: Call) -> FunctionContext:
-        assert call.auth is not None and call.request is not None
+        assert call.auth is not None and call.request is not None and call.spec is not None
         effect = call.fault
         injected: dict[int, tuple[ErrorDetail, ...]] = {}
         if effect is not None and effect.item_failures:
@@ -198,6 +198,7 @@ class ApiEndpoint:
             user=call.auth.user,
             app_id=call.auth.application.app_id,
             request=call.request,
+            spec=call.spec,
             injected_failures=injected,
         )
 

@@ -110,7 +110,7 @@ def create_domain(ctx: FunctionContext) -> FunctionResult:
             }
         ]
 
-    return run_items(ctx, handle, max_items=MAX_ITEMS)
+    return run_items(ctx, handle)
 
 
 def get_internal_domain(ctx: FunctionContext) -> FunctionResult:
@@ -130,7 +130,7 @@ def get_internal_domain(ctx: FunctionContext) -> FunctionResult:
             raise ItemError(NOT_FOUND, f"{name} is not an internal domain of the account", "domain")
         return [_record(domain_from_row(row._mapping))]
 
-    return run_items(ctx, handle, max_items=MAX_ITEMS)
+    return run_items(ctx, handle)
 
 
 SPECS = (

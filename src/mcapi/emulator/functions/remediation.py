@@ -259,7 +259,7 @@ def create(ctx: FunctionContext) -> FunctionResult:
             counts = _counts(conn, incident_id)
         return [_record(row, counts)]
 
-    return run_items(ctx, handle, max_items=MAX_ITEMS)
+    return run_items(ctx, handle)
 
 
 def get_incident(ctx: FunctionContext) -> FunctionResult:
@@ -281,7 +281,7 @@ def get_incident(ctx: FunctionContext) -> FunctionResult:
             counts = _counts(conn, incident_id)
         return [_record(row, counts)]
 
-    return run_items(ctx, handle, max_items=MAX_ITEMS)
+    return run_items(ctx, handle)
 
 
 def search_hash(ctx: FunctionContext) -> FunctionResult | StreamResult:
