@@ -427,11 +427,6 @@ class FaultEngine:
             winner.applied += 1
             return winner.rule
 
-    def decide(self, path: str, user: str | None) -> FaultEffect | None:
-        """The effect of the first rule that fires on this call, or None."""
-        rule = self.match(path, user)
-        return rule.effect if rule is not None else None
-
 
 # ---- transport faults on an ASGI send -----------------------------------------------------------
 

@@ -143,16 +143,6 @@ def redact(value: Any) -> Any:
     return value
 
 
-def redact_headers(headers: Iterable[tuple[str | bytes, str | bytes]]) -> list[tuple[str, str]]:
-    """Header pairs (ASGI bytes or text) as text, redacted; repeated names are kept."""
-    out: list[tuple[str, str]] = []
-    for raw_name, raw_value in headers:
-        name = raw_name.decode("latin-1") if isinstance(raw_name, bytes) else raw_name
-        value = raw_value.decode("latin-1") if isinstance(raw_value, bytes) else raw_value
-        out.append((name, str(_redact_value(name, value))))
-    return out
-
-
 class JournalEntry(NamedTuple):
     """One answered request, as the journal keeps it (a named tuple: every request makes one, and
     a tuple is several times cheaper to build than a frozen dataclass)."""

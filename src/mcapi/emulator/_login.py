@@ -33,7 +33,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from mcapi._errors import ProtocolError
 from mcapi._signing import LoginHeaderError, parse_login_header
 from mcapi.emulator._pipeline._access import ip_permitted
 from mcapi.emulator._pipeline._call import Call, Verdict, refuse
@@ -103,8 +102,6 @@ def login(call: Call) -> Verdict | FunctionResult:
     try:
         credentials = parse_login_header(header)
     except LoginHeaderError as exc:
-        return refuse("credentials", str(exc), 401, "0001", "err_xdk_credentials_incomplete")
-    except ProtocolError as exc:  # pragma: no cover - parse_login_header raises the subclass
         return refuse("credentials", str(exc), 401, "0001", "err_xdk_credentials_incomplete")
     call.login_user = credentials.username
     domain = store.find_domain(_domain_of(credentials.username))

@@ -247,7 +247,7 @@ class ApiEndpoint:
                 request_id=call.request_id,
                 method=call.method,
                 path=call.path,
-                user=call.user_email or _login_user(call),
+                user=call.user_email or call.login_user,
                 app_id=call.headers.get("x-mc-app-id"),
                 client_ip=call.client_ip,
                 status=status,
@@ -259,7 +259,3 @@ class ApiEndpoint:
                 fault=call.fault_rule,
             )
         )
-
-
-def _login_user(call: Call) -> str | None:
-    return call.login_user
