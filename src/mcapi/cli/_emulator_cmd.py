@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 import click
 
+from mcapi._constants import DEFAULT_HOST, DEFAULT_PORT, LOG_LEVELS
 from mcapi.cli._admin_client import (
     AdminClient,
     admin_options,
@@ -32,11 +33,9 @@ from mcapi.cli._extras import require_emulator_extra
 
 __all__ = ["emulator"]
 
-# Nothing under mcapi.emulator is imported at module level: every `mcapi` command imports this
-# module, and the emulator (SQLAlchemy, Starlette, Redis) costs ~0.3 s to import.
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8787
-LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+# Nothing under mcapi.emulator is imported at module level (the serve defaults come from
+# mcapi._constants): every `mcapi` command imports this module, and the emulator (SQLAlchemy,
+# Starlette, Redis) costs ~0.3 s to import.
 
 
 class StartError(click.ClickException):

@@ -16,8 +16,8 @@ import json
 import sys
 from pathlib import Path
 
+from mcapi._constants import DISCOVER_PATH, LOGIN_PATH
 from mcapi.client._functions import FUNCTIONS_FILE
-from mcapi.emulator._login import DISCOVER_PATH, LOGIN_PATH
 from mcapi.emulator.functions import function_table
 
 __all__ = ["REGENERATE", "UNSIGNED_READ_ONLY", "main", "render", "rows"]

@@ -40,9 +40,6 @@ from mcapi.emulator._pipeline._credentials import check_app_id
 from mcapi.emulator._store import Account, BindingLimitReached, NotFound, User
 from mcapi.emulator.functions._registry import FunctionResult
 
-DISCOVER_PATH = "/api/login/discover-authentication"
-LOGIN_PATH = "/api/login/login"
-
 
 def _first_item(call: Call) -> dict[str, Any]:
     assert call.request is not None

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mcapi._constants import DEFAULT_HOST, LOG_LEVELS
 from mcapi.emulator._faults import TransportFaultLogFilter
 
 if TYPE_CHECKING:
@@ -35,8 +36,6 @@ if TYPE_CHECKING:
     from mcapi.emulator._emulator import Emulator, EmulatorCredentials
 
 __all__ = [
-    "DEFAULT_HOST",
-    "DEFAULT_PORT",
     "ServerStartError",
     "StartFailure",
     "Started",
@@ -53,10 +52,6 @@ __all__ = [
     "serve_in_thread",
     "start",
 ]
-
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8787
-LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
 class ServerStartError(RuntimeError):
