@@ -42,10 +42,6 @@ GUARDED: list[tuple[str, str, object]] = [
     ("POST", "/faults", {"match": {"path": "/api/*"}, "effect": {"status": 500}}),
     ("DELETE", "/faults", None),
     ("DELETE", "/faults/f1", None),
-    ("GET", "/quotas/forced", None),
-    ("POST", "/quotas/forced", {"path": LOGOUT, "call_number": 1, "reset_ms": 10}),
-    ("DELETE", "/quotas/forced", None),
-    ("DELETE", "/quotas/forced/q1", None),
     ("GET", "/journal", None),
     ("GET", "/users", None),
     ("POST", f"/users/{ADMIN}/unlock", None),
@@ -242,28 +238,49 @@ async def test_bad_fault_rule_is_400_naming_the_field(
     assert message in response.json()["error"]
 
 
+FORCED = {
+    "at": "quota",
+    "match": {"path": LOGOUT, "call_number": 2},
+    "effect": {"status": 429, "sub_code": "0008", "reset_ms": 1500},
+}
+
+
 async def test_forced_quota_lifecycle_and_effect(api: Api) -> None:
-    body = {"path": LOGOUT, "call_number": 2, "reset_ms": 1500}
-    response = await api.admin("POST", "/quotas/forced", body)
+    response = await api.admin("POST", "/faults", FORCED)
     rule_id = response.json()["id"]
     assert (await logout(api)).status_code == 200
     denied = await logout(api)
     assert code_of(denied) == "429 0008 err_xdk_rate_limit_exceeded"
     assert denied.headers["x-ratelimit-reset"] == "1500"
-    [listed] = (await api.admin("GET", "/quotas/forced")).json()["rules"]
-    assert listed["id"] == rule_id
-    assert listed["call_number"] == 2
-    await api.admin("DELETE", f"/quotas/forced/{rule_id}")
-    assert (await raw_admin(api, "DELETE", f"/quotas/forced/{rule_id}")).status_code == 404
-    await api.admin("POST", "/quotas/forced", body)
-    await api.admin("DELETE", "/quotas/forced")
-    assert (await api.admin("GET", "/quotas/forced")).json() == {"rules": []}
+    assert denied.headers["x-ratelimit-remaining"] == "0"
+    [listed] = (await api.admin("GET", "/faults")).json()["rules"]
+    assert (listed["id"], listed["at"], listed["match"]["call_number"]) == (rule_id, "quota", 2)
+    assert (listed["calls"], listed["applied"]) == (2, 1)
+    await api.admin("DELETE", f"/faults/{rule_id}")
+    assert (await raw_admin(api, "DELETE", f"/faults/{rule_id}")).status_code == 404
+    await api.admin("POST", "/faults", FORCED)
+    await api.admin("DELETE", "/faults")
+    assert (await api.admin("GET", "/faults")).json() == {"rules": []}
 
 
-async def test_bad_forced_quota_is_400(api: Api) -> None:
-    response = await raw_admin(api, "POST", "/quotas/forced", {"path": LOGOUT, "reset_ms": 5})
+async def test_the_old_forced_quota_route_is_gone(api: Api) -> None:
+    body = {"path": LOGOUT, "call_number": 1, "reset_ms": 10}
+    assert (await raw_admin(api, "POST", "/quotas/forced", body)).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("effect", "message"),
+    [
+        ({"status": 429}, "effect.reset_ms: required"),
+        ({"status": 500, "sub_code": "0006"}, "effect.status"),
+        ({"status": 429, "reset_ms": 5, "retryable": True}, "effect.retryable"),
+    ],
+)
+async def test_bad_forced_quota_is_400(api: Api, effect: dict[str, object], message: str) -> None:
+    rule = {**FORCED, "effect": effect}
+    response = await raw_admin(api, "POST", "/faults", rule)
     assert response.status_code == 400
-    assert "call_number" in response.json()["error"]
+    assert message in response.json()["error"]
 
 
 # ---- journal -----------------------------------------------------------------------------------
@@ -543,10 +560,9 @@ FUZZED_ROUTES: list[tuple[str, str, tuple[str, ...]]] = [
     ("POST", "/seed", ("version", "accounts")),
     ("POST", "/clock", CLOCK_FIELDS),
     ("GET", "/clock", ()),
-    ("POST", "/faults", ("match", "effect", "id", "note")),
+    ("POST", "/faults", ("match", "effect", "id", "note", "at")),
     ("DELETE", "/faults/f1", ()),
-    ("POST", "/quotas/forced", ("path", "call_number", "reset_ms", "user")),
-    ("DELETE", "/quotas/forced", ()),
+    ("DELETE", "/faults", ()),
     ("GET", "/journal", ()),
     ("GET", "/users", ()),
     *(("POST", f"/users/{READER}/{op}", fields) for op, (fields, _) in USER_OPERATIONS.items()),

@@ -220,9 +220,20 @@ def test_quotas_force_list_remove_clear(run: Run, call: Callable[..., httpx.Resp
     assert denied.headers["x-ratelimit-reset"] == "1500"
     assert f"call 2 to {LOGOUT} by {ADMIN}" in ok(run("quotas", "list"))
     [rule] = json.loads(ok(run("quotas", "list", "--json")))
+    # one engine: the forced quota is a fault rule at the rate-limit step
+    [fault] = json.loads(ok(run("faults", "list", "--json")))
+    assert (fault["id"], fault["at"], fault["applied"]) == (rule["id"], "quota", 1)
+    one_line_error(run("quotas", "remove", "f99"), 1, "no forced quota rule f99")
     ok(run("quotas", "remove", rule["id"]))
+    assert "no fault rules" in ok(run("faults", "list"))
     ok(run("quotas", "force", *args))
+    ok(run("faults", "add", json.dumps({"match": {"path": "/api/*"}, "effect": {"latency_ms": 1}})))
     ok(run("quotas", "clear"))
+    assert "no forced quota rules" in ok(run("quotas", "list"))
+    [left] = json.loads(ok(run("faults", "list", "--json")))
+    assert "at" not in left  # clearing the quotas keeps the other fault rules
+    ok(run("quotas", "force", *args))
+    ok(run("faults", "clear"))
     assert "no forced quota rules" in ok(run("quotas", "list"))
 
 

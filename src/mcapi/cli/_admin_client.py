@@ -219,11 +219,13 @@ def faults_table(rules: Sequence[Mapping[str, Any]]) -> Table:
 
 
 def quota_line(rule: Mapping[str, Any]) -> str:
-    """A forced quota rule in words."""
-    who = rule.get("user") or "anyone"
+    """A forced quota rule (a fault rule at "quota", as the admin API lists it) in words."""
+    match, effect = rule.get("match") or {}, rule.get("effect") or {}
+    who = match.get("user") or "anyone"
     return (
-        f"{rule.get('id')}: call {rule.get('call_number')} to {rule.get('path')} by {who} "
-        f"-> 429 0008, reset {rule.get('reset_ms')} ms"
+        f"{rule.get('id')}: call {match.get('call_number', 1)} to {match.get('path')} by {who} "
+        f"-> 429 0008, reset {effect.get('reset_ms')} ms (matched {rule.get('calls')}, "
+        f"applied {rule.get('applied')})"
     )
 
 

@@ -17,11 +17,9 @@ parse and render: the operations are :class:`mcapi.emulator._operations.Admin`'s
                                                   {"set": epoch or ISO 8601} | {"advance": seconds}
                                                   | {"reset": true}
     GET    /_emulator/faults                      the rules with their call counts
-    POST   /_emulator/faults                      add a rule (docs/faults.md), returns its id
+    POST   /_emulator/faults                      add a rule (docs/faults.md), returns its id;
+                                                  a forced quota is a rule with "at": "quota"
     DELETE /_emulator/faults[/{id}]               remove one rule, or all
-    GET    /_emulator/quotas/forced               deterministic 429 rules
-    POST   /_emulator/quotas/forced               {"path", "call_number", "reset_ms", "user"?}
-    DELETE /_emulator/quotas/forced[/{id}]
     GET    /_emulator/journal                     ?limit=&path=&status=&request_id=&since=
                                                   &format=jsonl
     GET    /_emulator/users                       every user (no secrets)
@@ -55,7 +53,6 @@ from starlette.routing import Route
 
 from mcapi.emulator._faults import FaultRule
 from mcapi.emulator._operations import Admin, AdminError, BindingKeys, UnknownTarget
-from mcapi.emulator._ratelimit import ForcedQuotaRule
 from mcapi.emulator._state import EmulatorState
 from mcapi.emulator._store import Account, SeedError, StoreError, User
 from mcapi.emulator._store._seed_plan import generate_plan
@@ -219,19 +216,6 @@ def admin_app(state: EmulatorState) -> Starlette:
             return JSONResponse({"deleted": rule_id or "all"})
         return JSONResponse({"rules": state.faults.state()})
 
-    async def forced(request: Request) -> Response:
-        if request.method == "POST":
-            rule = ForcedQuotaRule.from_dict(await _json_body(request))
-            return JSONResponse({"id": state.forced_quotas.add(rule)}, 201)
-        if request.method == "DELETE":
-            forced_id: str | None = request.path_params.get("rule_id")
-            if forced_id is None:
-                state.forced_quotas.clear()
-            else:
-                _remove(state.forced_quotas.remove, forced_id)
-            return JSONResponse({"deleted": forced_id or "all"})
-        return JSONResponse({"rules": [r.to_dict() for r in state.forced_quotas.list()]})
-
     async def journal(request: Request) -> Response:
         query = request.query_params
         try:
@@ -284,8 +268,6 @@ def admin_app(state: EmulatorState) -> Starlette:
         Route("/_emulator/clock", guarded(clock), methods=["GET", "POST"]),
         Route("/_emulator/faults", guarded(faults), methods=["GET", "POST", "DELETE"]),
         Route("/_emulator/faults/{rule_id}", guarded(faults), methods=["DELETE"]),
-        Route("/_emulator/quotas/forced", guarded(forced), methods=["GET", "POST", "DELETE"]),
-        Route("/_emulator/quotas/forced/{rule_id}", guarded(forced), methods=["DELETE"]),
         Route("/_emulator/journal", guarded(journal)),
         Route("/_emulator/users", guarded(users)),
         Route("/_emulator/users/{email}/{operation}", guarded(user_operation), methods=["POST"]),

@@ -17,6 +17,13 @@ For every call, every rule that matches path and user counts it (and draws, if i
 whether or not an earlier rule fired; then the first rule that fires wins. A rule's numbering
 therefore never depends on the other rules.
 
+A rule is consulted at one step of the request pipeline, its ``at``: ``"fault"`` (the default,
+after every other check) or ``"quota"``, the rate-limit step, before the token bucket. A quota
+rule (``FaultRule.forced_quota``) is the deterministic quota: its call answers 429 0008 exactly as
+a spent quota does (``X-RateLimit-Limit`` the account's, ``Remaining`` 0, ``Reset`` the rule's
+``reset_ms``), takes no token, and only counts calls that reached the rate-limit step. One engine
+holds both kinds, so the admin listing, ``clear`` and ``reset`` cover every way to force a 429.
+
 A ``FaultEffect`` is one of: an error answer from the catalogue (``status`` with optional
 ``sub_code``, ``body_code``, ``retryable``, and ``reset_ms`` for 429), a transport fault
 (``transport``), or per-item failures inside a 200 (``item_failures``: the function still runs for
@@ -56,6 +63,9 @@ from typing import Any, Literal, cast
 
 TransportKind = Literal["reset", "empty", "truncated"]
 TRANSPORT_KINDS: tuple[TransportKind, ...] = ("reset", "empty", "truncated")
+#: The pipeline step a rule is consulted at (see the module doc).
+Step = Literal["fault", "quota"]
+STEPS: tuple[Step, ...] = ("fault", "quota")
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 _MATCH_FIELDS = ("path", "user", "call_number", "times", "probability", "seed")
@@ -112,6 +122,19 @@ def _in_catalogue(status: int, sub_code: str | None, body_code: str | None) -> N
     ):
         code = " ".join(str(p) for p in (status, sub_code, body_code) if p is not None)
         raise ValueError(f"status: {code} is not in the catalogue (`mcapi codes` lists every code)")
+
+
+def _quota_effect(effect: FaultEffect) -> None:
+    """A rule at the rate-limit step answers as a spent quota does, and nothing else."""
+    if effect.status != 429 or effect.sub_code not in (None, "0008"):
+        raise ValueError('effect.status: a rule at "quota" answers 429 0008')
+    if effect.reset_ms is None:
+        raise ValueError('effect.reset_ms: required for a rule at "quota" (X-RateLimit-Reset)')
+    for name in ("body_code", "retryable"):
+        if getattr(effect, name) is not None:
+            raise ValueError(f'effect.{name}: not allowed for a rule at "quota"')
+    if effect.latency_ms:
+        raise ValueError('effect.latency_ms: not allowed for a rule at "quota"')
 
 
 # ---- data model ----------------------------------------------------------------------------------
@@ -279,6 +302,7 @@ class FaultRule:
     seed: int | None = None
     id: str | None = None
     note: str | None = None
+    at: Step = "fault"
 
     def __post_init__(self) -> None:
         _text(self.path, "path")
@@ -304,6 +328,25 @@ class FaultRule:
             raise ValueError(f"note: must be a string, got {self.note!r}")
         if not isinstance(self.effect, FaultEffect):
             raise ValueError("effect: must be a FaultEffect")
+        if self.at not in STEPS:
+            raise ValueError(f"at: must be one of {', '.join(STEPS)}, got {self.at!r}")
+        if self.at == "quota":
+            _quota_effect(self.effect)
+
+    @classmethod
+    def forced_quota(
+        cls,
+        path: str,
+        *,
+        call_number: int,
+        reset_ms: int,
+        user: str | None = None,
+        id: str | None = None,
+    ) -> FaultRule:
+        """The ``call_number``-th call to ``path`` (by ``user``, or anyone) answers 429 0008 with
+        ``X-RateLimit-Reset: reset_ms``, at the rate-limit step (see the module doc)."""
+        effect = FaultEffect(status=429, sub_code="0008", reset_ms=reset_ms)
+        return cls(path, effect, user=user, call_number=call_number, id=id, at="quota")
 
     @property
     def window(self) -> tuple[int, int | None]:
@@ -317,7 +360,7 @@ class FaultRule:
     def from_dict(cls, data: object) -> FaultRule:
         """Build a rule from ``{"match": {...}, "effect": {...}}``; ValueError names bad fields."""
         rule = _object(data, "rule")
-        _known(rule, ("id", "note", "match", "effect"), "")
+        _known(rule, ("id", "note", "at", "match", "effect"), "")
         for name in ("match", "effect"):
             if name not in rule:
                 raise ValueError(f"{name}: required")
@@ -327,10 +370,16 @@ class FaultRule:
             raise ValueError("match.path: required")
         effect = FaultEffect.from_dict(rule["effect"])
         try:
-            return cls(effect=effect, id=rule.get("id"), note=rule.get("note"), **match)
+            return cls(
+                effect=effect,
+                id=rule.get("id"),
+                note=rule.get("note"),
+                at=rule.get("at", "fault"),
+                **match,
+            )
         except ValueError as exc:
             message = str(exc)
-            prefix = "" if message.startswith(("id:", "note:")) else "match."
+            prefix = "" if message.startswith(("id:", "note:", "at:", "effect")) else "match."
             raise ValueError(prefix + message) from None
 
     def to_dict(self) -> dict[str, Any]:
@@ -339,6 +388,8 @@ class FaultRule:
         out: dict[str, Any] = {"id": self.id}
         if self.note is not None:
             out["note"] = self.note
+        if self.at != "fault":
+            out["at"] = self.at
         out["match"] = {k: v for k, v in match.items() if v is not None}
         out["effect"] = self.effect.to_dict()
         return out
@@ -376,6 +427,8 @@ class FaultEngine:
         self._lock = threading.Lock()
         self._rules: dict[str, _Live] = {}
         self._ids = itertools.count(1)
+        #: step -> how many rules it has: a call skips the lock when its step has none
+        self._steps: dict[Step, int] = dict.fromkeys(STEPS, 0)
 
     def add(self, rule: FaultRule) -> str:
         """Install ``rule`` after the existing ones; returns its id (given, or ``f1``, ``f2``…)."""
@@ -388,16 +441,20 @@ class FaultEngine:
             rng = random.Random(rule.seed) if rule.seed is not None else random.Random()
             user = rule.user.casefold() if rule.user else None
             self._rules[rule_id] = _Live(replace(rule, id=rule_id), rng, user=user)
+            self._steps[rule.at] += 1
             return rule_id
 
     def remove(self, rule_id: str) -> None:
         """Uninstall a rule; KeyError if there is none with that id."""
         with self._lock:
-            del self._rules[rule_id]
+            live = self._rules.pop(rule_id)
+            self._steps[live.rule.at] -= 1
 
     def clear(self) -> None:
+        """Uninstall every rule, quota rules included."""
         with self._lock:
             self._rules.clear()
+            self._steps = dict.fromkeys(STEPS, 0)
 
     def list(self) -> builtins.list[FaultRule]:
         """The installed rules, in order."""
@@ -412,15 +469,16 @@ class FaultEngine:
                 for live in self._rules.values()
             ]
 
-    def match(self, path: str, user: str | None) -> FaultRule | None:
-        """Count this call against every rule; the first rule that fires, or None."""
-        if not self._rules:
+    def match(self, path: str, user: str | None, at: Step = "fault") -> FaultRule | None:
+        """Count this call against every rule of step ``at``; the first rule that fires, or
+        None."""
+        if not self._steps[at]:
             return None
         folded = user.casefold() if user else None
         winner: _Live | None = None
         with self._lock:
             for live in self._rules.values():
-                if live.consider(path, folded) and winner is None:
+                if live.rule.at == at and live.consider(path, folded) and winner is None:
                     winner = live
             if winner is None:
                 return None

@@ -349,10 +349,10 @@ class Admin:
         return replace(summary, generated=generated)
 
     def reset(self) -> None:
-        """Empty every table and forget faults, forced quotas, rate limits, replays, lockouts of
-        unknown addresses, the journal and the clock's offset. A served emulator's generated admin
-        token is kept (it lives in the database, and the shell lines that hold it must keep
-        working)."""
+        """Empty every table and forget fault rules (forced quotas included), rate limits,
+        replays, lockouts of unknown addresses, the journal and the clock's offset. A served
+        emulator's generated admin token is kept (it lives in the database, and the shell lines
+        that hold it must keep working)."""
         state = self.state
         token = state.store.get_setting(ADMIN_TOKEN_SETTING)
         state.store.reset()
@@ -360,7 +360,6 @@ class Admin:
             state.store.set_setting(ADMIN_TOKEN_SETTING, token)
         state.clock.reset()
         state.limiter.reset()
-        state.forced_quotas.clear()
         state.faults.clear()
         state.journal.clear()
         state.replay.reset()
