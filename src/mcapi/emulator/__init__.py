@@ -17,6 +17,7 @@ try:
     from mcapi.emulator._journal import Journal, JournalEntry
     from mcapi.emulator._operations import Admin, AdminError, BindingKeys, UnknownTarget
     from mcapi.emulator._store import SeedSummary
+    from mcapi.emulator._validation import InvalidInput, Problem
     from mcapi.emulator.functions._registry import FunctionSpec
 except ModuleNotFoundError as exc:  # pragma: no cover - exercised by the wheel test
     if exc.name is not None and exc.name.partition(".")[0] in _extras.EMULATOR_MODULES:
@@ -40,8 +41,10 @@ __all__ = [
     "FaultEngine",
     "FaultRule",
     "FunctionSpec",
+    "InvalidInput",
     "Journal",
     "JournalEntry",
+    "Problem",
     "SeedSummary",
     "TenantProfile",
     "TransportFault",

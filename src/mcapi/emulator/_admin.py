@@ -1,10 +1,11 @@
 """The admin API under ``/_emulator/``: what a test or an operator does to the emulator itself.
 
 Every route but ``health`` and ``openapi.json`` needs ``Authorization: Bearer <admin token>``.
-Answers are JSON; a bad request answers 400 ``{"error": "..."}`` naming the field that is wrong
-(an unknown user, account, application or rule: 404), and nothing is changed. The routes only
-parse and render: the operations are :class:`mcapi.emulator._operations.Admin`'s, the same ones
-``Emulator.admin`` offers Python code.
+Answers are JSON; a bad request answers 400 ``{"error": "...", "problems": [{"field",
+"message"}, ...]}`` naming each field that is wrong (an unknown user, account, application or
+rule: 404, in the same form), and nothing is changed. ``error`` is every problem in one line.
+The routes only parse and render: the operations are :class:`mcapi.emulator._operations.Admin`'s,
+the same ones ``Emulator.admin`` offers Python code.
 
     GET    /_emulator/health                      liveness, no token
     GET    /_emulator/openapi.json                the functions' OpenAPI document, no token
@@ -54,8 +55,9 @@ from starlette.routing import Route
 from mcapi.emulator._faults import FaultRule
 from mcapi.emulator._operations import Admin, AdminError, BindingKeys, UnknownTarget
 from mcapi.emulator._state import EmulatorState
-from mcapi.emulator._store import Account, SeedError, StoreError, User
+from mcapi.emulator._store import Account, StoreError, User
 from mcapi.emulator._store._seed_plan import generate_plan
+from mcapi.emulator._validation import InvalidInput, Problem
 
 __all__ = ["AdminError", "admin_app"]
 
@@ -92,22 +94,22 @@ async def _json_body(request: Request) -> Body:
     try:
         document = json.loads(raw, parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:
-        raise AdminError(f"the body is not JSON: {exc}") from None
+        raise InvalidInput("", f"the body is not JSON: {exc}") from None
     if not isinstance(document, dict):
-        raise AdminError("the body must be a JSON object")
+        raise InvalidInput("", "the body must be a JSON object")
     return document
 
 
 def _only(body: Mapping[str, Any], what: str, known: tuple[str, ...]) -> None:
     unknown = sorted(set(body) - set(known))
     if unknown:
-        allowed = f"known: {', '.join(known)}" if known else "it takes no field"
-        raise AdminError(f"{what}: unknown field(s) {', '.join(map(repr, unknown))} ({allowed})")
+        allowed = f"{what} takes {', '.join(known)}" if known else f"{what} takes no field"
+        raise InvalidInput(Problem(name, f"unknown field ({allowed})") for name in unknown)
 
 
 def _required(body: Mapping[str, Any], name: str) -> Any:
     if name not in body:
-        raise AdminError(f"{name}: required")
+        raise InvalidInput(name, "required")
     return body[name]
 
 
@@ -154,16 +156,16 @@ def admin_app(state: EmulatorState) -> Starlette:
                 )
             try:
                 return await endpoint(request)
-            except AdminError as exc:
-                return JSONResponse({"error": str(exc)}, exc.status)
-            except (SeedError, StoreError, ValueError) as exc:
+            except InvalidInput as exc:
+                return JSONResponse(exc.to_dict(), exc.status)
+            except (StoreError, ValueError) as exc:  # the store's own refusals
                 status = 404 if isinstance(exc, LookupError) else 400
-                return JSONResponse({"error": str(exc)}, status)
+                return JSONResponse(InvalidInput("", str(exc)).to_dict(), status)
             except (
                 TypeError,
                 OverflowError,
             ) as exc:  # a value no check foresaw: still the caller's
-                return JSONResponse({"error": f"bad request: {exc}"}, 400)
+                return JSONResponse(InvalidInput("", f"bad request: {exc}").to_dict(), 400)
 
         return wrapper
 
@@ -186,7 +188,7 @@ def admin_app(state: EmulatorState) -> Starlette:
             try:
                 document: Any = tomllib.loads(raw.decode("utf-8"))
             except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-                raise AdminError(f"the seed is not TOML: {exc}") from exc
+                raise InvalidInput("", f"the seed is not TOML: {exc}") from exc
         else:
             document = await _json_body(request)
         summary = admin.seed(document)
@@ -227,7 +229,7 @@ def admin_app(state: EmulatorState) -> Starlette:
                 request_id=query.get("request_id"),
             )
         except ValueError as exc:
-            raise AdminError(f"bad journal query: {exc}") from exc
+            raise InvalidInput("", f"bad journal query: {exc}") from exc
         if query.get("format") == "jsonl":
             return PlainTextResponse(
                 state.journal.to_jsonl(entries), media_type="application/x-ndjson"
@@ -241,7 +243,7 @@ def admin_app(state: EmulatorState) -> Starlette:
         name = request.path_params["operation"]
         if name not in USER_OPERATIONS:
             known = ", ".join(sorted(USER_OPERATIONS))
-            raise UnknownTarget(f"unknown operation {name!r}; one of {known}")
+            raise UnknownTarget("operation", f"unknown operation {name!r}; one of {known}")
         fields, operate = USER_OPERATIONS[name]
         body = await _json_body(request)
         _only(body, name, fields)
@@ -256,7 +258,7 @@ def admin_app(state: EmulatorState) -> Starlette:
         return JSONResponse(_account_view(updated))
 
     async def generate(request: Request) -> Response:
-        plan = generate_plan(await _json_body(request), "generate")
+        plan = generate_plan(await _json_body(request), "")
         counts = admin.generate(request.path_params["code"], **plan.as_kwargs())
         return JSONResponse({"generated": counts})
 
@@ -282,4 +284,4 @@ def _remove(remove: Callable[[str], None], rule_id: str) -> None:
     try:
         remove(rule_id)
     except KeyError as exc:
-        raise UnknownTarget(f"no rule {rule_id}") from exc
+        raise UnknownTarget("rule_id", f"no rule {rule_id}") from exc

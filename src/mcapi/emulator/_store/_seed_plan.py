@@ -243,9 +243,9 @@ def generate_plan(value: Any, path: str = "generate") -> GeneratePlan:
     for name, (low, high) in GENERATE_LIMITS.items():
         number = values[name]
         if isinstance(number, bool) or not isinstance(number, int):
-            p.add(f"{path}.{name}", f"expected a whole number, got {kind(number)}")
+            p.add(_join(path, name), f"expected a whole number, got {kind(number)}")
         elif not low <= number <= high:
-            p.add(f"{path}.{name}", f"must be between {low} and {high}, got {number}")
+            p.add(_join(path, name), f"must be between {low} and {high}, got {number}")
     p.raise_if_any(SeedError)
     return GeneratePlan(**{name: values[name] for name in GENERATE_DEFAULTS})
 
