@@ -154,6 +154,24 @@ def test_bad_seed_file(run: Run, tmp_path: Path) -> None:
     one_line_error(run("seed", str(wrong_kind)), 2, ".toml or .json")
 
 
+def test_a_seed_file_with_three_mistakes_shows_each_on_its_line(run: Run, tmp_path: Path) -> None:
+    mistakes = tmp_path / "mistakes.toml"
+    # no name, a number for a region, an address without a domain
+    mistakes.write_text(
+        '[[accounts]]\ncode = "CUSA9"\nregion = 5\n[[accounts.users]]\nemail = "bob"\n'
+    )
+    result = run("seed", str(mistakes))
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    lines = result.output.strip().splitlines()
+    assert "3 problems (HTTP 400)" in lines[0]
+    assert sorted(line.strip().partition(":")[0] for line in lines[1:]) == [
+        "accounts[0].name",
+        "accounts[0].region",
+        "accounts[0].users[0].email",
+    ]
+
+
 def test_clock_freeze_advance_set(run: Run, mcapi_emulator: Emulator) -> None:
     assert "(frozen)" in ok(run("clock", "--freeze"))
     before = mcapi_emulator.clock.now()

@@ -117,7 +117,7 @@ class AdminClient:
             )
         if not response.is_success:
             if isinstance(document, dict) and "error" in document:
-                raise AdminCommandError(f"{document['error']} (HTTP {response.status_code})")
+                raise AdminCommandError(_refusal(document, response.status_code))
             raise AdminCommandError(
                 f"{response.request.url} answered HTTP {response.status_code}; "
                 "is that an mcapi emulator?"
@@ -216,6 +216,20 @@ def faults_table(rules: Sequence[Mapping[str, Any]]) -> Table:
             str(rule.get("applied")),
         )
     return table
+
+
+def _refusal(answer: Mapping[str, Any], status: int) -> str:
+    """An admin API refusal in words: one line, or one line per problem when there are several
+    (a seed file with many mistakes)."""
+    problems = answer.get("problems")
+    if isinstance(problems, list) and len(problems) > 1:
+        lines = [
+            f"  {p.get('field')}: {p.get('message')}" if p.get("field") else f"  {p.get('message')}"
+            for p in problems
+            if isinstance(p, dict)
+        ]
+        return f"{len(problems)} problems (HTTP {status}):\n" + "\n".join(lines)
+    return f"{answer['error']} (HTTP {status})"
 
 
 def quota_line(rule: Mapping[str, Any]) -> str:
