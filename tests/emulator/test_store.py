@@ -698,3 +698,32 @@ def test_access_keys_never_start_with_a_dash() -> None:
     from mcapi.emulator._store._ops import new_access_key
 
     assert not any(new_access_key().startswith("-") for _ in range(2000))
+
+
+def test_one_run_reports_every_problem_of_a_seed(store: Store) -> None:
+    doc = _seed(
+        users=[
+            {"email": "u@a.example", "password": "pw"},
+            {"email": "bob", "status": "asleep"},  # two mistakes in one user
+        ],
+        policy={"quota_limt": 5},  # a typo
+        bindings=[{"user": "u@a.example", "ttl_seconds": 0}],
+    )
+    doc["accounts"].append({"code": "CUSA2"})  # name missing
+    with pytest.raises(SeedError) as caught:
+        apply_seed(store, doc, now=NOW)
+    fields = [p.field for p in caught.value.problems]
+    assert sorted(fields) == sorted(
+        [
+            "accounts[0].policy.quota_limt",
+            "accounts[0].users[1].email",
+            "accounts[0].users[1].status",
+            "accounts[0].bindings[0].ttl_seconds",
+            "accounts[1].name",
+        ]
+    )
+    by_field = {p.field: p.message for p in caught.value.problems}
+    assert by_field["accounts[0].users[1].email"].startswith("not an email address")
+    assert by_field["accounts[1].name"] == "required"
+    assert "accounts[0].policy.quota_limt: unknown key" in str(caught.value)
+    assert store.list_accounts() == []

@@ -13,12 +13,7 @@ from mcapi.emulator._config import EmulatorConfig
 from mcapi.emulator._faults import FaultEngine
 from mcapi.emulator._journal import Journal
 from mcapi.emulator._operations import Admin
-from mcapi.emulator._ratelimit import (
-    ForcedQuotas,
-    MemoryRateLimiter,
-    RateLimiter,
-    RedisRateLimiter,
-)
+from mcapi.emulator._ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from mcapi.emulator._replay import MemoryReplayCache, RedisReplayCache, ReplayCache
 from mcapi.emulator._state import EmulatorState
 from mcapi.emulator._store import Store, ensure_demo
@@ -74,8 +69,9 @@ class Emulator:
     password hashes (lower it in tests: logins then take microseconds instead of tens of ms).
 
     Drive it with :attr:`admin` (users, policies, bindings, generated data, seed, reset, a
-    validated clock change), :attr:`clock`, :attr:`faults`, :attr:`forced_quotas` and
-    :attr:`journal`; :attr:`store` is the internal database layer, not a stable API.
+    validated clock change), :attr:`clock`, :attr:`faults` (forced quotas included:
+    ``FaultRule.forced_quota``) and :attr:`journal`; :attr:`store` is the internal database
+    layer, not a stable API.
     """
 
     def __init__(
@@ -127,10 +123,6 @@ class Emulator:
     @property
     def journal(self) -> Journal:
         return self.state.journal
-
-    @property
-    def forced_quotas(self) -> ForcedQuotas:
-        return self.state.forced_quotas
 
     @property
     def config(self) -> EmulatorConfig:

@@ -27,18 +27,16 @@ bucket name with that function's limit and reset; every other function shares th
 ``now`` is always passed in (the emulator clock), never read here; the Redis limiter receives it as
 a script argument for the same reason, so one emulator clock drives every replica.
 
-``ForcedQuotas`` is the deterministic mode ("the 3rd call to this function gets 429 with reset
-R ms"). It is consulted before the bucket, and a call it denies takes no token.
+The deterministic mode ("the 3rd call to this function gets 429 with reset R ms") is a fault rule
+at the ``"quota"`` step (``FaultRule.forced_quota`` in :mod:`._faults`): the rate-limit step
+consults it before the bucket, and a call it denies takes no token.
 """
 
 from __future__ import annotations
 
 import builtins
-import fnmatch
-import itertools
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import redis
@@ -270,118 +268,3 @@ class RedisRateLimiter:
     def close(self) -> None:
         """Release the connection pool."""
         self._client.close()
-
-
-@dataclass(frozen=True, slots=True)
-class ForcedQuotaRule:
-    """The ``call_number``-th call to ``path`` (by ``user``, or by anyone) gets 429 0008.
-
-    ``path`` is a function path or an fnmatch glob; ``reset_ms`` is the ``X-RateLimit-Reset`` the
-    denial carries. ``id`` is given by ``ForcedQuotas.add``.
-    """
-
-    path: str
-    call_number: int
-    reset_ms: int
-    user: str | None = None
-    id: str | None = None
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.path, str) or not self.path:
-            raise ValueError("path: must be a non-empty string")
-        for name in ("call_number", "reset_ms"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}: must be an integer of at least 1, got {value!r}")
-        if self.user is not None and (not isinstance(self.user, str) or not self.user):
-            raise ValueError("user: must be a non-empty string or null")
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ForcedQuotaRule:
-        """Build a rule from its JSON form; raises ValueError naming the bad field."""
-        if not isinstance(data, Mapping):
-            raise ValueError("forced quota rule: must be a JSON object")
-        unknown = set(data) - {"path", "call_number", "reset_ms", "user", "id"}
-        if unknown:
-            raise ValueError(f"{sorted(unknown)[0]}: unknown field of a forced quota rule")
-        for name in ("path", "call_number", "reset_ms"):
-            if name not in data:
-                raise ValueError(f"{name}: required")
-        return cls(
-            path=data["path"],
-            call_number=data["call_number"],
-            reset_ms=data["reset_ms"],
-            user=data.get("user"),
-            id=data.get("id"),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form, as ``from_dict`` reads it."""
-        return {
-            "id": self.id,
-            "path": self.path,
-            "call_number": self.call_number,
-            "reset_ms": self.reset_ms,
-            "user": self.user,
-        }
-
-
-@dataclass(slots=True)
-class _Counted:
-    rule: ForcedQuotaRule
-    calls: int = field(default=0)
-
-
-class ForcedQuotas:
-    """Deterministic 429s, consulted before the token bucket.
-
-    Each rule counts the calls it matches (its path, and its user if it names one); the call whose
-    count equals the rule's ``call_number`` is denied. Every matching rule counts every call, so a
-    rule's numbering does not depend on the other rules.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._rules: dict[str, _Counted] = {}
-        self._ids = itertools.count(1)
-
-    def add(self, rule: ForcedQuotaRule) -> str:
-        """Install ``rule``; returns its id."""
-        with self._lock:
-            rule_id = rule.id or f"q{next(self._ids)}"
-            if rule_id in self._rules:
-                raise ValueError(f"id: a forced quota rule {rule_id!r} already exists")
-            self._rules[rule_id] = _Counted(replace(rule, id=rule_id))
-            return rule_id
-
-    def remove(self, rule_id: str) -> None:
-        """Uninstall a rule; KeyError if there is none with that id."""
-        with self._lock:
-            del self._rules[rule_id]
-
-    def clear(self) -> None:
-        with self._lock:
-            self._rules.clear()
-
-    def list(self) -> builtins.list[ForcedQuotaRule]:
-        """The installed rules, in the order they were added."""
-        with self._lock:
-            return [counted.rule for counted in self._rules.values()]
-
-    def check(self, path: str, user: str | None, *, limit: int) -> Decision | None:
-        """Count this call; a denying Decision if it is some rule's forced call, else None."""
-        if not self._rules:
-            return None
-        denial: Decision | None = None
-        user_folded = user.casefold() if user else None
-        with self._lock:
-            for counted in self._rules.values():
-                rule = counted.rule
-                if rule.user is not None and rule.user.casefold() != user_folded:
-                    continue
-                if rule.path != path and not fnmatch.fnmatchcase(path, rule.path):
-                    continue
-                counted.calls += 1
-                if denial is None and counted.calls == rule.call_number:
-                    denial = Decision(False, limit, 0, rule.reset_ms)
-        return denial

@@ -96,7 +96,7 @@ def start(
     try:
         document = None if seed_file is None else load_seed_file(seed_file)
     except SeedError as exc:
-        raise StartFailure(f"seed not loaded: {exc}", 2) from None
+        raise StartFailure(_not_loaded(exc), 2) from None
     if options.get("redis_url"):
         try:
             check_redis(options["redis_url"])
@@ -123,8 +123,18 @@ def start(
         emulator.close()
         if new_file and file is not None:
             file.unlink(missing_ok=True)
-        raise StartFailure(f"seed not loaded: {exc}", 2) from None
+        raise StartFailure(_not_loaded(exc), 2) from None
     return Started(emulator, sock, base_url, url, creds, seeded)
+
+
+def _not_loaded(exc: ValueError) -> str:
+    """Why a seed was not loaded: one line, or one line per problem when there are several."""
+    problems = getattr(exc, "problems", ())
+    if len(problems) > 1:
+        return f"seed not loaded: {len(problems)} problems\n" + "\n".join(
+            f"  {p}" for p in problems
+        )
+    return f"seed not loaded: {exc}"
 
 
 def database_url(db: str) -> str:

@@ -71,10 +71,12 @@ def check_quota(call: Call) -> Verdict | None:
     state = call.state
     path = call.spec.path
     bucket, limit, reset_ms = user_bucket(call.auth.account, path)
-    forced = state.forced_quotas.check(path, call.auth.user.email, limit=limit)
-    if forced is not None:
-        call.rate = forced
-        return _quota_verdict(call, f"forced quota rule: call to {path} refused")
+    forced = state.faults.match(path, call.auth.user.email, at="quota")
+    if forced is not None:  # a quota rule: answered as a spent quota, no token taken
+        assert forced.effect.reset_ms is not None
+        call.rate = Decision(False, limit, 0, forced.effect.reset_ms)
+        call.fault_rule = forced.id
+        return _quota_verdict(call, f"forced quota rule {forced.id}: call to {path} refused")
     call.rate = state.limiter.acquire(
         rate_key(call.auth.user.id), bucket, limit=limit, reset_ms=reset_ms, now=call.now
     )
