@@ -103,6 +103,17 @@ def test_partial_interval_is_not_lost_on_refill(limiter: RateLimiter) -> None:
     assert take(limiter, T0 + 2.0) == Decision(True, 3, 0, 1000)
 
 
+def test_clock_moved_backwards_reanchors_the_bucket(limiter: RateLimiter) -> None:
+    # Spent a day ahead, then the emulator clock is set back a day: the bucket must refill from
+    # the new "now", not stay empty until the old anchor comes round again.
+    later = T0 + 86_400
+    for _ in range(3):
+        take(limiter, later)
+    assert take(limiter, T0) == Decision(False, 3, 0, 1000)
+    assert take(limiter, T0 + 1) == Decision(True, 3, 0, 1000)
+    assert take(limiter, T0 + 3) == Decision(True, 3, 1, 1000)
+
+
 def test_capacity_caps_refill(limiter: RateLimiter) -> None:
     take(limiter, T0)
     # a day of idleness still gives back only `limit` calls

@@ -16,10 +16,13 @@ one token added every ``reset_ms``, one token taken per call. A bucket is descri
   a token from a full bucket starts the refill period at that call.
 
 Refill is lazy: on each call ``n = (now - anchor) // reset`` tokens are added and the anchor moves
-forward by ``n`` whole periods, so the partial period already elapsed is never lost. Time is kept in
-integer microseconds so that header values are exact: ``Remaining`` is the tokens left after this
-call, ``Reset`` is ``ceil((anchor + reset - now) / 1 ms)``, or 0 when the bucket is full. A denied
-call takes nothing (the function is not executed, so it does not count against the quota).
+forward by ``n`` whole periods, so the partial period already elapsed is never lost. The clock can
+be set back (admin API): a ``now`` before the anchor moves the anchor back to ``now``, so the bucket
+refills one period later on the new clock instead of at an instant the clock may not reach again.
+Time is kept in integer microseconds so that header values are exact: ``Remaining`` is the tokens
+left after this call, ``Reset`` is ``ceil((anchor + reset - now) / 1 ms)``, or 0 when the bucket
+is full. A denied call takes nothing (the function is not executed, so it does not count against
+the quota).
 
 A function with its own quota has its own bucket: the caller passes the function path as the
 bucket name with that function's limit and reset; every other function shares the bucket ``"*"``.
@@ -106,6 +109,10 @@ def _step(
     """
     if tokens >= limit:
         tokens, anchor = limit, now_us
+    elif now_us < anchor:
+        # The emulator clock was set back: accrue from now, else the bucket would stay empty
+        # until the clock came round to the old anchor (a 429 whose reset never comes).
+        anchor = now_us
     elif now_us > anchor:
         periods = (now_us - anchor) // reset_us
         if periods:
@@ -119,7 +126,7 @@ def _step(
         tokens -= 1
     reset_ms = 0
     if tokens < limit:
-        # ceil division; min() guards against a caller whose clock lags the anchor.
+        # ceil division (the anchor is never ahead of now here, so this is at most reset_us).
         reset_ms = min(-(-(anchor + reset_us - now_us) // 1000), reset_us // 1000)
     return tokens, anchor, allowed, reset_ms
 
@@ -186,6 +193,8 @@ if tokens == nil or anchor == nil then
 end
 if tokens >= limit then
   tokens = limit
+  anchor = now
+elseif now < anchor then
   anchor = now
 elseif now > anchor then
   local periods = math.floor((now - anchor) / reset_us)
