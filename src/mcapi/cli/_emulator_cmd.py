@@ -99,6 +99,11 @@ def emulator() -> None:
 )
 @click.option("--redis", "redis_url", help="Redis URL: share rate limits and replay protection.")
 @click.option(
+    "--redis-namespace",
+    help="Prefix of this deployment's Redis keys, so that deployments can share one Redis "
+    "database; default: derived from --db (the processes of one deployment share it).",
+)
+@click.option(
     "--skew-minutes",
     type=click.FloatRange(min=0),
     default=15.0,
@@ -140,6 +145,7 @@ def serve(
     seed_file: Path | None,
     admin_token: str | None,
     redis_url: str | None,
+    redis_namespace: str | None,
     skew_minutes: float,
     skew_clock: str,
     demo: bool,
@@ -155,7 +161,8 @@ def serve(
     try:
         started = start(
             host=host, port=port, db=db, seed_file=seed_file, demo=demo,
-            admin_token=admin_token, redis_url=redis_url, skew_seconds=skew_minutes * 60,
+            admin_token=admin_token, redis_url=redis_url, redis_namespace=redis_namespace,
+            skew_seconds=skew_minutes * 60,
             skew_reference=skew_clock, public_url=public_url,
             trust_forwarded_for=trust_forwarded_for,
         )  # fmt: skip
@@ -184,6 +191,8 @@ def _banner(started: Any, wildcard: bool) -> None:
     if discovery != base_url or wildcard:
         hint = ": give --public-url for other machines" if discovery == base_url else ""
         out.print(f"discovery answers the region API URL {discovery}{hint}", markup=False)
+    if emu.redis_namespace:
+        out.print(f"Redis keys under mcapi:{emu.redis_namespace}:", markup=False)
     if emu.config.trust_forwarded_for:
         out.print("caller addresses taken from X-Forwarded-For", markup=False)
     if started.seeded:

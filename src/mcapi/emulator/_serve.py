@@ -145,6 +145,7 @@ def open_emulator(
     base_url: str,
     admin_token: str | None = None,
     redis_url: str | None = None,
+    redis_namespace: str | None = None,
     skew_seconds: float | None = None,
     public_url: str | None = None,
     trust_forwarded_for: bool = False,
@@ -161,6 +162,7 @@ def open_emulator(
     own address), never what a request's Host or X-Forwarded-Proto header claims.
     ``trust_forwarded_for`` takes a caller's address from X-Forwarded-For (permitted IP ranges).
     ``skew_reference`` is the clock x-mc-date is measured against (``EmulatorConfig``).
+    ``redis_namespace`` prefixes this deployment's Redis keys (default: from the database URL).
     """
     from mcapi.emulator._config import EmulatorConfig
     from mcapi.emulator._emulator import Emulator
@@ -170,6 +172,7 @@ def open_emulator(
         public_base_url=(public_url or base_url).rstrip("/"),
         trust_forwarded_for=trust_forwarded_for,
         skew_reference=skew_reference,
+        redis_namespace=redis_namespace or None,
     )
     if skew_seconds is not None:
         if skew_seconds < 0:
