@@ -188,8 +188,8 @@ def admin_app(state: EmulatorState) -> Starlette:
         if "toml" in request.headers.get("content-type", ""):
             try:
                 document: Any = tomllib.loads(raw.decode("utf-8"))
-            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-                raise AdminError(f"the seed is not TOML: {exc}") from exc
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
+                raise AdminError(f"the seed is not TOML: {exc}") from None
         else:
             document = await _json_body(request)
         summary = admin.seed(document)
