@@ -27,7 +27,9 @@ from mcapi._codes import lookup
 from mcapi._envelope import ErrorDetail
 from mcapi.emulator._faults import TransportFault, send_transport_fault
 from mcapi.emulator._journal import JournalEntry
+from mcapi.emulator._pipeline._body import MAX_BODY_BYTES
 from mcapi.emulator._pipeline._call import Call, Verdict
+from mcapi.emulator._pipeline._request import body_too_large
 from mcapi.emulator._pipeline._respond import (
     header_list,
     json_headers,
@@ -49,7 +51,6 @@ Check = Callable[[Call], Verdict | None]
 #: An unsigned function: its own checks and answer.
 UnsignedHandler = Callable[[Call], "Verdict | FunctionResult"]
 
-MAX_BODY = 10 * 1024 * 1024
 _READ = frozenset(
     {
         b"authorization", b"x-mc-date", b"x-mc-req-id", b"x-mc-app-id", b"host",
@@ -58,7 +59,19 @@ _READ = frozenset(
 )  # fmt: skip
 
 
-async def read_body(receive: Receive) -> bytes:
+def declared_length(scope: Scope) -> int | None:
+    """The request's Content-Length, when it has a readable one."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
+
+
+async def read_body(receive: Receive, declared: int | None = None) -> bytes | None:
+    """The whole body, or ``None`` as soon as it is known to pass ``MAX_BODY_BYTES`` (from its
+    Content-Length, or once more has arrived): the rest is never read."""
+    if declared is not None and declared > MAX_BODY_BYTES:
+        return None
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -67,8 +80,9 @@ async def read_body(receive: Receive) -> bytes:
             break
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size <= MAX_BODY:
-            chunks.append(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
@@ -111,15 +125,20 @@ class ApiEndpoint:
         headers = {
             k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"] if k in _READ
         }
+        declared = declared_length(scope)
+        body = await read_body(receive, declared)
         call = Call(
             state=state,
             method=scope["method"],
             path=scope["path"],
             headers=headers,
             client_ip=client_ip(scope, headers, state.config.trust_forwarded_for),
-            body=await read_body(receive),
+            body=body or b"",
             now=state.clock.now(),
         )
+        if body is None:
+            await self._send(call, body_too_large(declared), send, started)
+            return
         try:
             await self._answer(call, send, started)
         except TransportFault:
