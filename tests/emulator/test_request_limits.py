@@ -76,3 +76,19 @@ async def test_more_items_than_the_cap_is_413(api: Api) -> None:
 async def test_items_up_to_the_cap_are_served(api: Api) -> None:
     response = await api.call(GROUPS, body=json.dumps({"data": [{}] * MAX_ITEMS}).encode())
     assert response.status_code == 200, response.text
+
+
+async def test_the_journal_keeps_a_bounded_part_of_each_header(api: Api) -> None:
+    from mcapi.emulator._journal import MAX_FIELD_CHARS
+
+    long_id, long_app = "R" * 50_000, "A" * 50_000
+    response = await api.call(ACCOUNT, headers={"x-mc-req-id": long_id, "x-mc-app-id": long_app})
+    assert response.status_code == 401
+    entry = api.emu.journal.entries(limit=1)[-1]
+    assert entry.request_id is not None and entry.app_id is not None
+    assert entry.request_id.startswith("R" * MAX_FIELD_CHARS)
+    assert entry.request_id.endswith(f"…[{50_000 - MAX_FIELD_CHARS} more characters]")
+    assert len(entry.app_id) < MAX_FIELD_CHARS + 40
+    login = await api.login("u" * 20_000 + "@example.com", "wrong password")
+    assert login.status_code >= 400
+    assert len(api.emu.journal.entries(limit=1)[-1].user or "") < MAX_FIELD_CHARS + 40
