@@ -241,3 +241,34 @@ def test_forced_rule_json_round_trip_and_validation() -> None:
         ForcedQuotaRule.from_dict({"path": SIEM, "call_number": 1})
     with pytest.raises(ValueError, match="colour"):
         ForcedQuotaRule.from_dict({"path": SIEM, "call_number": 1, "reset_ms": 1, "colour": 1})
+
+
+def test_buckets_full_again_are_forgotten() -> None:
+    # Each caller (one per X-Forwarded-For address, say) spends one call; a second later its bucket
+    # is full again and carries nothing: the limiter must not keep one per address ever seen.
+    limiter = MemoryRateLimiter()
+    for i in range(20_000):
+        take(limiter, T0 + i, key=f"ip:198.51.{i // 256}.{i % 256}")
+    assert len(limiter) <= 2048
+
+
+def test_frozen_clock_still_bounds_the_buckets_without_losing_recent_ones() -> None:
+    limiter = MemoryRateLimiter(max_buckets=1000)
+    for _ in range(3):
+        take(limiter, T0)
+    for i in range(20_000):
+        take(limiter, T0, key=f"ip:{i}")
+    assert len(limiter) <= 1000
+    # Dropping the oldest buckets gives those callers their quota back (the lenient side), while
+    # the newest keep theirs.
+    assert take(limiter, T0) == Decision(True, 3, 2, 1000)
+    assert take(limiter, T0, key="ip:19999") == Decision(True, 3, 1, 1000)
+
+
+def test_a_spent_bucket_survives_sweeps() -> None:
+    limiter = MemoryRateLimiter()
+    for _ in range(3):
+        take(limiter, T0)
+    for i in range(5000):
+        take(limiter, T0 + 0.5, key=f"ip:{i}")
+    assert not take(limiter, T0 + 0.5).allowed

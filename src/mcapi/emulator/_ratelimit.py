@@ -132,33 +132,63 @@ def _step(
 
 
 class _Bucket:
-    __slots__ = ("anchor", "tokens")
+    __slots__ = ("anchor", "full_at", "tokens")
 
     def __init__(self, tokens: int, anchor: int) -> None:
         self.tokens = tokens
         self.anchor = anchor
+        #: The instant the bucket is full again (it then reads as a missing one).
+        self.full_at = anchor
 
 
 class MemoryRateLimiter:
-    """Token buckets in this process: one lock, one dict lookup and a few integer operations."""
+    """Token buckets in this process: one lock, one dict lookup and a few integer operations.
 
-    def __init__(self) -> None:
+    Every distinct caller (a user, an address before login) makes a bucket, so buckets are swept:
+    when their number doubles since the last sweep, those full again by now are dropped (a missing
+    bucket reads as full: nothing changes for the caller). With the emulator clock frozen nothing
+    fills up, so beyond ``max_buckets`` the oldest buckets are dropped as well: those callers get
+    a full quota back early, which is the lenient side to err on.
+    """
+
+    def __init__(self, max_buckets: int = 100_000) -> None:
         self._lock = threading.Lock()
         self._buckets: dict[tuple[str, str], _Bucket] = {}
+        self._max = max_buckets
+        self._sweep_at = min(1024, max_buckets)
+
+    def __len__(self) -> int:
+        return len(self._buckets)
 
     def acquire(self, key: str, bucket: str, *, limit: int, reset_ms: int, now: float) -> Decision:
         """Take one call from the bucket if one is left; the decision carries the headers."""
         _check_quota(limit, reset_ms)
         now_us = _to_us(now)
+        reset_us = reset_ms * 1000
         with self._lock:
             state = self._buckets.get((key, bucket))
             if state is None:
+                if len(self._buckets) >= self._sweep_at:
+                    self._sweep(now_us)
                 state = self._buckets[(key, bucket)] = _Bucket(limit, now_us)
             tokens, anchor, allowed, reset = _step(
-                state.tokens, state.anchor, now_us, limit, reset_ms * 1000, True
+                state.tokens, state.anchor, now_us, limit, reset_us, True
             )
             state.tokens, state.anchor = tokens, anchor
+            state.full_at = anchor + (limit - tokens) * reset_us
         return Decision(allowed, limit, tokens, reset)
+
+    def _sweep(self, now_us: int) -> None:
+        """Drop the buckets full by ``now_us``; past ``max_buckets``, the oldest tenth as well (a
+        tenth, so that the next sweep is as many new callers away)."""
+        buckets = self._buckets
+        for name in [name for name, state in buckets.items() if state.full_at <= now_us]:
+            del buckets[name]
+        excess = len(buckets) - (self._max - max(1, self._max // 10))
+        if excess > 0:
+            for name in list(itertools.islice(buckets, excess)):
+                del buckets[name]
+        self._sweep_at = min(max(1024, 2 * len(buckets)), self._max)
 
     def peek(self, key: str, bucket: str, *, limit: int, reset_ms: int, now: float) -> Decision:
         """The headers the bucket would show now, without taking a call."""
@@ -177,6 +207,7 @@ class MemoryRateLimiter:
         """Every bucket full again."""
         with self._lock:
             self._buckets.clear()
+            self._sweep_at = min(1024, self._max)
 
 
 _LUA = """
