@@ -136,6 +136,21 @@ def emulator() -> None:
     help="Take the caller's address from X-Forwarded-For (behind a proxy, or to test permitted "
     "IP ranges from one machine).",
 )
+@click.option(
+    "--request-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=30.0,
+    show_default=True,
+    help="Seconds a request may take to arrive whole (head and body); a slower one is answered "
+    "408 and its connection closed.",
+)
+@click.option(
+    "--max-connections",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Connections served at once; while more are open, requests are answered 503.",
+)
 @click.option("--log-level", type=click.Choice(LOG_LEVELS), default="warning", show_default=True)
 @click.option("--access-log/--no-access-log", default=False, help="Log every request (slower).")
 def serve(
@@ -151,12 +166,14 @@ def serve(
     demo: bool,
     public_url: str | None,
     trust_forwarded_for: bool,
+    request_timeout: float,
+    max_connections: int,
     log_level: str,
     access_log: bool,
 ) -> None:
     """Serve the emulator until Ctrl-C; the database keeps its state across restarts."""
     require_emulator_extra("mcapi emulator serve")
-    from mcapi.emulator._serve import StartFailure, run, start
+    from mcapi.emulator._serve import ServeLimits, StartFailure, run, start
 
     try:
         started = start(
@@ -171,7 +188,8 @@ def serve(
     emu = started.emulator
     try:
         _banner(started, wildcard=host in ("0.0.0.0", "::", ""))
-        run(emu, started.sock, log_level=log_level, access_log=access_log)
+        limits = ServeLimits(request_timeout=request_timeout, max_connections=max_connections)
+        run(emu, started.sock, log_level=log_level, access_log=access_log, limits=limits)
     except KeyboardInterrupt:
         pass  # Ctrl-C before uvicorn took over the signal: the same clean stop
     finally:

@@ -67,9 +67,14 @@ def declared_length(scope: Scope) -> int | None:
     return None
 
 
+class ClientGone(Exception):
+    """The connection closed before the body was whole (the client left, or a timeout)."""
+
+
 async def read_body(receive: Receive, declared: int | None = None) -> bytes | None:
     """The whole body, or ``None`` as soon as it is known to pass ``MAX_BODY_BYTES`` (from its
-    Content-Length, or once more has arrived): the rest is never read."""
+    Content-Length, or once more has arrived): the rest is never read. Raises
+    :class:`ClientGone` when the connection closes first: a partial body is never answered."""
     if declared is not None and declared > MAX_BODY_BYTES:
         return None
     chunks: list[bytes] = []
@@ -77,7 +82,7 @@ async def read_body(receive: Receive, declared: int | None = None) -> bytes | No
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            raise ClientGone
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY_BYTES:
@@ -126,7 +131,12 @@ class ApiEndpoint:
             k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"] if k in _READ
         }
         declared = declared_length(scope)
-        body = await read_body(receive, declared)
+        try:
+            body = await read_body(receive, declared)
+        except ClientGone:
+            body, gone = b"", True
+        else:
+            gone = False
         call = Call(
             state=state,
             method=scope["method"],
@@ -136,6 +146,9 @@ class ApiEndpoint:
             body=body or b"",
             now=state.clock.now(),
         )
+        if gone:  # nobody to answer: nothing runs, the journal says why
+            self._journal(call, started, 0, None, "body", "the connection closed mid-body")
+            return
         if body is None:
             await self._send(call, body_too_large(declared), send, started)
             return
