@@ -141,6 +141,8 @@ async def test_seed_toml_by_content_type(api: Api) -> None:
         (b"{not json", "application/json", "not JSON"),
         (b"[1, 2]", "application/json", "JSON object"),
         (b"code = ", "application/toml", "not TOML"),
+        (b"a = " + b"[" * 5000 + b"]" * 5000, "application/toml", "not TOML"),
+        (b"[" * 100_000 + b"]" * 100_000, "application/json", "not JSON"),
         (json.dumps({"accounts": [{"code": "X"}]}).encode(), "application/json", "name"),
     ],
 )

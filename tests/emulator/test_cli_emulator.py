@@ -627,3 +627,27 @@ def test_serve_skew_clock(
 def test_serve_help_names_the_skew_clock() -> None:
     result = CliRunner().invoke(cli, ["emulator", "serve", "--help"])
     assert "--skew-clock [wall|emulator|either]" in result.output
+
+
+def test_serve_request_timeout_and_max_connections(serving: Callable[..., Served]) -> None:
+    port = free_port()
+    served = serving(
+        "--port", str(port), "--db", "sqlite://", "--request-timeout", "0.5",
+        "--max-connections", "1",
+    )  # fmt: skip
+    served.read_until("Paste into your shell")
+    request = (
+        b"POST /api/account/get-account HTTP/1.1\r\nHost: emulator\r\n"
+        b'Content-Length: 12\r\n\r\n{"data": []}'
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as first:
+        first.sendall(request)
+        assert first.recv(65536).startswith(b"HTTP/1.1 400 ")
+        with socket.create_connection(("127.0.0.1", port), timeout=20) as second:
+            second.sendall(request)
+            assert second.recv(65536).startswith(b"HTTP/1.1 503 ")
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as silent:
+        answer = silent.recv(65536)  # nothing sent: the request timeout closes it
+        assert answer.startswith(b"HTTP/1.1 408 ")
+        assert b"err_request_timeout" in answer
+    assert served.stop() == 0

@@ -104,6 +104,17 @@ def test_partial_interval_is_not_lost_on_refill(limiter: RateLimiter) -> None:
     assert take(limiter, T0 + 2.0) == Decision(True, 3, 0, 1000)
 
 
+def test_clock_moved_backwards_reanchors_the_bucket(limiter: RateLimiter) -> None:
+    # Spent a day ahead, then the emulator clock is set back a day: the bucket must refill from
+    # the new "now", not stay empty until the old anchor comes round again.
+    later = T0 + 86_400
+    for _ in range(3):
+        take(limiter, later)
+    assert take(limiter, T0) == Decision(False, 3, 0, 1000)
+    assert take(limiter, T0 + 1) == Decision(True, 3, 0, 1000)
+    assert take(limiter, T0 + 3) == Decision(True, 3, 1, 1000)
+
+
 def test_capacity_caps_refill(limiter: RateLimiter) -> None:
     take(limiter, T0)
     # a day of idleness still gives back only `limit` calls
@@ -256,3 +267,34 @@ async def test_forced_quota_answers_as_a_spent_quota_and_takes_no_token(api: Api
     [entry] = [e for e in api.emu.journal.entries() if e.status == 429]
     assert (entry.check, entry.sub_code) == ("quota", "0008")
     assert entry.reason.startswith("forced quota rule f1:")
+
+
+def test_buckets_full_again_are_forgotten() -> None:
+    # Each caller (one per X-Forwarded-For address, say) spends one call; a second later its bucket
+    # is full again and carries nothing: the limiter must not keep one per address ever seen.
+    limiter = MemoryRateLimiter()
+    for i in range(20_000):
+        take(limiter, T0 + i, key=f"ip:198.51.{i // 256}.{i % 256}")
+    assert len(limiter) <= 2048
+
+
+def test_frozen_clock_still_bounds_the_buckets_without_losing_recent_ones() -> None:
+    limiter = MemoryRateLimiter(max_buckets=1000)
+    for _ in range(3):
+        take(limiter, T0)
+    for i in range(20_000):
+        take(limiter, T0, key=f"ip:{i}")
+    assert len(limiter) <= 1000
+    # Dropping the oldest buckets gives those callers their quota back (the lenient side), while
+    # the newest keep theirs.
+    assert take(limiter, T0) == Decision(True, 3, 2, 1000)
+    assert take(limiter, T0, key="ip:19999") == Decision(True, 3, 1, 1000)
+
+
+def test_a_spent_bucket_survives_sweeps() -> None:
+    limiter = MemoryRateLimiter()
+    for _ in range(3):
+        take(limiter, T0)
+    for i in range(5000):
+        take(limiter, T0 + 0.5, key=f"ip:{i}")
+    assert not take(limiter, T0 + 0.5).allowed

@@ -582,6 +582,8 @@ def test_seed_generates_missing_credentials(store: Store) -> None:
         ("seed.toml", "accounts = [\n  {code = }\n", r"seed\.toml: not valid TOML: "),
         ("seed.json", '{"accounts": [}', r"seed\.json: not valid JSON: "),
         ("seed.json", "[1, 2]", r"seed\.json: the document must be a table/object"),
+        ("deep.toml", "a = " + "[" * 5000 + "]" * 5000, r"deep\.toml: not valid TOML: "),
+        ("deep.json", "[" * 100_000 + "]" * 100_000, r"deep\.json: not valid JSON: "),
         ("seed.yaml", "accounts: []", r"seed\.yaml: unknown seed file type '\.yaml'"),
         ("missing.toml", None, r"missing\.toml: cannot read: "),
     ],

@@ -187,7 +187,7 @@ def admin_app(state: EmulatorState) -> Starlette:
         if "toml" in request.headers.get("content-type", ""):
             try:
                 document: Any = tomllib.loads(raw.decode("utf-8"))
-            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
                 raise InvalidInput("", f"the seed is not TOML: {exc}") from exc
         else:
             document = await _json_body(request)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import sqlalchemy as sa
 
 from mcapi.emulator._app import create_app
 from mcapi.emulator._clock import Clock
@@ -61,12 +65,26 @@ class EmulatorCredentials:
         }
 
 
+def default_redis_namespace(db_url: str) -> str:
+    """A deployment's Redis namespace when none is given: a digest of its database URL without
+    the password (every process of one deployment opens the same database), or a random one for
+    an in-memory SQLite database, which no other process can share."""
+    url = sa.make_url(db_url)
+    if url.get_backend_name() == "sqlite" and (
+        url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+    ):
+        return f"mem-{uuid.uuid4().hex[:16]}"
+    identity = url.render_as_string(hide_password=True)
+    return f"db-{hashlib.sha256(identity.encode()).hexdigest()[:16]}"
+
+
 class Emulator:
     """An emulator of the Mimecast API 1.0 platform.
 
     ``db_url`` is any SQLAlchemy URL (``sqlite://`` keeps everything in memory); ``redis_url``
-    shares rate limits and replay protection between processes. ``kdf_n`` is the scrypt cost of
-    password hashes (lower it in tests: logins then take microseconds instead of tens of ms).
+    shares rate limits and replay protection between processes, under the keys of
+    ``EmulatorConfig.redis_namespace``. ``kdf_n`` is the scrypt cost of password hashes (lower it
+    in tests: logins then take microseconds instead of tens of ms).
 
     Drive it with :attr:`admin` (users, policies, bindings, generated data, seed, reset, a
     validated clock change), :attr:`clock`, :attr:`faults` (forced quotas included:
@@ -94,9 +112,13 @@ class Emulator:
         self.store.create_all()
         limiter: RateLimiter = MemoryRateLimiter()
         replay: ReplayCache = MemoryReplayCache()
+        #: The prefix of this deployment's Redis keys (``mcapi:<namespace>:``), when it uses Redis.
+        self.redis_namespace: str | None = None
         if redis_url:
-            limiter = RedisRateLimiter(redis_url)
-            replay = RedisReplayCache(redis_url)
+            namespace = settings.redis_namespace or default_redis_namespace(db_url)
+            self.redis_namespace = namespace
+            limiter = RedisRateLimiter(redis_url, prefix=f"mcapi:{namespace}:ratelimit:")
+            replay = RedisReplayCache(redis_url, prefix=f"mcapi:{namespace}:replay:")
         self.state = EmulatorState(
             store=self.store,
             functions=function_table(),

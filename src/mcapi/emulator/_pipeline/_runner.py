@@ -30,7 +30,9 @@ from mcapi._envelope import ErrorDetail
 from mcapi.emulator._faults import TransportFault, send_transport_fault
 from mcapi.emulator._journal import JournalEntry
 from mcapi.emulator._pipeline._access import settle_rate
+from mcapi.emulator._pipeline._body import MAX_BODY_BYTES
 from mcapi.emulator._pipeline._call import Call, Verdict
+from mcapi.emulator._pipeline._request import body_too_large
 from mcapi.emulator._pipeline._respond import (
     header_list,
     json_headers,
@@ -52,7 +54,6 @@ Check = Callable[[Call], Verdict | None]
 #: An unsigned function: its own checks and answer.
 UnsignedHandler = Callable[[Call], "Verdict | FunctionResult"]
 
-MAX_BODY = 10 * 1024 * 1024
 _READ = frozenset(
     {
         b"authorization", b"x-mc-date", b"x-mc-req-id", b"x-mc-app-id", b"host",
@@ -61,17 +62,35 @@ _READ = frozenset(
 )  # fmt: skip
 
 
-async def read_body(receive: Receive) -> bytes:
+def declared_length(scope: Scope) -> int | None:
+    """The request's Content-Length, when it has a readable one."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
+
+
+class ClientGone(Exception):
+    """The connection closed before the body was whole (the client left, or a timeout)."""
+
+
+async def read_body(receive: Receive, declared: int | None = None) -> bytes | None:
+    """The whole body, or ``None`` as soon as it is known to pass ``MAX_BODY_BYTES`` (from its
+    Content-Length, or once more has arrived): the rest is never read. Raises
+    :class:`ClientGone` when the connection closes first: a partial body is never answered."""
+    if declared is not None and declared > MAX_BODY_BYTES:
+        return None
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            raise ClientGone
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size <= MAX_BODY:
-            chunks.append(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
@@ -114,15 +133,28 @@ class ApiEndpoint:
         headers = {
             k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"] if k in _READ
         }
+        declared = declared_length(scope)
+        try:
+            body = await read_body(receive, declared)
+        except ClientGone:
+            body, gone = b"", True
+        else:
+            gone = False
         call = Call(
             state=state,
             method=scope["method"],
             path=scope["path"],
             headers=headers,
             client_ip=client_ip(scope, headers, state.config.trust_forwarded_for),
-            body=await read_body(receive),
+            body=body or b"",
             now=state.clock.now(),
         )
+        if gone:  # nobody to answer: nothing runs, the journal says why
+            self._journal(call, started, 0, None, "body", "the connection closed mid-body")
+            return
+        if body is None:
+            await self._send(call, body_too_large(declared), send, started)
+            return
         try:
             await self._answer(call, send, started)
         except TransportFault:

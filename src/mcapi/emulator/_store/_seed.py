@@ -83,7 +83,7 @@ def load_seed_file(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise SeedError(str(file), f"cannot read: {exc}") from None
     try:
         doc = tomllib.loads(text) if suffix == ".toml" else json.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise SeedError(str(file), f"not valid {suffix[1:].upper()}: {exc}") from None
     if not isinstance(doc, dict):
         raise SeedError(str(file), f"the document must be a table/object, not {kind(doc)}")
