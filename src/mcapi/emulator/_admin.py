@@ -57,7 +57,7 @@ from mcapi.emulator._operations import Admin, AdminError, BindingKeys, UnknownTa
 from mcapi.emulator._state import EmulatorState
 from mcapi.emulator._store import Account, StoreError, User
 from mcapi.emulator._store._seed_plan import generate_plan
-from mcapi.emulator._validation import InvalidInput, Problem
+from mcapi.emulator._validation import InvalidInput, known_fields
 
 __all__ = ["AdminError", "admin_app"]
 
@@ -101,10 +101,8 @@ async def _json_body(request: Request) -> Body:
 
 
 def _only(body: Mapping[str, Any], what: str, known: tuple[str, ...]) -> None:
-    unknown = sorted(set(body) - set(known))
-    if unknown:
-        allowed = f"{what} takes {', '.join(known)}" if known else f"{what} takes no field"
-        raise InvalidInput(Problem(name, f"unknown field ({allowed})") for name in unknown)
+    allowed = f"{what} takes {', '.join(known)}" if known else f"{what} takes no field"
+    known_fields(body, known, hint=allowed)
 
 
 def _required(body: Mapping[str, Any], name: str) -> Any:
