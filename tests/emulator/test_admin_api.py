@@ -360,6 +360,8 @@ async def test_bad_journal_query_is_400(api: Api, query: str) -> None:
     response = await raw_admin(api, "GET", f"/journal?{query}")
     assert response.status_code == 400
     assert "bad journal query" in response.json()["error"]
+    [problem] = response.json()["problems"]
+    assert problem["field"] == query.partition("=")[0]
 
 
 # ---- users -------------------------------------------------------------------------------------
