@@ -300,7 +300,11 @@ async def test_every_problem_of_a_body_is_answered_with_its_field(api: Api) -> N
     response = await raw_admin(api, "POST", "/accounts/CUSA12345/policy", policy)
     assert response.status_code == 400
     answer = response.json()
-    assert [p["field"] for p in answer["problems"]] == ["quota_limit", "lockout_seconds"]
+    # the answer docs/emulator.md shows
+    assert answer["problems"] == [
+        {"field": "quota_limit", "message": "must be at least 1, got 0"},
+        {"field": "lockout_seconds", "message": "expected an integer, got 'long'"},
+    ]
     assert answer["error"] == "; ".join(f"{p['field']}: {p['message']}" for p in answer["problems"])
     assert api.emu.admin.account("CUSA12345").quota_reset_ms != 500  # nothing changed
     missing = await raw_admin(api, "POST", "/users/nobody@demo.example/unlock")
@@ -358,6 +362,8 @@ async def test_bad_journal_query_is_400(api: Api, query: str) -> None:
     response = await raw_admin(api, "GET", f"/journal?{query}")
     assert response.status_code == 400
     assert "bad journal query" in response.json()["error"]
+    [problem] = response.json()["problems"]
+    assert problem["field"] == query.partition("=")[0]
 
 
 # ---- users -------------------------------------------------------------------------------------

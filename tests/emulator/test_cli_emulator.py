@@ -511,10 +511,12 @@ def test_serve_with_a_bad_seed_loads_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "bad.toml").write_text('[[accounts]]\ncode = "X"\n')  # no name
+    (tmp_path / "bad.toml").write_text('[[accounts]]\ncode = "X"\nregion = 5\n')  # no name
     result = CliRunner().invoke(cli, ["emulator", "serve", "--port", "0", "--seed", "bad.toml"])
     assert result.exit_code == 2
-    assert "accounts[0].name: required" in result.output
+    assert "seed not loaded: 2 problems" in result.output
+    assert "\n  accounts[0].name: required" in result.output
+    assert "\n  accounts[0].region: expected a non-empty string" in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "mcapi-emulator.db").exists()
     result = CliRunner().invoke(cli, ["emulator", "serve", "--port", "0", "--seed", "none.json"])
