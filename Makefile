@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean functions-table mutation
+.PHONY: demo test lint typecheck unit bench clean functions-table mutation mutation-pipeline
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,9 +31,14 @@ test: lint typecheck unit  ## everything CI runs
 functions-table: $(STAMP)  ## rewrite src/mcapi/functions.json from the emulator's function table
 	$(BIN)/python -m mcapi.emulator._function_index
 
+MUTMUT := $(BIN)/pip install --quiet 'mutmut>=3.8,<3.9' && $(BIN)/mutmut
+
 mutation: $(STAMP)  ## mutmut over the catalogue and the client's core ([tool.mutmut]; ~20 min)
-	$(BIN)/pip install --quiet 'mutmut>=3.8,<3.9'
-	$(BIN)/mutmut run --max-children 2
+	$(MUTMUT) run --max-children 2 'mcapi._codes.*' 'mcapi.client.*'
+	$(BIN)/mutmut results
+
+mutation-pipeline: $(STAMP)  ## mutmut over the emulator's request pipeline ([tool.mutmut])
+	$(MUTMUT) run --max-children 2 'mcapi.emulator._pipeline.*'
 	$(BIN)/mutmut results
 
 bench: $(STAMP)

@@ -7,8 +7,8 @@ from importlib import resources
 
 from mcapi.client import is_read_only
 from mcapi.client._functions import FUNCTIONS_FILE, read_only_table
-from mcapi.emulator._emulator import all_functions
 from mcapi.emulator._function_index import REGENERATE, UNSIGNED_READ_ONLY, render, rows
+from mcapi.emulator.functions import function_table
 
 
 def test_the_shipped_file_is_the_emulators_table() -> None:
@@ -20,7 +20,7 @@ def test_the_shipped_file_is_the_emulators_table() -> None:
 
 
 def test_every_function_the_emulator_serves_is_classified_as_its_spec_says() -> None:
-    for path, spec in all_functions().items():
+    for path, spec in function_table().items():
         assert is_read_only(path) is spec.read_only, path
     for path, read_only in UNSIGNED_READ_ONLY.items():
         assert is_read_only(path) is read_only, path
@@ -28,6 +28,6 @@ def test_every_function_the_emulator_serves_is_classified_as_its_spec_says() -> 
 
 def test_the_client_reads_the_whole_file() -> None:
     assert dict(read_only_table()) == rows()
-    assert len(read_only_table()) == len(all_functions()) + len(UNSIGNED_READ_ONLY)
+    assert len(read_only_table()) == len(function_table()) + len(UNSIGNED_READ_ONLY)
     document = json.loads(render())
     assert REGENERATE in document["about"]

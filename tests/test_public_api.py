@@ -103,7 +103,6 @@ def test_the_emulators_handles_have_public_types() -> None:
         "admin": emulator.Admin,
         "clock": emulator.Clock,
         "faults": emulator.FaultEngine,
-        "forced_quotas": emulator.ForcedQuotas,
         "journal": emulator.Journal,
     }
     emu = emulator.Emulator("sqlite://", kdf_n=2**10)

@@ -11,7 +11,7 @@
     │                               login without keys, a page token that points at itself
     ├── TransportError              no HTTP answer: connection refused or reset, timeout
     ├── ApiError                    an HTTP-level error answer, one class per status
-    │   ├── BadRequest              400, 405
+    │   ├── BadRequest              400, 405, 408, 413, 431
     │   ├── Unauthorized            401
     │   ├── Forbidden               403
     │   ├── NotFound                404
@@ -150,7 +150,8 @@ class ApiError(MimecastError):
 
 
 class BadRequest(ApiError):
-    """400 (and 405): the request is malformed or lacks credentials or headers."""
+    """400 (and 405, 408, 413, 431): the request is malformed, too large or too slow, or lacks
+    credentials or headers."""
 
 
 class Unauthorized(ApiError):
@@ -201,7 +202,10 @@ _BY_STATUS: Mapping[int, type[ApiError]] = {
     403: Forbidden,
     404: NotFound,
     405: BadRequest,
+    408: BadRequest,
     409: Conflict,
+    413: BadRequest,
+    431: BadRequest,
     418: BindingExpired,
     429: QuotaExceeded,
 }

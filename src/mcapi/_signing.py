@@ -82,7 +82,7 @@ def _parse_documented(text: str) -> datetime | None:
             int(parts[3]), month, int(parts[1]), int(clock[:2]), int(clock[3:5]), int(clock[6:]),
             tzinfo=UTC,
         )  # fmt: skip
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: a number past a C int (a 20-digit year)
         return None
 
 

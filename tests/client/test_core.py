@@ -57,6 +57,9 @@ CONTRACT: dict[tuple[int, str | None], str] = {
     (404, "0003"): "raise",
     (405, None): "raise",
     (409, None): "raise",
+    (413, None): "raise",
+    (408, None): "transient",
+    (431, None): "raise",
 }
 ERROR_CLASS = {
     400: BadRequest,
@@ -65,6 +68,9 @@ ERROR_CLASS = {
     404: NotFound,
     405: BadRequest,
     409: Conflict,
+    408: BadRequest,
+    413: BadRequest,
+    431: BadRequest,
     418: BindingExpired,
     429: QuotaExceeded,
     500: ServerError,

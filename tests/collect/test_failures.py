@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from mcapi.cli import cli
 from mcapi.collect import Collector, DirectorySink, FileCheckpoints, make_source
-from mcapi.emulator._ratelimit import ForcedQuotaRule
+from mcapi.emulator import FaultRule
 from tests.collect.conftest import Tenant, cli_env, read_output
 
 SIEM = "/api/audit/get-siem-logs"
@@ -164,7 +164,7 @@ def test_transient_failures_are_retried_and_counted(tenant: Tenant, tmp_path: Pa
                   "effect": {"transport": "reset"}})  # fmt: skip
     tenant.fault({"match": {"path": SIEM, "call_number": 12, "times": 1},
                   "effect": {"transport": "truncated"}})  # fmt: skip
-    tenant.emu.forced_quotas.add(ForcedQuotaRule(path=SIEM, call_number=20, reset_ms=1500))
+    tenant.emu.faults.add(FaultRule.forced_quota(SIEM, call_number=20, reset_ms=1500))
     out = tmp_path / "out"
     c = _collect(tenant, out, ["siem"])
     stats = c.stats["siem"]

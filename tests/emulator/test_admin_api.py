@@ -42,10 +42,6 @@ GUARDED: list[tuple[str, str, object]] = [
     ("POST", "/faults", {"match": {"path": "/api/*"}, "effect": {"status": 500}}),
     ("DELETE", "/faults", None),
     ("DELETE", "/faults/f1", None),
-    ("GET", "/quotas/forced", None),
-    ("POST", "/quotas/forced", {"path": LOGOUT, "call_number": 1, "reset_ms": 10}),
-    ("DELETE", "/quotas/forced", None),
-    ("DELETE", "/quotas/forced/q1", None),
     ("GET", "/journal", None),
     ("GET", "/users", None),
     ("POST", f"/users/{ADMIN}/unlock", None),
@@ -145,6 +141,8 @@ async def test_seed_toml_by_content_type(api: Api) -> None:
         (b"{not json", "application/json", "not JSON"),
         (b"[1, 2]", "application/json", "JSON object"),
         (b"code = ", "application/toml", "not TOML"),
+        (b"a = " + b"[" * 5000 + b"]" * 5000, "application/toml", "not TOML"),
+        (b"[" * 100_000 + b"]" * 100_000, "application/json", "not JSON"),
         (json.dumps({"accounts": [{"code": "X"}]}).encode(), "application/json", "name"),
     ],
 )
@@ -226,44 +224,117 @@ async def test_fault_rule_lifecycle_and_effect(api: Api) -> None:
 
 
 @pytest.mark.parametrize(
-    ("rule", "message"),
+    ("rule", "field"),
     [
-        ({"effect": {"status": 500}}, "match: required"),
+        ({"effect": {"status": 500}}, "match"),
         ({"match": {"path": "/api/*", "times": 0}, "effect": {"status": 500}}, "match.times"),
-        ({"match": {"path": "/api/*"}, "effect": {"status": 500, "sub_code": "6"}}, "sub_code"),
+        (
+            {"match": {"path": "/api/*"}, "effect": {"status": 500, "sub_code": "6"}},
+            "effect.sub_code",
+        ),
         ({"match": {"path": "/api/*"}, "effect": {"colour": "red"}}, "effect.colour"),
+        (
+            {"match": {"path": "/api/*"}, "effect": {"item_failures": [{"index": 0}]}},
+            "effect.item_failures[0].code",
+        ),
     ],
 )
 async def test_bad_fault_rule_is_400_naming_the_field(
-    api: Api, rule: dict[str, object], message: str
+    api: Api, rule: dict[str, object], field: str
 ) -> None:
     response = await raw_admin(api, "POST", "/faults", rule)
     assert response.status_code == 400
-    assert message in response.json()["error"]
+    answer = response.json()
+    [problem] = answer["problems"]
+    assert problem["field"] == field
+    assert answer["error"] == f"{field}: {problem['message']}"
+
+
+FORCED = {
+    "at": "quota",
+    "match": {"path": LOGOUT, "call_number": 2},
+    "effect": {"status": 429, "sub_code": "0008", "reset_ms": 1500},
+}
 
 
 async def test_forced_quota_lifecycle_and_effect(api: Api) -> None:
-    body = {"path": LOGOUT, "call_number": 2, "reset_ms": 1500}
-    response = await api.admin("POST", "/quotas/forced", body)
+    response = await api.admin("POST", "/faults", FORCED)
     rule_id = response.json()["id"]
     assert (await logout(api)).status_code == 200
     denied = await logout(api)
     assert code_of(denied) == "429 0008 err_xdk_rate_limit_exceeded"
     assert denied.headers["x-ratelimit-reset"] == "1500"
-    [listed] = (await api.admin("GET", "/quotas/forced")).json()["rules"]
-    assert listed["id"] == rule_id
-    assert listed["call_number"] == 2
-    await api.admin("DELETE", f"/quotas/forced/{rule_id}")
-    assert (await raw_admin(api, "DELETE", f"/quotas/forced/{rule_id}")).status_code == 404
-    await api.admin("POST", "/quotas/forced", body)
-    await api.admin("DELETE", "/quotas/forced")
-    assert (await api.admin("GET", "/quotas/forced")).json() == {"rules": []}
+    assert denied.headers["x-ratelimit-remaining"] == "0"
+    [listed] = (await api.admin("GET", "/faults")).json()["rules"]
+    assert (listed["id"], listed["at"], listed["match"]["call_number"]) == (rule_id, "quota", 2)
+    assert (listed["calls"], listed["applied"]) == (2, 1)
+    await api.admin("DELETE", f"/faults/{rule_id}")
+    assert (await raw_admin(api, "DELETE", f"/faults/{rule_id}")).status_code == 404
+    await api.admin("POST", "/faults", FORCED)
+    await api.admin("DELETE", "/faults")
+    assert (await api.admin("GET", "/faults")).json() == {"rules": []}
 
 
-async def test_bad_forced_quota_is_400(api: Api) -> None:
-    response = await raw_admin(api, "POST", "/quotas/forced", {"path": LOGOUT, "reset_ms": 5})
+async def test_the_old_forced_quota_route_is_gone(api: Api) -> None:
+    body = {"path": LOGOUT, "call_number": 1, "reset_ms": 10}
+    assert (await raw_admin(api, "POST", "/quotas/forced", body)).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("effect", "message"),
+    [
+        ({"status": 429}, "effect.reset_ms: required"),
+        ({"status": 500, "sub_code": "0006"}, "effect.status"),
+        ({"status": 429, "reset_ms": 5, "retryable": True}, "effect.retryable"),
+    ],
+)
+async def test_bad_forced_quota_is_400(api: Api, effect: dict[str, object], message: str) -> None:
+    rule = {**FORCED, "effect": effect}
+    response = await raw_admin(api, "POST", "/faults", rule)
     assert response.status_code == 400
-    assert "call_number" in response.json()["error"]
+    assert message in response.json()["error"]
+
+
+async def test_every_problem_of_a_body_is_answered_with_its_field(api: Api) -> None:
+    policy = {"quota_limit": 0, "lockout_seconds": "long", "quota_reset_ms": 500}
+    response = await raw_admin(api, "POST", "/accounts/CUSA12345/policy", policy)
+    assert response.status_code == 400
+    answer = response.json()
+    # the answer docs/emulator.md shows
+    assert answer["problems"] == [
+        {"field": "quota_limit", "message": "must be at least 1, got 0"},
+        {"field": "lockout_seconds", "message": "expected an integer, got 'long'"},
+    ]
+    assert answer["error"] == "; ".join(f"{p['field']}: {p['message']}" for p in answer["problems"])
+    assert api.emu.admin.account("CUSA12345").quota_reset_ms != 500  # nothing changed
+    missing = await raw_admin(api, "POST", "/users/nobody@demo.example/unlock")
+    assert missing.status_code == 404
+    assert missing.json()["problems"] == [
+        {"field": "email", "message": "no user nobody@demo.example"}
+    ]
+
+
+async def test_a_seed_with_three_mistakes_is_answered_with_all_three(api: Api) -> None:
+    seed = {
+        "accounts": [
+            {
+                "code": "CUSA777",
+                "name": "Three mistakes",
+                "domains": ["three.example", "not a domain"],
+                "users": [{"email": "ann@three.example", "status": "sleeping"}],
+                "policy": {"lockout_threshold": -1},
+            }
+        ]
+    }
+    response = await raw_admin(api, "POST", "/seed", seed)
+    assert response.status_code == 400
+    fields = sorted(p["field"] for p in response.json()["problems"])
+    assert fields == [
+        "accounts[0].domains[1].domain",
+        "accounts[0].policy.lockout_threshold",
+        "accounts[0].users[0].status",
+    ]
+    assert api.emu.store.find_account("CUSA777") is None
 
 
 # ---- journal -----------------------------------------------------------------------------------
@@ -291,6 +362,8 @@ async def test_bad_journal_query_is_400(api: Api, query: str) -> None:
     response = await raw_admin(api, "GET", f"/journal?{query}")
     assert response.status_code == 400
     assert "bad journal query" in response.json()["error"]
+    [problem] = response.json()["problems"]
+    assert problem["field"] == query.partition("=")[0]
 
 
 # ---- users -------------------------------------------------------------------------------------
@@ -419,19 +492,19 @@ async def test_bad_policy_says_why(
         (f"/users/{ADMIN}/lock", {"minutes": None}, "minutes: expected a number, got None"),
         (f"/users/{ADMIN}/lock", {"minutes": "5"}, "minutes: expected a number"),
         (f"/users/{ADMIN}/lock", {"minutes": 1e308}, "minutes: must be between 0 and"),
-        (f"/users/{ADMIN}/lock", {"minutes": 5, "hours": 1}, "lock: unknown field(s) 'hours'"),
+        (f"/users/{ADMIN}/lock", {"minutes": 5, "hours": 1}, "hours: unknown field (lock takes"),
         (f"/users/{ADMIN}/lock", [1], "the body must be a JSON object"),
         (f"/users/{ADMIN}/bindings", {"ttl_seconds": "abc"}, "ttl_seconds: expected an integer"),
         (f"/users/{ADMIN}/bindings", {"ttl_seconds": 10**30}, "ttl_seconds: must be at most"),
         (f"/users/{ADMIN}/bindings", {"app_id": 5}, "app_id: expected a non-empty string"),
         (f"/users/{ADMIN}/password", {"password": 5}, "password: expected a non-empty string"),
         (f"/users/{ADMIN}/ip-ranges", {}, "ranges: required"),
-        (f"/users/{ADMIN}/unlock", {"now": True}, "unlock: unknown field(s) 'now'"),
+        (f"/users/{ADMIN}/unlock", {"now": True}, "now: unknown field (unlock takes no field)"),
         ("/accounts/CUSA12345/policy", {"quota_limit": 10**30}, "quota_limit: must be at most"),
         ("/accounts/CUSA12345/policy", {"account_code": "X"}, "account_code: unknown policy"),
-        ("/accounts/CUSA12345/generate", {"seed": 2**64}, "generate.seed: must be between"),
-        ("/accounts/CUSA12345/generate", {"users": 0}, "generate.users: must be between 1"),
-        ("/reset", {"everything": True}, "reset: unknown field(s) 'everything'"),
+        ("/accounts/CUSA12345/generate", {"seed": 2**64}, "seed: must be between"),
+        ("/accounts/CUSA12345/generate", {"users": 0}, "users: must be between 1"),
+        ("/reset", {"everything": True}, "everything: unknown field (reset takes no field)"),
     ],
 )
 async def test_bad_values_are_400_naming_the_field_and_change_nothing(
@@ -440,7 +513,7 @@ async def test_bad_values_are_400_naming_the_field_and_change_nothing(
     before = (await api.admin("GET", "/users")).json()
     response = await raw_admin(api, "POST", path, body)
     assert response.status_code == 400, response.text
-    assert message in response.json()["error"]
+    assert response.json()["error"].startswith(message)
     assert (await api.admin("GET", "/users")).json() == before
     assert (await logout(api)).status_code == 200  # no lock, no revocation, no reset
 
@@ -463,7 +536,7 @@ async def test_a_body_with_nan_or_infinity_is_not_json(api: Api) -> None:
         ({"advance": 1e308}, "advance: must be between 0 and 316224000 seconds"),
         ({"advance": 10**400}, "advance: must be between"),
         ({"set": "9999-12-31T23:59:00Z", "advance": 120}, "past 9999-12-31T23:59:59Z"),
-        ({"resume": True, "rewind": 5}, "unknown: rewind"),
+        ({"resume": True, "rewind": 5}, "rewind: unknown field"),
         ({"resume": True, "advance": -1}, "advance"),
         ({"resume": True, "advance": None}, "advance: expected a number"),
         ({"reset": "yes"}, "reset: true or false"),
@@ -543,10 +616,9 @@ FUZZED_ROUTES: list[tuple[str, str, tuple[str, ...]]] = [
     ("POST", "/seed", ("version", "accounts")),
     ("POST", "/clock", CLOCK_FIELDS),
     ("GET", "/clock", ()),
-    ("POST", "/faults", ("match", "effect", "id", "note")),
+    ("POST", "/faults", ("match", "effect", "id", "note", "at")),
     ("DELETE", "/faults/f1", ()),
-    ("POST", "/quotas/forced", ("path", "call_number", "reset_ms", "user")),
-    ("DELETE", "/quotas/forced", ()),
+    ("DELETE", "/faults", ()),
     ("GET", "/journal", ()),
     ("GET", "/users", ()),
     *(("POST", f"/users/{READER}/{op}", fields) for op, (fields, _) in USER_OPERATIONS.items()),
@@ -599,7 +671,11 @@ def test_no_admin_route_answers_500_and_a_refusal_changes_no_clock(
     response = client.request(method, f"/_emulator{path}", content=body, headers=bearer)
     assert response.status_code in (200, 201, 400, 404), response.text
     if response.status_code >= 400:
-        assert isinstance(response.json()["error"], str)
+        answer = response.json()
+        assert isinstance(answer["error"], str)
+        # every refusal lists its problems, each naming its field ("" = the body as a whole)
+        assert answer["problems"], answer
+        assert all(set(p) == {"field", "message"} for p in answer["problems"])
         if path == "/clock":
             assert client.get("/_emulator/clock", headers=bearer).json() == before
     for after in ("/clock", "/users"):  # what the request changed can still be shown

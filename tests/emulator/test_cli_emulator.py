@@ -154,6 +154,24 @@ def test_bad_seed_file(run: Run, tmp_path: Path) -> None:
     one_line_error(run("seed", str(wrong_kind)), 2, ".toml or .json")
 
 
+def test_a_seed_file_with_three_mistakes_shows_each_on_its_line(run: Run, tmp_path: Path) -> None:
+    mistakes = tmp_path / "mistakes.toml"
+    # no name, a number for a region, an address without a domain
+    mistakes.write_text(
+        '[[accounts]]\ncode = "CUSA9"\nregion = 5\n[[accounts.users]]\nemail = "bob"\n'
+    )
+    result = run("seed", str(mistakes))
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    lines = result.output.strip().splitlines()
+    assert "3 problems (HTTP 400)" in lines[0]
+    assert sorted(line.strip().partition(":")[0] for line in lines[1:]) == [
+        "accounts[0].name",
+        "accounts[0].region",
+        "accounts[0].users[0].email",
+    ]
+
+
 def test_clock_freeze_advance_set(run: Run, mcapi_emulator: Emulator) -> None:
     assert "(frozen)" in ok(run("clock", "--freeze"))
     before = mcapi_emulator.clock.now()
@@ -220,9 +238,20 @@ def test_quotas_force_list_remove_clear(run: Run, call: Callable[..., httpx.Resp
     assert denied.headers["x-ratelimit-reset"] == "1500"
     assert f"call 2 to {LOGOUT} by {ADMIN}" in ok(run("quotas", "list"))
     [rule] = json.loads(ok(run("quotas", "list", "--json")))
+    # one engine: the forced quota is a fault rule at the rate-limit step
+    [fault] = json.loads(ok(run("faults", "list", "--json")))
+    assert (fault["id"], fault["at"], fault["applied"]) == (rule["id"], "quota", 1)
+    one_line_error(run("quotas", "remove", "f99"), 1, "no forced quota rule f99")
     ok(run("quotas", "remove", rule["id"]))
+    assert "no fault rules" in ok(run("faults", "list"))
     ok(run("quotas", "force", *args))
+    ok(run("faults", "add", json.dumps({"match": {"path": "/api/*"}, "effect": {"latency_ms": 1}})))
     ok(run("quotas", "clear"))
+    assert "no forced quota rules" in ok(run("quotas", "list"))
+    [left] = json.loads(ok(run("faults", "list", "--json")))
+    assert "at" not in left  # clearing the quotas keeps the other fault rules
+    ok(run("quotas", "force", *args))
+    ok(run("faults", "clear"))
     assert "no forced quota rules" in ok(run("quotas", "list"))
 
 
@@ -495,10 +524,12 @@ def test_serve_with_a_bad_seed_loads_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "bad.toml").write_text('[[accounts]]\ncode = "X"\n')  # no name
+    (tmp_path / "bad.toml").write_text('[[accounts]]\ncode = "X"\nregion = 5\n')  # no name
     result = CliRunner().invoke(cli, ["emulator", "serve", "--port", "0", "--seed", "bad.toml"])
     assert result.exit_code == 2
-    assert "accounts[0].name: required" in result.output
+    assert "seed not loaded: 2 problems" in result.output
+    assert "\n  accounts[0].name: required" in result.output
+    assert "\n  accounts[0].region: expected a non-empty string" in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "mcapi-emulator.db").exists()
     result = CliRunner().invoke(cli, ["emulator", "serve", "--port", "0", "--seed", "none.json"])
@@ -611,3 +642,27 @@ def test_serve_skew_clock(
 def test_serve_help_names_the_skew_clock() -> None:
     result = CliRunner().invoke(cli, ["emulator", "serve", "--help"])
     assert "--skew-clock [wall|emulator|either]" in result.output
+
+
+def test_serve_request_timeout_and_max_connections(serving: Callable[..., Served]) -> None:
+    port = free_port()
+    served = serving(
+        "--port", str(port), "--db", "sqlite://", "--request-timeout", "0.5",
+        "--max-connections", "1",
+    )  # fmt: skip
+    served.read_until("Paste into your shell")
+    request = (
+        b"POST /api/account/get-account HTTP/1.1\r\nHost: emulator\r\n"
+        b'Content-Length: 12\r\n\r\n{"data": []}'
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as first:
+        first.sendall(request)
+        assert first.recv(65536).startswith(b"HTTP/1.1 400 ")
+        with socket.create_connection(("127.0.0.1", port), timeout=20) as second:
+            second.sendall(request)
+            assert second.recv(65536).startswith(b"HTTP/1.1 503 ")
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as silent:
+        answer = silent.recv(65536)  # nothing sent: the request timeout closes it
+        assert answer.startswith(b"HTTP/1.1 408 ")
+        assert b"err_request_timeout" in answer
+    assert served.stop() == 0

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from mcapi.emulator._journal import REDACTED, Journal, JournalEntry, redact, redact_headers
+from mcapi.emulator._journal import REDACTED, Journal, JournalEntry, redact
 
 T0 = 1_700_000_000.0
 SIEM = "/api/audit/get-siem-logs"
@@ -143,10 +143,6 @@ def test_redaction_examples() -> None:
     assert redact(body) == {"data": [{"accessKey": "ACCE…", "pageToken": "abc", "pageSize": 50}]}
     assert redact("nothing secret here: 42") == "nothing secret here: 42"
     assert redact(42) == 42
-    assert redact_headers([(b"Authorization", b"MC AKEYAKEYAKEY:sig"), (b"x-mc-app-id", b"a")]) == [
-        ("Authorization", f"MC AKEY…:{REDACTED}"),
-        ("x-mc-app-id", "a"),
-    ]
 
 
 B64 = string.ascii_letters + string.digits + "+/="
@@ -173,8 +169,7 @@ def test_mc_signature_never_survives(access_key: str, signature: str) -> None:
     header = f"MC {access_key}:{signature}"
     as_text = redact(f"POST /api/audit/get-audit-events\r\nAuthorization: {header}\r\n")
     as_map = redact({"Authorization": header, "x-mc-app-id": "app-1"})
-    as_pairs = redact_headers([(b"authorization", header.encode())])
-    for output in (as_text, as_map, as_pairs):
+    for output in (as_text, as_map):
         assert gone(signature, output)
         assert gone(access_key, output)
     assert f"MC {access_key[:4]}…" in as_text
@@ -190,7 +185,6 @@ def test_basic_credentials_never_survive(user: str, password: str) -> None:
         for output in (
             redact(f"Authorization: {header}"),
             redact({"Authorization": header}),
-            redact_headers([("Authorization", header)]),
         ):
             assert gone(credential, output)
             assert gone(password, output)

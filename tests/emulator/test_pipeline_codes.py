@@ -296,8 +296,12 @@ async def test_429_per_function_quota(api: Api) -> None:
 
 
 async def test_429_forced_nth_call(api: Api) -> None:
-    rule = {"path": ACCOUNT, "call_number": 2, "reset_ms": 1234}
-    await api.admin("POST", "/quotas/forced", rule)
+    rule = {
+        "at": "quota",
+        "match": {"path": ACCOUNT, "call_number": 2},
+        "effect": {"status": 429, "reset_ms": 1234},
+    }
+    await api.admin("POST", "/faults", rule)
     first, second, third = [await api.call(ACCOUNT) for _ in range(3)]
     assert [first.status_code, second.status_code, third.status_code] == [200, 429, 200]
     assert second.headers["x-ratelimit-reset"] == "1234"

@@ -1,4 +1,5 @@
-"""The rate limiter: exact X-RateLimit-* values, refill, per-function buckets, races, forced 429."""
+"""The rate limiter: exact X-RateLimit-* values, refill, per-function buckets, races, forced 429
+(fault rules at the rate-limit step)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,15 @@ from collections.abc import Iterator
 
 import pytest
 
+from mcapi.emulator._faults import FaultEngine, FaultRule
 from mcapi.emulator._ratelimit import (
     DEFAULT_BUCKET,
     Decision,
-    ForcedQuotaRule,
-    ForcedQuotas,
     MemoryRateLimiter,
     RateLimiter,
     RedisRateLimiter,
 )
+from tests.emulator.conftest import Api, code_of
 
 T0 = 1_700_000_000.0
 USER = "alice@example.com"
@@ -103,6 +104,17 @@ def test_partial_interval_is_not_lost_on_refill(limiter: RateLimiter) -> None:
     assert take(limiter, T0 + 2.0) == Decision(True, 3, 0, 1000)
 
 
+def test_clock_moved_backwards_reanchors_the_bucket(limiter: RateLimiter) -> None:
+    # Spent a day ahead, then the emulator clock is set back a day: the bucket must refill from
+    # the new "now", not stay empty until the old anchor comes round again.
+    later = T0 + 86_400
+    for _ in range(3):
+        take(limiter, later)
+    assert take(limiter, T0) == Decision(False, 3, 0, 1000)
+    assert take(limiter, T0 + 1) == Decision(True, 3, 0, 1000)
+    assert take(limiter, T0 + 3) == Decision(True, 3, 1, 1000)
+
+
 def test_capacity_caps_refill(limiter: RateLimiter) -> None:
     take(limiter, T0)
     # a day of idleness still gives back only `limit` calls
@@ -172,61 +184,117 @@ def test_racing_threads_get_exactly_the_quota(limiter: RateLimiter) -> None:
     assert sorted(d.remaining for d in allowed) == list(range(10))
 
 
-# ---- forced quotas ------------------------------------------------------------------------------
+# ---- forced quotas: fault rules at the rate-limit step ------------------------------------------
 
 SIEM = "/api/audit/get-siem-logs"
+ACCOUNT = "/api/account/get-account"
 
 
 def test_forced_nth_call_is_denied_once() -> None:
-    forced = ForcedQuotas()
-    forced.add(ForcedQuotaRule(SIEM, call_number=3, reset_ms=2500))
-    results = [forced.check(SIEM, USER, limit=50) for _ in range(5)]
-    assert results == [None, None, Decision(False, 50, 0, 2500), None, None]
+    engine = FaultEngine()
+    engine.add(FaultRule.forced_quota(SIEM, call_number=3, reset_ms=2500))
+    fired = [engine.match(SIEM, USER, at="quota") is not None for _ in range(5)]
+    assert fired == [False, False, True, False, False]
 
 
 def test_forced_rule_for_one_user_counts_only_that_user() -> None:
-    forced = ForcedQuotas()
-    forced.add(ForcedQuotaRule(SIEM, call_number=2, reset_ms=100, user="Alice@Example.com"))
-    assert forced.check(SIEM, "bob@example.com", limit=5) is None
-    assert forced.check(SIEM, "bob@example.com", limit=5) is None
-    assert forced.check(SIEM, USER, limit=5) is None
-    assert forced.check("/api/account/get-account", USER, limit=5) is None
-    assert forced.check(SIEM, USER, limit=5) == Decision(False, 5, 0, 100)
+    engine = FaultEngine()
+    engine.add(FaultRule.forced_quota(SIEM, call_number=2, reset_ms=100, user="Alice@Example.com"))
+    assert engine.match(SIEM, "bob@example.com", at="quota") is None
+    assert engine.match(SIEM, "bob@example.com", at="quota") is None
+    assert engine.match(SIEM, USER, at="quota") is None
+    assert engine.match("/api/account/get-account", USER, at="quota") is None
+    rule = engine.match(SIEM, USER, at="quota")
+    assert rule is not None and rule.effect.reset_ms == 100
 
 
-def test_forced_rule_glob_and_rule_management() -> None:
-    forced = ForcedQuotas()
-    rule_id = forced.add(ForcedQuotaRule("/api/audit/*", call_number=1, reset_ms=10))
-    assert [r.id for r in forced.list()] == [rule_id]
-    assert forced.check(SIEM, None, limit=1) == Decision(False, 1, 0, 10)
-    forced.remove(rule_id)
-    assert forced.list() == []
-    with pytest.raises(KeyError):
-        forced.remove(rule_id)
-
-
-def test_forced_quota_is_consulted_before_the_bucket() -> None:
-    forced = ForcedQuotas()
-    forced.add(ForcedQuotaRule(SIEM, call_number=2, reset_ms=700))
-    limiter = MemoryRateLimiter()
-
-    def call() -> Decision:
-        denial = forced.check(SIEM, USER, limit=3)
-        return denial or take(limiter, T0, limit=3)
-
-    assert [call() for _ in range(3)] == [
-        Decision(True, 3, 2, 1000),
-        Decision(False, 3, 0, 700),
-        Decision(True, 3, 1, 1000),  # the forced denial took no token
-    ]
+def test_forced_rule_is_only_consulted_at_the_quota_step() -> None:
+    engine = FaultEngine()
+    rule_id = engine.add(FaultRule.forced_quota("/api/audit/*", call_number=1, reset_ms=10))
+    assert engine.match(SIEM, USER) is None  # the fault step neither counts nor fires it
+    assert engine.match(SIEM, None, at="quota") is not None
+    [listed] = engine.state()
+    assert (listed["id"], listed["at"], listed["calls"], listed["applied"]) == (
+        rule_id,
+        "quota",
+        1,
+        1,
+    )
+    engine.remove(rule_id)
+    assert engine.list() == []
+    assert engine.match(SIEM, None, at="quota") is None
 
 
 def test_forced_rule_json_round_trip_and_validation() -> None:
-    rule = ForcedQuotaRule.from_dict({"path": SIEM, "call_number": 3, "reset_ms": 2000})
-    assert ForcedQuotaRule.from_dict(rule.to_dict()) == rule
-    with pytest.raises(ValueError, match="call_number"):
-        ForcedQuotaRule.from_dict({"path": SIEM, "call_number": 0, "reset_ms": 1})
-    with pytest.raises(ValueError, match="reset_ms: required"):
-        ForcedQuotaRule.from_dict({"path": SIEM, "call_number": 1})
-    with pytest.raises(ValueError, match="colour"):
-        ForcedQuotaRule.from_dict({"path": SIEM, "call_number": 1, "reset_ms": 1, "colour": 1})
+    rule = FaultRule.from_dict(
+        {
+            "at": "quota",
+            "match": {"path": SIEM, "call_number": 3},
+            "effect": {"status": 429, "sub_code": "0008", "reset_ms": 2000},
+        }
+    )
+    assert rule == FaultRule.forced_quota(SIEM, call_number=3, reset_ms=2000)
+    assert FaultRule.from_dict(rule.to_dict()) == rule
+    with pytest.raises(ValueError, match="call_number: must be at least 1"):
+        FaultRule.forced_quota(SIEM, call_number=0, reset_ms=1)
+    quota = {"at": "quota", "match": {"path": SIEM}}
+    with pytest.raises(ValueError, match=r"effect\.reset_ms: required"):
+        FaultRule.from_dict({**quota, "effect": {"status": 429}})
+    with pytest.raises(ValueError, match=r"effect\.status"):
+        FaultRule.from_dict({**quota, "effect": {"status": 500, "sub_code": "0006"}})
+    with pytest.raises(ValueError, match=r"effect\.latency_ms"):
+        FaultRule.from_dict({**quota, "effect": {"status": 429, "reset_ms": 5, "latency_ms": 9}})
+    with pytest.raises(ValueError, match="at: must be one of fault, quota"):
+        FaultRule.from_dict({**quota, "at": "later", "effect": {"status": 429}})
+
+
+@pytest.mark.anyio
+async def test_forced_quota_answers_as_a_spent_quota_and_takes_no_token(api: Api) -> None:
+    policy = {"quota_limit": 3, "quota_reset_ms": 1000}
+    await api.admin("POST", "/accounts/CUSA12345/policy", policy)
+    api.emu.clock.freeze()
+    api.emu.faults.add(FaultRule.forced_quota(ACCOUNT, call_number=2, reset_ms=700))
+    answers = [await api.call(ACCOUNT) for _ in range(3)]
+    assert [r.status_code for r in answers] == [200, 429, 200]
+    denied = answers[1]
+    assert code_of(denied) == "429 0008 err_xdk_rate_limit_exceeded"
+    limits = [
+        tuple(r.headers[f"x-ratelimit-{h}"] for h in ("limit", "remaining", "reset"))
+        for r in answers
+    ]
+    # the account's limit, 0 left, the rule's reset; the denial took no token from the bucket
+    assert limits == [("3", "2", "1000"), ("3", "0", "700"), ("3", "1", "1000")]
+    [entry] = [e for e in api.emu.journal.entries() if e.status == 429]
+    assert (entry.check, entry.sub_code, entry.fault) == ("quota", "0008", "f1")
+    assert entry.reason.startswith("forced quota rule f1:")
+
+
+def test_buckets_full_again_are_forgotten() -> None:
+    # Each caller (one per X-Forwarded-For address, say) spends one call; a second later its bucket
+    # is full again and carries nothing: the limiter must not keep one per address ever seen.
+    limiter = MemoryRateLimiter()
+    for i in range(20_000):
+        take(limiter, T0 + i, key=f"ip:198.51.{i // 256}.{i % 256}")
+    assert len(limiter) <= 2048
+
+
+def test_frozen_clock_still_bounds_the_buckets_without_losing_recent_ones() -> None:
+    limiter = MemoryRateLimiter(max_buckets=1000)
+    for _ in range(3):
+        take(limiter, T0)
+    for i in range(20_000):
+        take(limiter, T0, key=f"ip:{i}")
+    assert len(limiter) <= 1000
+    # Dropping the oldest buckets gives those callers their quota back (the lenient side), while
+    # the newest keep theirs.
+    assert take(limiter, T0) == Decision(True, 3, 2, 1000)
+    assert take(limiter, T0, key="ip:19999") == Decision(True, 3, 1, 1000)
+
+
+def test_a_spent_bucket_survives_sweeps() -> None:
+    limiter = MemoryRateLimiter()
+    for _ in range(3):
+        take(limiter, T0)
+    for i in range(5000):
+        take(limiter, T0 + 0.5, key=f"ip:{i}")
+    assert not take(limiter, T0 + 0.5).allowed

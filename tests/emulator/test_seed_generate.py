@@ -127,7 +127,11 @@ async def test_a_bad_generate_table_loads_nothing(api: Api, generate: Any, messa
             headers={"Authorization": f"Bearer {api.creds.admin_token}"},
         )  # fmt: skip
         assert route.status_code == 400
-        assert route.json()["error"].startswith(message.removeprefix("accounts[0]."))
+        # the body's fields are named as the body names them
+        body_message = message.removeprefix("accounts[0].generate.")
+        assert route.json()["error"].startswith(body_message)
+        [problem] = route.json()["problems"]
+        assert problem["field"] == body_message.partition(":")[0]
 
 
 def test_generate_needs_a_domain_for_the_people() -> None:

@@ -583,6 +583,8 @@ def test_seed_generates_missing_credentials(store: Store) -> None:
         ("seed.toml", "accounts = [\n  {code = }\n", r"seed\.toml: not valid TOML: "),
         ("seed.json", '{"accounts": [}', r"seed\.json: not valid JSON: "),
         ("seed.json", "[1, 2]", r"seed\.json: the document must be a table/object"),
+        ("deep.toml", "a = " + "[" * 5000 + "]" * 5000, r"deep\.toml: not valid TOML: "),
+        ("deep.json", "[" * 100_000 + "]" * 100_000, r"deep\.json: not valid JSON: "),
         ("seed.yaml", "accounts: []", r"seed\.yaml: unknown seed file type '\.yaml'"),
         ("missing.toml", None, r"missing\.toml: cannot read: "),
     ],
@@ -699,3 +701,32 @@ def test_access_keys_never_start_with_a_dash() -> None:
     from mcapi.emulator._store._ops import new_access_key
 
     assert not any(new_access_key().startswith("-") for _ in range(2000))
+
+
+def test_one_run_reports_every_problem_of_a_seed(store: Store) -> None:
+    doc = _seed(
+        users=[
+            {"email": "u@a.example", "password": "pw"},
+            {"email": "bob", "status": "asleep"},  # two mistakes in one user
+        ],
+        policy={"quota_limt": 5},  # a typo
+        bindings=[{"user": "u@a.example", "ttl_seconds": 0}],
+    )
+    doc["accounts"].append({"code": "CUSA2"})  # name missing
+    with pytest.raises(SeedError) as caught:
+        apply_seed(store, doc, now=NOW)
+    fields = [p.field for p in caught.value.problems]
+    assert sorted(fields) == sorted(
+        [
+            "accounts[0].policy.quota_limt",
+            "accounts[0].users[1].email",
+            "accounts[0].users[1].status",
+            "accounts[0].bindings[0].ttl_seconds",
+            "accounts[1].name",
+        ]
+    )
+    by_field = {p.field: p.message for p in caught.value.problems}
+    assert by_field["accounts[0].users[1].email"].startswith("not an email address")
+    assert by_field["accounts[1].name"] == "required"
+    assert "accounts[0].policy.quota_limt: unknown key" in str(caught.value)
+    assert store.list_accounts() == []

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from mcapi._signing import build_login_header, format_date, new_request_id, signed_headers
-from mcapi.emulator import Emulator, EmulatorCredentials
+from mcapi.emulator import Emulator, EmulatorCredentials, InvalidInput
 from mcapi.emulator._operations import Admin, AdminError, BindingKeys
 from mcapi.testing import serve
 
@@ -239,22 +239,25 @@ def test_admin_refusals_name_the_field_and_change_nothing(
         (lambda: mcapi_admin.set_permissions(admin_email, "all"), "permissions: expected a list"),
         (lambda: mcapi_admin.set_ip_ranges(admin_email, ["nowhere"]), "ranges: not an IP range"),
         (lambda: mcapi_admin.set_policy("CUSA12345", quota_limit=0), "quota_limit: must be at"),
-        (lambda: mcapi_admin.generate("CUSA12345", users=6000), "generate.users: must be between"),
+        (lambda: mcapi_admin.generate("CUSA12345", users=6000), "^users: must be between"),
         (lambda: mcapi_admin.move_clock(set_to=1e20), "set: must be between"),
         (lambda: mcapi_admin.move_clock(freeze=True, advance=-1), "advance: must be between"),
     ]
     for operation, message in refusals:
         with pytest.raises(ValueError, match=message) as caught:
             operation()
-        assert isinstance(caught.value, AdminError) and caught.value.status == 400
-    for unknown in (
-        lambda: mcapi_admin.disable_user("nobody@demo.example"),
-        lambda: mcapi_admin.set_policy("CUSA00000", quota_limit=5),
-        lambda: mcapi_admin.create_binding(admin_email, app_id="no-such-app"),
+        assert isinstance(caught.value, InvalidInput) and caught.value.status == 400
+        assert isinstance(caught.value, AdminError)  # the name it has long had
+        assert [p.field for p in caught.value.problems] == [message.strip("^").partition(":")[0]]
+    for unknown, field in (
+        (lambda: mcapi_admin.disable_user("nobody@demo.example"), "email"),
+        (lambda: mcapi_admin.set_policy("CUSA00000", quota_limit=5), "account_code"),
+        (lambda: mcapi_admin.create_binding(admin_email, app_id="no-such-app"), "app_id"),
     ):
         with pytest.raises(LookupError) as missing:
             unknown()
-        assert isinstance(missing.value, AdminError) and missing.value.status == 404
+        assert isinstance(missing.value, InvalidInput) and missing.value.status == 404
+        assert [p.field for p in missing.value.problems] == [field]
     assert mcapi_admin.user(admin_email) == before
     assert not mcapi_emulator.clock.frozen
 

@@ -117,7 +117,7 @@ class AdminClient:
             )
         if not response.is_success:
             if isinstance(document, dict) and "error" in document:
-                raise AdminCommandError(f"{document['error']} (HTTP {response.status_code})")
+                raise AdminCommandError(_refusal(document, response.status_code))
             raise AdminCommandError(
                 f"{response.request.url} answered HTTP {response.status_code}; "
                 "is that an mcapi emulator?"
@@ -218,12 +218,28 @@ def faults_table(rules: Sequence[Mapping[str, Any]]) -> Table:
     return table
 
 
+def _refusal(answer: Mapping[str, Any], status: int) -> str:
+    """An admin API refusal in words: one line, or one line per problem when there are several
+    (a seed file with many mistakes)."""
+    problems = answer.get("problems")
+    if isinstance(problems, list) and len(problems) > 1:
+        lines = [
+            f"  {p.get('field')}: {p.get('message')}" if p.get("field") else f"  {p.get('message')}"
+            for p in problems
+            if isinstance(p, dict)
+        ]
+        return f"{len(problems)} problems (HTTP {status}):\n" + "\n".join(lines)
+    return f"{answer['error']} (HTTP {status})"
+
+
 def quota_line(rule: Mapping[str, Any]) -> str:
-    """A forced quota rule in words."""
-    who = rule.get("user") or "anyone"
+    """A forced quota rule (a fault rule at "quota", as the admin API lists it) in words."""
+    match, effect = rule.get("match") or {}, rule.get("effect") or {}
+    who = match.get("user") or "anyone"
     return (
-        f"{rule.get('id')}: call {rule.get('call_number')} to {rule.get('path')} by {who} "
-        f"-> 429 0008, reset {rule.get('reset_ms')} ms"
+        f"{rule.get('id')}: call {match.get('call_number', 1)} to {match.get('path')} by {who} "
+        f"-> 429 0008, reset {effect.get('reset_ms')} ms (matched {rule.get('calls')}, "
+        f"applied {rule.get('applied')})"
     )
 
 

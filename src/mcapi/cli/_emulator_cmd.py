@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 import click
 
+from mcapi._constants import DEFAULT_HOST, DEFAULT_PORT, LOG_LEVELS
 from mcapi.cli._admin_client import (
     AdminClient,
     admin_options,
@@ -33,11 +34,9 @@ from mcapi.cli._extras import require_emulator_extra
 
 __all__ = ["emulator"]
 
-# Nothing under mcapi.emulator is imported at module level: every `mcapi` command imports this
-# module, and the emulator (SQLAlchemy, Starlette, Redis) costs ~0.3 s to import.
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8787
-LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+# Nothing under mcapi.emulator is imported at module level (the serve defaults come from
+# mcapi._constants): every `mcapi` command imports this module, and the emulator (SQLAlchemy,
+# Starlette, Redis) costs ~0.3 s to import.
 
 
 class StartError(click.ClickException):
@@ -100,6 +99,11 @@ def emulator() -> None:
 )
 @click.option("--redis", "redis_url", help="Redis URL: share rate limits and replay protection.")
 @click.option(
+    "--redis-namespace",
+    help="Prefix of this deployment's Redis keys, so that deployments can share one Redis "
+    "database; default: derived from --db (the processes of one deployment share it).",
+)
+@click.option(
     "--skew-minutes",
     type=click.FloatRange(min=0),
     default=15.0,
@@ -132,6 +136,21 @@ def emulator() -> None:
     help="Take the caller's address from X-Forwarded-For (behind a proxy, or to test permitted "
     "IP ranges from one machine).",
 )
+@click.option(
+    "--request-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=30.0,
+    show_default=True,
+    help="Seconds a request may take to arrive whole (head and body); a slower one is answered "
+    "408 and its connection closed.",
+)
+@click.option(
+    "--max-connections",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Connections served at once; while more are open, requests are answered 503.",
+)
 @click.option("--log-level", type=click.Choice(LOG_LEVELS), default="warning", show_default=True)
 @click.option("--access-log/--no-access-log", default=False, help="Log every request (slower).")
 def serve(
@@ -141,22 +160,26 @@ def serve(
     seed_file: Path | None,
     admin_token: str | None,
     redis_url: str | None,
+    redis_namespace: str | None,
     skew_minutes: float,
     skew_clock: str,
     demo: bool,
     public_url: str | None,
     trust_forwarded_for: bool,
+    request_timeout: float,
+    max_connections: int,
     log_level: str,
     access_log: bool,
 ) -> None:
     """Serve the emulator until Ctrl-C; the database keeps its state across restarts."""
     require_emulator_extra("mcapi emulator serve")
-    from mcapi.emulator._serve import StartFailure, run, start
+    from mcapi.emulator._serve import ServeLimits, StartFailure, run, start
 
     try:
         started = start(
             host=host, port=port, db=db, seed_file=seed_file, demo=demo,
-            admin_token=admin_token, redis_url=redis_url, skew_seconds=skew_minutes * 60,
+            admin_token=admin_token, redis_url=redis_url, redis_namespace=redis_namespace,
+            skew_seconds=skew_minutes * 60,
             skew_reference=skew_clock, public_url=public_url,
             trust_forwarded_for=trust_forwarded_for,
         )  # fmt: skip
@@ -165,7 +188,8 @@ def serve(
     emu = started.emulator
     try:
         _banner(started, wildcard=host in ("0.0.0.0", "::", ""))
-        run(emu, started.sock, log_level=log_level, access_log=access_log)
+        limits = ServeLimits(request_timeout=request_timeout, max_connections=max_connections)
+        run(emu, started.sock, log_level=log_level, access_log=access_log, limits=limits)
     except KeyboardInterrupt:
         pass  # Ctrl-C before uvicorn took over the signal: the same clean stop
     finally:
@@ -185,6 +209,8 @@ def _banner(started: Any, wildcard: bool) -> None:
     if discovery != base_url or wildcard:
         hint = ": give --public-url for other machines" if discovery == base_url else ""
         out.print(f"discovery answers the region API URL {discovery}{hint}", markup=False)
+    if emu.redis_namespace:
+        out.print(f"Redis keys under mcapi:{emu.redis_namespace}:", markup=False)
     if emu.config.trust_forwarded_for:
         out.print("caller addresses taken from X-Forwarded-For", markup=False)
     if started.seeded:

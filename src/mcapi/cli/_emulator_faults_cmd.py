@@ -1,17 +1,19 @@
 """``mcapi emulator faults ...`` and ``quotas ...``: the rules that make a running emulator
-misbehave on purpose (``/_emulator/faults``, ``/_emulator/quotas/forced``), listed, added and
-removed.
+misbehave on purpose (``/_emulator/faults``), listed, added and removed. ``quotas`` is a
+shorthand for the fault rules at the rate-limit step (``"at": "quota"``).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
 from mcapi.cli._admin_client import (
     AdminClient,
+    AdminCommandError,
     admin_options,
     console,
     echo_json,
@@ -85,12 +87,21 @@ def faults_clear(admin: AdminClient) -> None:
     click.echo("every fault rule removed")
 
 
-# ---- forced quotas -----------------------------------------------------------------------------
+# ---- forced quotas: a shorthand for fault rules at the rate-limit step -----------------------
+
+
+def _quota_rules(admin: AdminClient) -> list[dict[str, Any]]:
+    rules = admin.call("GET", "faults").get("rules", [])
+    return [rule for rule in rules if rule.get("at") == "quota"]
 
 
 @click.group()
 def quotas() -> None:
-    """Deterministic 429s: "the Nth call to this function gets 429 0008"."""
+    """Deterministic 429s: "the Nth call to this function gets 429 0008".
+
+    A shorthand for fault rules with "at": "quota" (docs/faults.md): `faults list` shows them
+    too, and `faults clear` removes them with the others.
+    """
 
 
 @quotas.command("force")
@@ -103,10 +114,11 @@ def quotas_force(
     admin: AdminClient, path: str, call_number: int, reset_ms: int, user_email: str | None
 ) -> None:
     """Make the --call-th call to --path get 429 0008 with X-RateLimit-Reset --reset-ms."""
-    body = {"path": path, "call_number": call_number, "reset_ms": reset_ms}
+    match: dict[str, Any] = {"path": path, "call_number": call_number}
     if user_email:
-        body["user"] = user_email
-    answer = admin.call("POST", "quotas/forced", body=body)
+        match["user"] = user_email
+    effect = {"status": 429, "sub_code": "0008", "reset_ms": reset_ms}
+    answer = admin.call("POST", "faults", body={"at": "quota", "match": match, "effect": effect})
     click.echo(f"forced quota rule {answer.get('id')} added")
 
 
@@ -114,8 +126,8 @@ def quotas_force(
 @click.option("--json", "as_json", is_flag=True, help="Print the rules as JSON.")
 @admin_options
 def quotas_list(admin: AdminClient, as_json: bool) -> None:
-    """The forced 429 rules."""
-    rules = admin.call("GET", "quotas/forced").get("rules", [])
+    """The forced 429 rules (the fault rules at "quota")."""
+    rules = _quota_rules(admin)
     if as_json:
         echo_json(rules)
         return
@@ -130,13 +142,16 @@ def quotas_list(admin: AdminClient, as_json: bool) -> None:
 @admin_options
 def quotas_remove(admin: AdminClient, rule_id: str) -> None:
     """Remove one forced quota rule."""
-    admin.call("DELETE", f"quotas/forced/{rule_id}")
+    if rule_id not in {rule.get("id") for rule in _quota_rules(admin)}:
+        raise AdminCommandError(f"no forced quota rule {rule_id}")
+    admin.call("DELETE", f"faults/{rule_id}")
     click.echo(f"forced quota rule {rule_id} removed")
 
 
 @quotas.command("clear")
 @admin_options
 def quotas_clear(admin: AdminClient) -> None:
-    """Remove every forced quota rule."""
-    admin.call("DELETE", "quotas/forced")
+    """Remove every forced quota rule (the other fault rules stay)."""
+    for rule in _quota_rules(admin):
+        admin.call("DELETE", f"faults/{rule['id']}")
     click.echo("every forced quota rule removed")

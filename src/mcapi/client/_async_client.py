@@ -22,11 +22,10 @@ from typing import Any
 import httpx
 
 from mcapi._codes import Action
+from mcapi._constants import DISCOVER_PATH, LOGIN_PATH
 from mcapi._errors import ApiError, MimecastError
 from mcapi.client._auth import (
     DEFAULT_DISCOVERY_URL,
-    DISCOVER_PATH,
-    LOGIN_PATH,
     UnsignedAuth,
     discover_body,
     login_body,

@@ -40,9 +40,7 @@ from mcapi.client._result import Result
 
 __all__ = [
     "DEFAULT_DISCOVERY_URL",
-    "DISCOVER_PATH",
     "GENERATION",
-    "LOGIN_PATH",
     "Binding",
     "SigningAuth",
     "UnsignedAuth",
@@ -53,8 +51,6 @@ __all__ = [
 ]
 
 DEFAULT_DISCOVERY_URL = "https://api.mimecast.com"
-DISCOVER_PATH = "/api/login/discover-authentication"
-LOGIN_PATH = "/api/login/login"
 #: ``request.extensions`` key of the binding generation an attempt was signed with.
 GENERATION = "mcapi.binding_generation"
 #: A renewal that failed with one of these will fail again: it is remembered, not repeated.

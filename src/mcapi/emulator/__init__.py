@@ -1,8 +1,8 @@
 """The Mimecast API 1.0 emulator: ``Emulator`` holds its state and serves its ASGI app.
 
 Everything a user drives is exported here: the emulator and its credentials, the types behind its
-handles (``Emulator.admin``, ``.clock``, ``.faults``, ``.forced_quotas``, ``.journal``), the rules
-they take and the errors they raise. Needs the ``emulator`` extra (``pip install
+handles (``Emulator.admin``, ``.clock``, ``.faults``, ``.journal``), the rules they take and the
+errors they raise. Needs the ``emulator`` extra (``pip install
 'mcapi[emulator]'``).
 """
 
@@ -16,8 +16,8 @@ try:
     from mcapi.emulator._faults import FaultEffect, FaultEngine, FaultRule, TransportFault
     from mcapi.emulator._journal import Journal, JournalEntry
     from mcapi.emulator._operations import Admin, AdminError, BindingKeys, UnknownTarget
-    from mcapi.emulator._ratelimit import ForcedQuotaRule, ForcedQuotas
     from mcapi.emulator._store import SeedSummary
+    from mcapi.emulator._validation import InvalidInput, Problem
     from mcapi.emulator.functions._registry import FunctionSpec
 except ModuleNotFoundError as exc:  # pragma: no cover - exercised by the wheel test
     if exc.name is not None and exc.name.partition(".")[0] in _extras.EMULATOR_MODULES:
@@ -40,11 +40,11 @@ __all__ = [
     "FaultEffect",
     "FaultEngine",
     "FaultRule",
-    "ForcedQuotaRule",
-    "ForcedQuotas",
     "FunctionSpec",
+    "InvalidInput",
     "Journal",
     "JournalEntry",
+    "Problem",
     "SeedSummary",
     "TenantProfile",
     "TransportFault",

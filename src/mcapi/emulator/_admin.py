@@ -1,10 +1,11 @@
 """The admin API under ``/_emulator/``: what a test or an operator does to the emulator itself.
 
 Every route but ``health`` and ``openapi.json`` needs ``Authorization: Bearer <admin token>``.
-Answers are JSON; a bad request answers 400 ``{"error": "..."}`` naming the field that is wrong
-(an unknown user, account, application or rule: 404), and nothing is changed. The routes only
-parse and render: the operations are :class:`mcapi.emulator._operations.Admin`'s, the same ones
-``Emulator.admin`` offers Python code.
+Answers are JSON; a bad request answers 400 ``{"error": "...", "problems": [{"field",
+"message"}, ...]}`` naming each field that is wrong (an unknown user, account, application or
+rule: 404, in the same form), and nothing is changed. ``error`` is every problem in one line.
+The routes only parse and render: the operations are :class:`mcapi.emulator._operations.Admin`'s,
+the same ones ``Emulator.admin`` offers Python code.
 
     GET    /_emulator/health                      liveness, no token
     GET    /_emulator/openapi.json                the functions' OpenAPI document, no token
@@ -17,11 +18,9 @@ parse and render: the operations are :class:`mcapi.emulator._operations.Admin`'s
                                                   {"set": epoch or ISO 8601} | {"advance": seconds}
                                                   | {"reset": true}
     GET    /_emulator/faults                      the rules with their call counts
-    POST   /_emulator/faults                      add a rule (docs/faults.md), returns its id
+    POST   /_emulator/faults                      add a rule (docs/faults.md), returns its id;
+                                                  a forced quota is a rule with "at": "quota"
     DELETE /_emulator/faults[/{id}]               remove one rule, or all
-    GET    /_emulator/quotas/forced               deterministic 429 rules
-    POST   /_emulator/quotas/forced               {"path", "call_number", "reset_ms", "user"?}
-    DELETE /_emulator/quotas/forced[/{id}]
     GET    /_emulator/journal                     ?limit=&path=&status=&request_id=&since=
                                                   &format=jsonl
     GET    /_emulator/users                       every user (no secrets)
@@ -56,10 +55,10 @@ from starlette.routing import Route
 
 from mcapi.emulator._faults import FaultRule
 from mcapi.emulator._operations import Admin, AdminError, BindingKeys, UnknownTarget
-from mcapi.emulator._ratelimit import ForcedQuotaRule
 from mcapi.emulator._state import EmulatorState
-from mcapi.emulator._store import Account, SeedError, StoreError, User
+from mcapi.emulator._store import Account, StoreError, User
 from mcapi.emulator._store._seed_plan import generate_plan
+from mcapi.emulator._validation import InvalidInput, Problems, known_fields
 
 __all__ = ["AdminError", "admin_app"]
 
@@ -96,22 +95,20 @@ async def _json_body(request: Request) -> Body:
     try:
         document = json.loads(raw, parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:
-        raise AdminError(f"the body is not JSON: {exc}") from None
+        raise InvalidInput("", f"the body is not JSON: {exc}") from None
     if not isinstance(document, dict):
-        raise AdminError("the body must be a JSON object")
+        raise InvalidInput("", "the body must be a JSON object")
     return document
 
 
 def _only(body: Mapping[str, Any], what: str, known: tuple[str, ...]) -> None:
-    unknown = sorted(set(body) - set(known))
-    if unknown:
-        allowed = f"known: {', '.join(known)}" if known else "it takes no field"
-        raise AdminError(f"{what}: unknown field(s) {', '.join(map(repr, unknown))} ({allowed})")
+    allowed = f"{what} takes {', '.join(known)}" if known else f"{what} takes no field"
+    known_fields(body, known, hint=allowed)
 
 
 def _required(body: Mapping[str, Any], name: str) -> Any:
     if name not in body:
-        raise AdminError(f"{name}: required")
+        raise InvalidInput(name, "required")
     return body[name]
 
 
@@ -160,16 +157,16 @@ def admin_app(state: EmulatorState) -> Starlette:
                 )
             try:
                 return await endpoint(request)
-            except AdminError as exc:
-                return JSONResponse({"error": str(exc)}, exc.status)
-            except (SeedError, StoreError, ValueError) as exc:
+            except InvalidInput as exc:
+                return JSONResponse(exc.to_dict(), exc.status)
+            except (StoreError, ValueError) as exc:  # the store's own refusals
                 status = 404 if isinstance(exc, LookupError) else 400
-                return JSONResponse({"error": str(exc)}, status)
+                return JSONResponse(InvalidInput("", str(exc)).to_dict(), status)
             except (
                 TypeError,
                 OverflowError,
             ) as exc:  # a value no check foresaw: still the caller's
-                return JSONResponse({"error": f"bad request: {exc}"}, 400)
+                return JSONResponse(InvalidInput("", f"bad request: {exc}").to_dict(), 400)
 
         return wrapper
 
@@ -191,8 +188,8 @@ def admin_app(state: EmulatorState) -> Starlette:
         if "toml" in request.headers.get("content-type", ""):
             try:
                 document: Any = tomllib.loads(raw.decode("utf-8"))
-            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-                raise AdminError(f"the seed is not TOML: {exc}") from exc
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
+                raise InvalidInput("", f"the seed is not TOML: {exc}") from exc
         else:
             document = await _json_body(request)
         summary = admin.seed(document)
@@ -223,31 +220,20 @@ def admin_app(state: EmulatorState) -> Starlette:
             return JSONResponse({"deleted": rule_id or "all"})
         return JSONResponse({"rules": state.faults.state()})
 
-    async def forced(request: Request) -> Response:
-        if request.method == "POST":
-            rule = ForcedQuotaRule.from_dict(await _json_body(request))
-            return JSONResponse({"id": state.forced_quotas.add(rule)}, 201)
-        if request.method == "DELETE":
-            forced_id: str | None = request.path_params.get("rule_id")
-            if forced_id is None:
-                state.forced_quotas.clear()
-            else:
-                _remove(state.forced_quotas.remove, forced_id)
-            return JSONResponse({"deleted": forced_id or "all"})
-        return JSONResponse({"rules": [r.to_dict() for r in state.forced_quotas.list()]})
-
     async def journal(request: Request) -> Response:
         query = request.query_params
-        try:
-            entries = state.journal.entries(
-                limit=int(query["limit"]) if "limit" in query else None,
-                path=query.get("path"),
-                status=int(query["status"]) if "status" in query else None,
-                since=float(query["since"]) if "since" in query else None,
-                request_id=query.get("request_id"),
-            )
-        except ValueError as exc:
-            raise AdminError(f"bad journal query: {exc}") from exc
+        numbers: dict[str, Any] = {}
+        problems = Problems()
+        for name, kind in (("limit", int), ("status", int), ("since", float)):
+            if name in query:
+                try:
+                    numbers[name] = kind(query[name])
+                except ValueError:
+                    problems.add(name, f"bad journal query: not a number: {query[name]!r}")
+        problems.raise_if_any()
+        entries = state.journal.entries(
+            **numbers, path=query.get("path"), request_id=query.get("request_id")
+        )
         if query.get("format") == "jsonl":
             return PlainTextResponse(
                 state.journal.to_jsonl(entries), media_type="application/x-ndjson"
@@ -261,7 +247,7 @@ def admin_app(state: EmulatorState) -> Starlette:
         name = request.path_params["operation"]
         if name not in USER_OPERATIONS:
             known = ", ".join(sorted(USER_OPERATIONS))
-            raise UnknownTarget(f"unknown operation {name!r}; one of {known}")
+            raise UnknownTarget("operation", f"unknown operation {name!r}; one of {known}")
         fields, operate = USER_OPERATIONS[name]
         body = await _json_body(request)
         _only(body, name, fields)
@@ -276,7 +262,7 @@ def admin_app(state: EmulatorState) -> Starlette:
         return JSONResponse(_account_view(updated))
 
     async def generate(request: Request) -> Response:
-        plan = generate_plan(await _json_body(request), "generate")
+        plan = generate_plan(await _json_body(request), "")
         counts = admin.generate(request.path_params["code"], **plan.as_kwargs())
         return JSONResponse({"generated": counts})
 
@@ -288,8 +274,6 @@ def admin_app(state: EmulatorState) -> Starlette:
         Route("/_emulator/clock", guarded(clock), methods=["GET", "POST"]),
         Route("/_emulator/faults", guarded(faults), methods=["GET", "POST", "DELETE"]),
         Route("/_emulator/faults/{rule_id}", guarded(faults), methods=["DELETE"]),
-        Route("/_emulator/quotas/forced", guarded(forced), methods=["GET", "POST", "DELETE"]),
-        Route("/_emulator/quotas/forced/{rule_id}", guarded(forced), methods=["DELETE"]),
         Route("/_emulator/journal", guarded(journal)),
         Route("/_emulator/users", guarded(users)),
         Route("/_emulator/users/{email}/{operation}", guarded(user_operation), methods=["POST"]),
@@ -305,4 +289,4 @@ def _remove(remove: Callable[[str], None], rule_id: str) -> None:
     try:
         remove(rule_id)
     except KeyError as exc:
-        raise UnknownTarget(f"no rule {rule_id}") from exc
+        raise UnknownTarget("rule_id", f"no rule {rule_id}") from exc

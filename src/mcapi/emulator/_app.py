@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from starlette.types import Receive, Scope, Send
 
+from mcapi._constants import DISCOVER_PATH, LOGIN_PATH
 from mcapi.emulator._admin import admin_app
-from mcapi.emulator._login import DISCOVER_PATH, LOGIN_PATH, discover, login
+from mcapi.emulator._login import discover, login
 from mcapi.emulator._oauth import TOKEN_PATH, token_endpoint
 from mcapi.emulator._pipeline._access import check_faults, check_ip, check_permission, check_quota
 from mcapi.emulator._pipeline._bearer import check_bearer

@@ -38,10 +38,6 @@ class Clock:
         ``x-mc-date`` with (read here so that every reading of time stays in this module)."""
         return time.time()
 
-    def now_datetime(self) -> datetime:
-        """The emulator's current time as an aware UTC datetime."""
-        return datetime.fromtimestamp(self.now(), tz=UTC)
-
     @property
     def frozen(self) -> bool:
         return self._frozen_at is not None

@@ -38,3 +38,8 @@ class EmulatorConfig:
     anonymous_quota: tuple[int, int] = (300, 1000)
     #: The region base URL discover-authentication answers with (``None``: the request's own).
     public_base_url: str | None = None
+    #: The prefix of every Redis key this deployment writes (rate-limit buckets, replay ids), so
+    #: that several deployments can share one Redis database without sharing quotas or resetting
+    #: each other. ``None``: derived from the database URL (the processes of one deployment share
+    #: it; an in-memory database gets a namespace of its own).
+    redis_namespace: str | None = None

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import sqlalchemy as sa
 
 from mcapi.emulator._app import create_app
 from mcapi.emulator._clock import Clock
 from mcapi.emulator._config import EmulatorConfig
 from mcapi.emulator._faults import FaultEngine
 from mcapi.emulator._journal import Journal
-from mcapi.emulator._login import LOGOUT
 from mcapi.emulator._operations import Admin
-from mcapi.emulator._ratelimit import (
-    ForcedQuotas,
-    MemoryRateLimiter,
-    RateLimiter,
-    RedisRateLimiter,
-)
+from mcapi.emulator._ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from mcapi.emulator._replay import MemoryReplayCache, RedisReplayCache, ReplayCache
 from mcapi.emulator._state import EmulatorState
 from mcapi.emulator._store import Store, ensure_demo
@@ -79,23 +77,31 @@ class EmulatorCredentials:
         }
 
 
-def all_functions() -> dict[str, FunctionSpec]:
-    """The function table the emulator serves: the functions package plus logout."""
-    table = dict(function_table())
-    table[LOGOUT.path] = LOGOUT
-    return table
+def default_redis_namespace(db_url: str) -> str:
+    """A deployment's Redis namespace when none is given: a digest of its database URL without
+    the password (every process of one deployment opens the same database), or a random one for
+    an in-memory SQLite database, which no other process can share."""
+    url = sa.make_url(db_url)
+    if url.get_backend_name() == "sqlite" and (
+        url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+    ):
+        return f"mem-{uuid.uuid4().hex[:16]}"
+    identity = url.render_as_string(hide_password=True)
+    return f"db-{hashlib.sha256(identity.encode()).hexdigest()[:16]}"
 
 
 class Emulator:
     """An emulator of the Mimecast API 1.0 platform.
 
     ``db_url`` is any SQLAlchemy URL (``sqlite://`` keeps everything in memory); ``redis_url``
-    shares rate limits and replay protection between processes. ``kdf_n`` is the scrypt cost of
-    password hashes (lower it in tests: logins then take microseconds instead of tens of ms).
+    shares rate limits and replay protection between processes, under the keys of
+    ``EmulatorConfig.redis_namespace``. ``kdf_n`` is the scrypt cost of password hashes (lower it
+    in tests: logins then take microseconds instead of tens of ms).
 
     Drive it with :attr:`admin` (users, policies, bindings, generated data, seed, reset, a
-    validated clock change), :attr:`clock`, :attr:`faults`, :attr:`forced_quotas` and
-    :attr:`journal`; :attr:`store` is the internal database layer, not a stable API.
+    validated clock change), :attr:`clock`, :attr:`faults` (forced quotas included:
+    ``FaultRule.forced_quota``) and :attr:`journal`; :attr:`store` is the internal database
+    layer, not a stable API.
     """
 
     def __init__(
@@ -118,12 +124,16 @@ class Emulator:
         self.store.create_all()
         limiter: RateLimiter = MemoryRateLimiter()
         replay: ReplayCache = MemoryReplayCache()
+        #: The prefix of this deployment's Redis keys (``mcapi:<namespace>:``), when it uses Redis.
+        self.redis_namespace: str | None = None
         if redis_url:
-            limiter = RedisRateLimiter(redis_url)
-            replay = RedisReplayCache(redis_url)
+            namespace = settings.redis_namespace or default_redis_namespace(db_url)
+            self.redis_namespace = namespace
+            limiter = RedisRateLimiter(redis_url, prefix=f"mcapi:{namespace}:ratelimit:")
+            replay = RedisReplayCache(redis_url, prefix=f"mcapi:{namespace}:replay:")
         self.state = EmulatorState(
             store=self.store,
-            functions=all_functions(),
+            functions=function_table(),
             config=settings,
             limiter=limiter,
             replay=replay,
@@ -147,10 +157,6 @@ class Emulator:
     @property
     def journal(self) -> Journal:
         return self.state.journal
-
-    @property
-    def forced_quotas(self) -> ForcedQuotas:
-        return self.state.forced_quotas
 
     @property
     def config(self) -> EmulatorConfig:

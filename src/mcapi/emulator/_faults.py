@@ -17,6 +17,13 @@ For every call, every rule that matches path and user counts it (and draws, if i
 whether or not an earlier rule fired; then the first rule that fires wins. A rule's numbering
 therefore never depends on the other rules.
 
+A rule is consulted at one step of the request pipeline, its ``at``: ``"fault"`` (the default,
+after every other check) or ``"quota"``, the rate-limit step, before the token bucket. A quota
+rule (``FaultRule.forced_quota``) is the deterministic quota: its call answers 429 0008 exactly as
+a spent quota does (``X-RateLimit-Limit`` the account's, ``Remaining`` 0, ``Reset`` the rule's
+``reset_ms``), takes no token, and only counts calls that reached the rate-limit step. One engine
+holds both kinds, so the admin listing, ``clear`` and ``reset`` cover every way to force a 429.
+
 A ``FaultEffect`` is one of: an error answer from the catalogue (``status`` with optional
 ``sub_code``, ``body_code``, ``retryable``, and ``reset_ms`` for 429), a transport fault
 (``transport``), or per-item failures inside a 200 (``item_failures``: the function still runs for
@@ -50,12 +57,24 @@ import itertools
 import logging
 import random
 import threading
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, cast
+from typing import Any, Literal
+
+from mcapi.emulator._validation import (
+    InvalidInput,
+    integer,
+    json_object,
+    known_fields,
+    text,
+    within,
+)
 
 TransportKind = Literal["reset", "empty", "truncated"]
 TRANSPORT_KINDS: tuple[TransportKind, ...] = ("reset", "empty", "truncated")
+#: The pipeline step a rule is consulted at (see the module doc).
+Step = Literal["fault", "quota"]
+STEPS: tuple[Step, ...] = ("fault", "quota")
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 _MATCH_FIELDS = ("path", "user", "call_number", "times", "probability", "seed")
@@ -64,34 +83,7 @@ _EFFECT_FIELDS = (*_ANSWER_FIELDS, "transport", "after_execution", "item_failure
 _ITEM_FIELDS = ("index", "code", "message", "field")
 
 
-# ---- validation helpers: each names the field it rejects -----------------------------------------
-
-
-def _object(value: object, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ValueError(f"{where}: must be a JSON object")
-    return cast(Mapping[str, Any], value)
-
-
-def _known(data: Mapping[str, Any], allowed: Sequence[str], where: str) -> None:
-    for name in data:
-        if name not in allowed:
-            raise ValueError(f"{where}{name}: unknown field (expected one of {', '.join(allowed)})")
-
-
-def _int(value: object, where: str, *, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{where}: must be an integer, got {value!r}")
-    if value < low or (high is not None and value > high):
-        bounds = f"at least {low}" if high is None else f"between {low} and {high}"
-        raise ValueError(f"{where}: must be {bounds}, got {value}")
-    return value
-
-
-def _text(value: object, where: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{where}: must be a non-empty string, got {value!r}")
-    return value
+# ---- validation (the helpers are mcapi.emulator._validation's) ---------------------------------
 
 
 def _in_catalogue(status: int, sub_code: str | None, body_code: str | None) -> None:
@@ -111,7 +103,21 @@ def _in_catalogue(status: int, sub_code: str | None, body_code: str | None) -> N
         or (body_code is not None and entry.body_code != body_code)
     ):
         code = " ".join(str(p) for p in (status, sub_code, body_code) if p is not None)
-        raise ValueError(f"status: {code} is not in the catalogue (`mcapi codes` lists every code)")
+        listed = "`mcapi codes` lists every code"
+        raise InvalidInput("status", f"{code} is not in the catalogue ({listed})")
+
+
+def _quota_effect(effect: FaultEffect) -> None:
+    """A rule at the rate-limit step answers as a spent quota does, and nothing else."""
+    if effect.status != 429 or effect.sub_code not in (None, "0008"):
+        raise InvalidInput("effect.status", 'a rule at "quota" answers 429 0008')
+    if effect.reset_ms is None:
+        raise InvalidInput("effect.reset_ms", 'required for a rule at "quota" (X-RateLimit-Reset)')
+    for name in ("body_code", "retryable"):
+        if getattr(effect, name) is not None:
+            raise InvalidInput(f"effect.{name}", 'not allowed for a rule at "quota"')
+    if effect.latency_ms:
+        raise InvalidInput("effect.latency_ms", 'not allowed for a rule at "quota"')
 
 
 # ---- data model ----------------------------------------------------------------------------------
@@ -130,24 +136,24 @@ class ItemFailure:
     field: str | None = None
 
     def __post_init__(self) -> None:
-        _text(self.code, "code")
+        text(self.code, "code")
         if self.index is not None:
-            _int(self.index, "index", low=0)
+            integer(self.index, "index", low=0)
         if self.message is not None and not isinstance(self.message, str):
-            raise ValueError(f"message: must be a string or null, got {self.message!r}")
+            raise InvalidInput("message", f"must be a string or null, got {self.message!r}")
         if self.field is not None:
-            _text(self.field, "field")
+            text(self.field, "field")
 
     @classmethod
     def from_dict(cls, data: object, where: str = "") -> ItemFailure:
-        item = _object(data, where.rstrip(".") or "item failure")
-        _known(item, _ITEM_FIELDS, where)
+        item = json_object(data, where or "item failure")
+        known_fields(item, _ITEM_FIELDS, where)
         if "code" not in item:
-            raise ValueError(f"{where}code: required")
+            raise InvalidInput(within(where, "code"), "required")
         try:
             return cls(item["code"], item.get("index"), item.get("message"), item.get("field"))
-        except ValueError as exc:
-            raise ValueError(f"{where}{exc}") from None
+        except InvalidInput as exc:
+            raise exc.within(where) from None
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in _ITEM_FIELDS}
@@ -176,45 +182,49 @@ class FaultEffect:
             if getattr(self, k) not in (None, ())
         ]
         if len(kinds) > 1:
-            raise ValueError(f"{kinds[1]}: cannot be combined with {kinds[0]} in one effect")
-        _int(self.latency_ms, "latency_ms", low=0, high=600_000)
+            raise InvalidInput(kinds[1], f"cannot be combined with {kinds[0]} in one effect")
+        integer(self.latency_ms, "latency_ms", low=0, high=600_000)
         if self.status is not None:
-            _int(self.status, "status", low=400, high=599)
+            integer(self.status, "status", low=400, high=599)
         else:
             for name in ("sub_code", "body_code", "retryable", "reset_ms"):
                 if getattr(self, name) is not None:
-                    raise ValueError(f"{name}: only meaningful with a status")
+                    raise InvalidInput(name, "only meaningful with a status")
         if not kinds and not self.latency_ms:
-            raise ValueError(
-                "effect: needs one of status, transport, item_failures, or a latency_ms above 0"
+            raise InvalidInput(
+                "", "needs one of status, transport, item_failures, or a latency_ms above 0"
             )
         if self.sub_code is not None and not (
             isinstance(self.sub_code, str) and len(self.sub_code) == 4 and self.sub_code.isdigit()
         ):
-            raise ValueError(f"sub_code: must be four digits such as '0006', got {self.sub_code!r}")
+            raise InvalidInput(
+                "sub_code", f"must be four digits such as '0006', got {self.sub_code!r}"
+            )
         if self.body_code is not None:
-            _text(self.body_code, "body_code")
+            text(self.body_code, "body_code")
         if self.retryable is not None and not isinstance(self.retryable, bool):
-            raise ValueError(f"retryable: must be true, false or null, got {self.retryable!r}")
+            raise InvalidInput("retryable", f"must be true, false or null, got {self.retryable!r}")
         if self.reset_ms is not None:
             if self.status != 429:
-                raise ValueError("reset_ms: only meaningful with status 429")
-            _int(self.reset_ms, "reset_ms", low=0)
+                raise InvalidInput("reset_ms", "only meaningful with status 429")
+            integer(self.reset_ms, "reset_ms", low=0)
         if not isinstance(self.after_execution, bool):
-            raise ValueError(
-                f"after_execution: must be true or false, got {self.after_execution!r}"
+            raise InvalidInput(
+                "after_execution", f"must be true or false, got {self.after_execution!r}"
             )
         if self.after_execution and self.transport is None:
-            raise ValueError("after_execution: only meaningful with a transport fault")
+            raise InvalidInput("after_execution", "only meaningful with a transport fault")
         if self.status is not None:
             _in_catalogue(self.status, self.sub_code, self.body_code)
         if self.transport is not None and self.transport not in TRANSPORT_KINDS:
-            raise ValueError(
-                f"transport: must be one of {', '.join(TRANSPORT_KINDS)}, got {self.transport!r}"
+            raise InvalidInput(
+                "transport", f"must be one of {', '.join(TRANSPORT_KINDS)}, got {self.transport!r}"
             )
         for failure in self.item_failures:
             if not isinstance(failure, ItemFailure):
-                raise ValueError(f"item_failures: expected ItemFailure entries, got {failure!r}")
+                raise InvalidInput(
+                    "item_failures", f"expected ItemFailure entries, got {failure!r}"
+                )
 
     @property
     def kind(self) -> Literal["status", "transport", "item_failures", "latency"]:
@@ -233,24 +243,21 @@ class FaultEffect:
 
     @classmethod
     def from_dict(cls, data: object) -> FaultEffect:
-        """Build an effect from its JSON form; raises ValueError naming the bad field."""
-        effect = _object(data, "effect")
-        _known(effect, _EFFECT_FIELDS, "effect.")
+        """Build an effect from its JSON form; raises InvalidInput naming the bad field."""
+        effect = json_object(data, "effect")
+        known_fields(effect, _EFFECT_FIELDS, "effect")
         raw_items = effect.get("item_failures", [])
         if not isinstance(raw_items, list):
-            raise ValueError("effect.item_failures: must be a list")
+            raise InvalidInput("effect.item_failures", "must be a list")
         items = tuple(
-            ItemFailure.from_dict(item, f"effect.item_failures[{i}].")
+            ItemFailure.from_dict(item, f"effect.item_failures[{i}]")
             for i, item in enumerate(raw_items)
         )
         try:
             fields = {k: v for k, v in effect.items() if k != "item_failures"}
             return cls(**fields, item_failures=items)
-        except ValueError as exc:
-            message = str(exc)
-            raise ValueError(
-                message if message.startswith("effect") else f"effect.{message}"
-            ) from None
+        except InvalidInput as exc:
+            raise exc.within("effect") from None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form, without the fields left at their defaults."""
@@ -279,31 +286,51 @@ class FaultRule:
     seed: int | None = None
     id: str | None = None
     note: str | None = None
+    at: Step = "fault"
 
     def __post_init__(self) -> None:
-        _text(self.path, "path")
+        text(self.path, "path")
         if self.user is not None:
-            _text(self.user, "user")
+            text(self.user, "user")
         if self.call_number is not None:
-            _int(self.call_number, "call_number", low=1)
+            integer(self.call_number, "call_number", low=1)
         if self.times is not None:
-            _int(self.times, "times", low=1)
+            integer(self.times, "times", low=1)
         if self.probability is not None and (
             isinstance(self.probability, bool)
             or not isinstance(self.probability, int | float)
             or not 0 < self.probability <= 1
         ):
-            raise ValueError(
-                f"probability: must be above 0 and at most 1, got {self.probability!r}"
+            raise InvalidInput(
+                "probability", f"must be above 0 and at most 1, got {self.probability!r}"
             )
         if self.seed is not None:
-            _int(self.seed, "seed", low=0)
+            integer(self.seed, "seed", low=0)
         if self.id is not None:
-            _text(self.id, "id")
+            text(self.id, "id")
         if self.note is not None and not isinstance(self.note, str):
-            raise ValueError(f"note: must be a string, got {self.note!r}")
+            raise InvalidInput("note", f"must be a string, got {self.note!r}")
         if not isinstance(self.effect, FaultEffect):
-            raise ValueError("effect: must be a FaultEffect")
+            raise InvalidInput("effect", "must be a FaultEffect")
+        if self.at not in STEPS:
+            raise InvalidInput("at", f"must be one of {', '.join(STEPS)}, got {self.at!r}")
+        if self.at == "quota":
+            _quota_effect(self.effect)
+
+    @classmethod
+    def forced_quota(
+        cls,
+        path: str,
+        *,
+        call_number: int,
+        reset_ms: int,
+        user: str | None = None,
+        id: str | None = None,
+    ) -> FaultRule:
+        """The ``call_number``-th call to ``path`` (by ``user``, or anyone) answers 429 0008 with
+        ``X-RateLimit-Reset: reset_ms``, at the rate-limit step (see the module doc)."""
+        effect = FaultEffect(status=429, sub_code="0008", reset_ms=reset_ms)
+        return cls(path, effect, user=user, call_number=call_number, id=id, at="quota")
 
     @property
     def window(self) -> tuple[int, int | None]:
@@ -315,23 +342,31 @@ class FaultRule:
 
     @classmethod
     def from_dict(cls, data: object) -> FaultRule:
-        """Build a rule from ``{"match": {...}, "effect": {...}}``; ValueError names bad fields."""
-        rule = _object(data, "rule")
-        _known(rule, ("id", "note", "match", "effect"), "")
+        """Build a rule from ``{"match": {...}, "effect": {...}}``; InvalidInput names the bad
+        fields."""
+        rule = json_object(data, "rule")
+        known_fields(rule, ("id", "note", "at", "match", "effect"), "")
         for name in ("match", "effect"):
             if name not in rule:
-                raise ValueError(f"{name}: required")
-        match = _object(rule["match"], "match")
-        _known(match, _MATCH_FIELDS, "match.")
+                raise InvalidInput(name, "required")
+        match = json_object(rule["match"], "match")
+        known_fields(match, _MATCH_FIELDS, "match")
         if "path" not in match:
-            raise ValueError("match.path: required")
+            raise InvalidInput("match.path", "required")
         effect = FaultEffect.from_dict(rule["effect"])
         try:
-            return cls(effect=effect, id=rule.get("id"), note=rule.get("note"), **match)
-        except ValueError as exc:
-            message = str(exc)
-            prefix = "" if message.startswith(("id:", "note:")) else "match."
-            raise ValueError(prefix + message) from None
+            return cls(
+                effect=effect,
+                id=rule.get("id"),
+                note=rule.get("note"),
+                at=rule.get("at", "fault"),
+                **match,
+            )
+        except InvalidInput as exc:
+            field = exc.problems[0].field.partition(".")[0]
+            if field in ("id", "note", "at", "effect"):
+                raise
+            raise exc.within("match") from None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form, as ``from_dict`` reads it."""
@@ -339,6 +374,8 @@ class FaultRule:
         out: dict[str, Any] = {"id": self.id}
         if self.note is not None:
             out["note"] = self.note
+        if self.at != "fault":
+            out["at"] = self.at
         out["match"] = {k: v for k, v in match.items() if v is not None}
         out["effect"] = self.effect.to_dict()
         return out
@@ -376,6 +413,8 @@ class FaultEngine:
         self._lock = threading.Lock()
         self._rules: dict[str, _Live] = {}
         self._ids = itertools.count(1)
+        #: step -> how many rules it has: a call skips the lock when its step has none
+        self._steps: dict[Step, int] = dict.fromkeys(STEPS, 0)
 
     def add(self, rule: FaultRule) -> str:
         """Install ``rule`` after the existing ones; returns its id (given, or ``f1``, ``f2``…)."""
@@ -384,20 +423,24 @@ class FaultEngine:
             while rule.id is None and rule_id in self._rules:
                 rule_id = f"f{next(self._ids)}"
             if rule_id in self._rules:
-                raise ValueError(f"id: a fault rule {rule_id!r} already exists")
+                raise InvalidInput("id", f"a fault rule {rule_id!r} already exists")
             rng = random.Random(rule.seed) if rule.seed is not None else random.Random()
             user = rule.user.casefold() if rule.user else None
             self._rules[rule_id] = _Live(replace(rule, id=rule_id), rng, user=user)
+            self._steps[rule.at] += 1
             return rule_id
 
     def remove(self, rule_id: str) -> None:
         """Uninstall a rule; KeyError if there is none with that id."""
         with self._lock:
-            del self._rules[rule_id]
+            live = self._rules.pop(rule_id)
+            self._steps[live.rule.at] -= 1
 
     def clear(self) -> None:
+        """Uninstall every rule, quota rules included."""
         with self._lock:
             self._rules.clear()
+            self._steps = dict.fromkeys(STEPS, 0)
 
     def list(self) -> builtins.list[FaultRule]:
         """The installed rules, in order."""
@@ -412,25 +455,21 @@ class FaultEngine:
                 for live in self._rules.values()
             ]
 
-    def match(self, path: str, user: str | None) -> FaultRule | None:
-        """Count this call against every rule; the first rule that fires, or None."""
-        if not self._rules:
+    def match(self, path: str, user: str | None, at: Step = "fault") -> FaultRule | None:
+        """Count this call against every rule of step ``at``; the first rule that fires, or
+        None."""
+        if not self._steps[at]:
             return None
         folded = user.casefold() if user else None
         winner: _Live | None = None
         with self._lock:
             for live in self._rules.values():
-                if live.consider(path, folded) and winner is None:
+                if live.rule.at == at and live.consider(path, folded) and winner is None:
                     winner = live
             if winner is None:
                 return None
             winner.applied += 1
             return winner.rule
-
-    def decide(self, path: str, user: str | None) -> FaultEffect | None:
-        """The effect of the first rule that fires on this call, or None."""
-        rule = self.match(path, user)
-        return rule.effect if rule is not None else None
 
 
 # ---- transport faults on an ASGI send -----------------------------------------------------------

@@ -16,9 +16,9 @@ import json
 import sys
 from pathlib import Path
 
+from mcapi._constants import DISCOVER_PATH, LOGIN_PATH
 from mcapi.client._functions import FUNCTIONS_FILE
-from mcapi.emulator._emulator import all_functions
-from mcapi.emulator._login import DISCOVER_PATH, LOGIN_PATH
+from mcapi.emulator.functions import function_table
 
 __all__ = ["REGENERATE", "UNSIGNED_READ_ONLY", "main", "render", "rows"]
 
@@ -33,7 +33,7 @@ UNSIGNED_READ_ONLY = {DISCOVER_PATH: True, LOGIN_PATH: False}
 
 def rows() -> dict[str, bool]:
     """Path -> whether the function only reads, for every function the emulator serves."""
-    table = {path: spec.read_only for path, spec in all_functions().items()}
+    table = {path: spec.read_only for path, spec in function_table().items()}
     table.update(UNSIGNED_READ_ONLY)
     return dict(sorted(table.items()))
 

@@ -21,6 +21,10 @@ returns a copy where
 
 ``Journal.record`` passes ``reason`` through ``redact``; callers build the other fields from data
 that is not secret (path, user email, app id, address, codes).
+
+A journal entry holds what callers sent (request id, app id, user name, path, a reason quoting a
+header): ``record`` keeps at most ``MAX_FIELD_CHARS`` of each text field, with a marker saying how
+much was left out, so that 1,000 entries of hostile headers stay a few megabytes at most.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple, TypeVar, overload
 
 REDACTED = "[redacted]"
+#: The most characters the journal keeps of one text field (a header value, a reason).
+MAX_FIELD_CHARS = 1024
 _T = TypeVar("_T")
 
 # Names compared after lower-casing and dropping "-", "_" and ".".
@@ -143,14 +149,15 @@ def redact(value: Any) -> Any:
     return value
 
 
-def redact_headers(headers: Iterable[tuple[str | bytes, str | bytes]]) -> list[tuple[str, str]]:
-    """Header pairs (ASGI bytes or text) as text, redacted; repeated names are kept."""
-    out: list[tuple[str, str]] = []
-    for raw_name, raw_value in headers:
-        name = raw_name.decode("latin-1") if isinstance(raw_name, bytes) else raw_name
-        value = raw_value.decode("latin-1") if isinstance(raw_value, bytes) else raw_value
-        out.append((name, str(_redact_value(name, value))))
-    return out
+@overload
+def clip(value: str) -> str: ...
+@overload
+def clip(value: None) -> None: ...
+def clip(value: str | None) -> str | None:
+    """``value`` cut to ``MAX_FIELD_CHARS`` characters, with a marker naming what was cut."""
+    if value is None or len(value) <= MAX_FIELD_CHARS:
+        return value
+    return f"{value[:MAX_FIELD_CHARS]}…[{len(value) - MAX_FIELD_CHARS} more characters]"
 
 
 class JournalEntry(NamedTuple):
@@ -196,11 +203,26 @@ class Journal:
         return len(self._entries)
 
     def record(self, entry: JournalEntry) -> JournalEntry:
-        """Keep ``entry`` (its ``reason`` redacted), dropping the oldest if full; returns it."""
+        """Keep ``entry`` (its ``reason`` redacted, long text fields clipped), dropping the oldest
+        if full; returns it."""
         if entry.reason:
             cleaned = _redact_text(entry.reason)
             if cleaned != entry.reason:
                 entry = entry._replace(reason=cleaned)
+        limit = MAX_FIELD_CHARS
+        if (
+            len(entry.path) > limit
+            or len(entry.request_id or "") > limit
+            or len(entry.user or "") > limit
+            or len(entry.app_id or "") > limit
+            or len(entry.client_ip or "") > limit
+            or len(entry.reason or "") > limit
+        ):
+            entry = entry._replace(
+                path=clip(entry.path), request_id=clip(entry.request_id), user=clip(entry.user),
+                app_id=clip(entry.app_id), client_ip=clip(entry.client_ip),
+                reason=clip(entry.reason),
+            )  # fmt: skip
         with self._lock:
             self._entries.append(entry)
         return entry

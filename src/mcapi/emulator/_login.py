@@ -1,4 +1,4 @@
-"""Discovery, login (new binding or refresh) and logout.
+"""Discovery and login (new binding or refresh); logout is a function (``functions/login.py``).
 
 Login's order of checks (the emulator's reading of RESPONSE-CODES.md):
 
@@ -33,22 +33,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from mcapi._errors import ProtocolError
 from mcapi._signing import LoginHeaderError, parse_login_header
 from mcapi.emulator._pipeline._access import ip_permitted
 from mcapi.emulator._pipeline._call import Call, Verdict, refuse
 from mcapi.emulator._pipeline._credentials import check_app_id
 from mcapi.emulator._store import Account, BindingLimitReached, NotFound, User
-from mcapi.emulator.functions._common import NOT_FOUND, Item, ItemError, required_text, run_items
-from mcapi.emulator.functions._registry import (
-    FunctionContext,
-    FunctionResult,
-    FunctionSpec,
-)
-
-DISCOVER_PATH = "/api/login/discover-authentication"
-LOGIN_PATH = "/api/login/login"
-LOGOUT_PATH = "/api/login/logout"
+from mcapi.emulator.functions._registry import FunctionResult
 
 
 def _first_item(call: Call) -> dict[str, Any]:
@@ -109,8 +99,6 @@ def login(call: Call) -> Verdict | FunctionResult:
     try:
         credentials = parse_login_header(header)
     except LoginHeaderError as exc:
-        return refuse("credentials", str(exc), 401, "0001", "err_xdk_credentials_incomplete")
-    except ProtocolError as exc:  # pragma: no cover - parse_login_header raises the subclass
         return refuse("credentials", str(exc), 401, "0001", "err_xdk_credentials_incomplete")
     call.login_user = credentials.username
     domain = store.find_domain(_domain_of(credentials.username))
@@ -200,36 +188,3 @@ def _after_password(call: Call, user: User, app_id: str) -> Verdict | FunctionRe
             }
         ]
     )
-
-
-def _logout(ctx: FunctionContext) -> FunctionResult:
-    """Delete the bindings the items name, when they are the caller's own."""
-
-    def one(item: Item) -> list[dict[str, Any]]:
-        access_key = required_text(item, "accessKey")
-        binding = ctx.store.get_binding(access_key)
-        if binding is None or binding.user_id != ctx.user.id:
-            raise ItemError(NOT_FOUND, "no binding of yours has this access key", "accessKey")
-        ctx.store.delete_binding(binding.access_key)
-        return [{"accessKey": binding.access_key, "logout": True}]
-
-    return run_items(ctx, one, max_items=LOGOUT.max_items)
-
-
-LOGOUT = FunctionSpec(
-    path=LOGOUT_PATH,
-    handler=_logout,
-    summary="Delete a binding (access key and secret key) of the caller.",
-    permission=None,
-    read_only=False,
-    max_items=100,
-    request_schema={
-        "type": "object",
-        "required": ["accessKey"],
-        "properties": {"accessKey": {"type": "string"}},
-    },
-    response_schema={
-        "type": "object",
-        "properties": {"accessKey": {"type": "string"}, "logout": {"type": "boolean"}},
-    },
-)

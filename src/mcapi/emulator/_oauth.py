@@ -27,8 +27,9 @@ from starlette.types import Receive, Scope, Send
 from mcapi._codes import CodeEntry, lookup
 from mcapi._envelope import render_error
 from mcapi.emulator._journal import JournalEntry
+from mcapi.emulator._pipeline._body import MAX_BODY_BYTES
 from mcapi.emulator._pipeline._respond import dumps
-from mcapi.emulator._pipeline._runner import client_ip, read_body
+from mcapi.emulator._pipeline._runner import ClientGone, client_ip, declared_length, read_body
 from mcapi.emulator._state import EmulatorState
 from mcapi.emulator._store._api2 import TOKEN_TTL_SECONDS
 
@@ -114,11 +115,19 @@ class TokenEndpoint:
         started = time.perf_counter()
         state = self.state
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        body = await read_body(receive)
         now = state.clock.now()
         address = client_ip(scope, headers, state.config.trust_forwarded_for)
+        try:
+            body = await read_body(receive, declared_length(scope))
+        except ClientGone:  # nobody to answer
+            self._journal(
+                now, scope, address, None, None, "the connection closed mid-body", started
+            )
+            return
         client_id: str | None = None
         try:
+            if body is None:
+                raise _refuse(400, "err_invalid_request", f"the body passes {MAX_BODY_BYTES} bytes")
             if scope["method"] != "POST":
                 raise _Refusal(
                     lookup(405, None, "err_method_not_allowed"),

@@ -6,9 +6,10 @@ test that locks a user from Python and an operator running ``mcapi emulator user
 the same checks and the same store operations.
 
 Every method validates all of its arguments before it changes anything. A refusal is an
-:class:`AdminError` (a ``ValueError``, ``status`` 400) whose message names the field, or an
-:class:`UnknownTarget` (also a ``LookupError``, ``status`` 404) for a user, account or application
-that does not exist; the admin API answers ``{"error": message}`` with that status.
+:class:`~mcapi.emulator._validation.InvalidInput` (a ``ValueError``, ``status`` 400; also known
+as ``AdminError``) whose problems name the fields, or an :class:`UnknownTarget` (an
+``InvalidInput`` and a ``LookupError``, ``status`` 404) for a user, account or application that
+does not exist; the admin API answers ``{"error", "problems"}`` with that status.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from mcapi.emulator._store._seed_plan import (
     bounded_policy_value,
     generate_plan,
 )
+from mcapi.emulator._validation import InvalidInput, Problem, Problems
 
 __all__ = [
     "ACCOUNT_TTL",
@@ -40,6 +42,7 @@ __all__ = [
     "Admin",
     "AdminError",
     "BindingKeys",
+    "InvalidInput",
     "UnknownTarget",
 ]
 
@@ -53,19 +56,15 @@ MAX_SPAN_SECONDS = 10 * 366 * 86400
 CLOCK_FIELDS = ("reset", "freeze", "set", "advance", "resume")
 
 
-class AdminError(ValueError):
-    """A refused administrator operation; ``status`` is the admin API's answer (400 by default)."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
+#: A refused administrator operation: the one validation error, under the name it has long had.
+AdminError = InvalidInput
 
 
-class UnknownTarget(AdminError, LookupError):
-    """The user, account, application or rule named does not exist (404)."""
+class UnknownTarget(InvalidInput, LookupError):
+    """The user, account, application or rule a request names does not exist (404); the
+    problem's ``field`` is where the request named it."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, 404)
+    status = 404
 
 
 class _Default(enum.Enum):
@@ -99,23 +98,23 @@ def _shown(value: Any) -> str:
 def _number(value: Any, name: str, high: float, unit: str) -> float:
     """A finite number between 0 and ``high`` (``unit`` names it in messages), as a float."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise AdminError(f"{name}: expected a number, got {_shown(value)}")
+        raise InvalidInput(name, f"expected a number, got {_shown(value)}")
     try:
         number = float(value)
     except OverflowError:
         number = math.inf
     if not 0 <= number <= high:
-        raise AdminError(
-            f"{name}: must be between 0 and {high:.0f} {unit} (10 years), got {_shown(value)}"
+        raise InvalidInput(
+            name, f"must be between 0 and {high:.0f} {unit} (10 years), got {_shown(value)}"
         )
     return number
 
 
 def _text(value: Any, name: str, limit: int = 1024) -> str:
     if not isinstance(value, str) or not value:
-        raise AdminError(f"{name}: expected a non-empty string, got {_shown(value)}")
+        raise InvalidInput(name, f"expected a non-empty string, got {_shown(value)}")
     if len(value) > limit:
-        raise AdminError(f"{name}: at most {limit} characters, got {len(value)}")
+        raise InvalidInput(name, f"at most {limit} characters, got {len(value)}")
     return value
 
 
@@ -127,24 +126,24 @@ def _instant(value: Any) -> float:
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            raise AdminError(f"set: {_shown(value)} is not an ISO 8601 time") from None
+            raise InvalidInput("set", f"{_shown(value)} is not an ISO 8601 time") from None
     if moment is not None:
         if moment.tzinfo is None:
-            raise AdminError("set: give a time zone (e.g. 2026-01-01T00:00:00Z)")
+            raise InvalidInput("set", "give a time zone (e.g. 2026-01-01T00:00:00Z)")
         try:
             value = moment.timestamp()
         except (OverflowError, ValueError):
             value = math.inf
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise AdminError("set: epoch seconds or an ISO 8601 time")
+        raise InvalidInput("set", "epoch seconds or an ISO 8601 time")
     try:
         epoch = float(value)
     except OverflowError:
         epoch = math.inf
     if not 0 <= epoch <= MAX_EPOCH:
-        raise AdminError(
-            f"set: must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z, "
-            f"got {_shown(given)}"
+        raise InvalidInput(
+            "set",
+            f"must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z, got {_shown(given)}",
         )
     return epoch
 
@@ -173,7 +172,7 @@ class Admin(Api2AdminOps):
         """The user with this address (case-insensitive); UnknownTarget if there is none."""
         found = self.store.find_user(email) if isinstance(email, str) else None
         if found is None:
-            raise UnknownTarget(f"no user {email}")
+            raise UnknownTarget("email", f"no user {email}")
         return found
 
     def lock_user(self, email: str, minutes: float = 15) -> User:
@@ -210,7 +209,7 @@ class Admin(Api2AdminOps):
         try:
             value = check_permissions(permissions)
         except ValueError as exc:
-            raise AdminError(f"permissions: {exc}") from None
+            raise InvalidInput("permissions", str(exc)) from None
         return self.store.set_permissions(self.user(email).id, value)
 
     def set_ip_ranges(self, email: str, ranges: Iterable[str] | None) -> User:
@@ -221,7 +220,7 @@ class Admin(Api2AdminOps):
         try:
             value = None if ranges is None else cidr_list(ranges)
         except ValueError as exc:
-            raise AdminError(f"ranges: {exc}") from None
+            raise InvalidInput("ranges", str(exc)) from None
         return self.store.set_ip_ranges(self.user(email).id, value)
 
     def revoke_bindings(self, email: str) -> int:
@@ -235,11 +234,11 @@ class Admin(Api2AdminOps):
         key = _text(access_key, "access_key", 128)
         binding = self.store.get_binding(key)
         if binding is None or binding.revoked:
-            raise UnknownTarget(f"no live binding with access key {key}")
+            raise UnknownTarget("access_key", f"no live binding with access key {key}")
         try:
             expired = self.store.refresh_binding(key, now=self.state.clock.now(), ttl_seconds=0)
         except NotFound:  # revoked or deleted meanwhile
-            raise UnknownTarget(f"no live binding with access key {key}") from None
+            raise UnknownTarget("access_key", f"no live binding with access key {key}") from None
         owner = self.store.get_user(expired.user_id)
         return {
             "access_key": expired.access_key,
@@ -262,7 +261,7 @@ class Admin(Api2AdminOps):
             try:
                 ttl = bounded_policy_value("binding_ttl_seconds", ttl_seconds)
             except ValueError as exc:
-                raise AdminError(f"ttl_seconds: {exc}") from None
+                raise InvalidInput("ttl_seconds", str(exc)) from None
         if app_id is not None:
             _text(app_id, "app_id", 64)
         store = self.store
@@ -272,12 +271,14 @@ class Admin(Api2AdminOps):
         if app_id is None:
             apps = store.list_applications(account.id)
             if not apps:
-                raise AdminError("the account has no application; give app_id")
+                raise InvalidInput("app_id", "the account has no application; give app_id")
             application = apps[0]
         else:
             found = store.get_application(app_id)
             if found is None or found.account_id != account.id:
-                raise UnknownTarget(f"no application {app_id} in account {account.account_code}")
+                raise UnknownTarget(
+                    "app_id", f"no application {app_id} in account {account.account_code}"
+                )
             application = found
         if ttl_seconds is ACCOUNT_TTL:
             ttl = account.binding_ttl_seconds
@@ -297,7 +298,7 @@ class Admin(Api2AdminOps):
         """The account with this code; UnknownTarget if there is none."""
         found = self.store.find_account(account_code) if isinstance(account_code, str) else None
         if found is None:
-            raise UnknownTarget(f"no account {account_code}")
+            raise UnknownTarget("account_code", f"no account {account_code}")
         return found
 
     def set_policy(self, account_code: str, /, **fields: Any) -> Account:
@@ -305,13 +306,15 @@ class Admin(Api2AdminOps):
         lockout_seconds, binding_ttl_seconds, max_bindings_per_user, quota_limit, quota_reset_ms,
         function_quotas, permitted_ip_ranges)."""
         if not fields:
-            raise AdminError("no policy field given")
+            raise InvalidInput("", "no policy field given")
         values = {}
+        problems = Problems()
         for name, value in fields.items():
             try:
                 values[name] = bounded_policy_value(name, value)
             except ValueError as exc:
-                raise AdminError(f"{name}: {exc}") from None
+                problems.add(name, str(exc))
+        problems.raise_if_any()
         return self.store.update_account_policy(self.account(account_code).id, **values)
 
     def generate(
@@ -330,9 +333,9 @@ class Admin(Api2AdminOps):
         request = {"seed": seed, "users": users, "days": days}
         request["messages_per_user_day"] = messages_per_user_day
         try:
-            plan = generate_plan(request, "generate")
+            plan = generate_plan(request, "")
         except SeedError as exc:
-            raise AdminError(str(exc)) from None
+            raise InvalidInput(exc.problems) from None
         account = self.account(account_code)
         summary = generate_data(
             self.store, account.id, now=self.state.clock.now(), **plan.as_kwargs()
@@ -350,10 +353,10 @@ class Admin(Api2AdminOps):
         return replace(summary, generated=generated)
 
     def reset(self) -> None:
-        """Empty every table and forget faults, forced quotas, rate limits, replays, lockouts of
-        unknown addresses, the journal and the clock's offset. A served emulator's generated admin
-        token is kept (it lives in the database, and the shell lines that hold it must keep
-        working)."""
+        """Empty every table and forget fault rules (forced quotas included), rate limits,
+        replays, lockouts of unknown addresses, the journal and the clock's offset. A served
+        emulator's generated admin token is kept (it lives in the database, and the shell lines
+        that hold it must keep working)."""
         state = self.state
         token = state.store.get_setting(ADMIN_TOKEN_SETTING)
         state.store.reset()
@@ -361,7 +364,6 @@ class Admin(Api2AdminOps):
             state.store.set_setting(ADMIN_TOKEN_SETTING, token)
         state.clock.reset()
         state.limiter.reset()
-        state.forced_quotas.clear()
         state.faults.clear()
         state.journal.clear()
         state.replay.reset()
@@ -389,15 +391,14 @@ class Admin(Api2AdminOps):
         """:meth:`move_clock` from the admin API's body (``{"set": ..., "advance": ...}``)."""
         unknown = sorted(set(request) - set(CLOCK_FIELDS))
         if not request or unknown:
-            raise AdminError(
-                f"clock: give one or more of {', '.join(sorted(CLOCK_FIELDS))}"
-                + (f" (unknown: {', '.join(unknown)})" if unknown else "")
-            )
+            give = f"give one or more of {', '.join(sorted(CLOCK_FIELDS))}"
+            problems = [Problem(name, f"unknown field; {give}") for name in unknown]
+            raise InvalidInput(problems or [Problem("", f"clock: {give}")])
         flags = {}
         for name in ("reset", "freeze", "resume"):
             flags[name] = request.get(name, False)
             if not isinstance(flags[name], bool):
-                raise AdminError(f"{name}: true or false, got {_shown(flags[name])}")
+                raise InvalidInput(name, f"true or false, got {_shown(flags[name])}")
         target = _instant(request["set"]) if "set" in request else None
         step = 0.0
         if "advance" in request:
@@ -405,7 +406,7 @@ class Admin(Api2AdminOps):
         clock = self.state.clock
         start = target if target is not None else time.time() if flags["reset"] else clock.now()
         if start + step > MAX_EPOCH:
-            raise AdminError("advance: would move the clock past 9999-12-31T23:59:59Z")
+            raise InvalidInput("advance", "would move the clock past 9999-12-31T23:59:59Z")
         if flags["reset"]:
             clock.reset()
         if flags["freeze"]:

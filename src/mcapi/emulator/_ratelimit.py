@@ -16,10 +16,13 @@ one token added every ``reset_ms``, one token taken per call. A bucket is descri
   a token from a full bucket starts the refill period at that call.
 
 Refill is lazy: on each call ``n = (now - anchor) // reset`` tokens are added and the anchor moves
-forward by ``n`` whole periods, so the partial period already elapsed is never lost. Time is kept in
-integer microseconds so that header values are exact: ``Remaining`` is the tokens left after this
-call, ``Reset`` is ``ceil((anchor + reset - now) / 1 ms)``, or 0 when the bucket is full. A denied
-call takes nothing (the function is not executed, so it does not count against the quota).
+forward by ``n`` whole periods, so the partial period already elapsed is never lost. The clock can
+be set back (admin API): a ``now`` before the anchor moves the anchor back to ``now``, so the bucket
+refills one period later on the new clock instead of at an instant the clock may not reach again.
+Time is kept in integer microseconds so that header values are exact: ``Remaining`` is the tokens
+left after this call, ``Reset`` is ``ceil((anchor + reset - now) / 1 ms)``, or 0 when the bucket
+is full. A denied call takes nothing (the function is not executed, so it does not count against
+the quota).
 
 A function with its own quota has its own bucket: the caller passes the function path as the
 bucket name with that function's limit and reset; every other function shares the bucket ``"*"``.
@@ -27,18 +30,17 @@ bucket name with that function's limit and reset; every other function shares th
 ``now`` is always passed in (the emulator clock), never read here; the Redis limiter receives it as
 a script argument for the same reason, so one emulator clock drives every replica.
 
-``ForcedQuotas`` is the deterministic mode ("the 3rd call to this function gets 429 with reset
-R ms"). It is consulted before the bucket, and a call it denies takes no token.
+The deterministic mode ("the 3rd call to this function gets 429 with reset R ms") is a fault rule
+at the ``"quota"`` step (``FaultRule.forced_quota`` in :mod:`._faults`): the rate-limit step
+consults it before the bucket, and a call it denies takes no token.
 """
 
 from __future__ import annotations
 
 import builtins
-import fnmatch
 import itertools
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import redis
@@ -106,6 +108,10 @@ def _step(
     """
     if tokens >= limit:
         tokens, anchor = limit, now_us
+    elif now_us < anchor:
+        # The emulator clock was set back: accrue from now, else the bucket would stay empty
+        # until the clock came round to the old anchor (a 429 whose reset never comes).
+        anchor = now_us
     elif now_us > anchor:
         periods = (now_us - anchor) // reset_us
         if periods:
@@ -119,39 +125,69 @@ def _step(
         tokens -= 1
     reset_ms = 0
     if tokens < limit:
-        # ceil division; min() guards against a caller whose clock lags the anchor.
+        # ceil division (the anchor is never ahead of now here, so this is at most reset_us).
         reset_ms = min(-(-(anchor + reset_us - now_us) // 1000), reset_us // 1000)
     return tokens, anchor, allowed, reset_ms
 
 
 class _Bucket:
-    __slots__ = ("anchor", "tokens")
+    __slots__ = ("anchor", "full_at", "tokens")
 
     def __init__(self, tokens: int, anchor: int) -> None:
         self.tokens = tokens
         self.anchor = anchor
+        #: The instant the bucket is full again (it then reads as a missing one).
+        self.full_at = anchor
 
 
 class MemoryRateLimiter:
-    """Token buckets in this process: one lock, one dict lookup and a few integer operations."""
+    """Token buckets in this process: one lock, one dict lookup and a few integer operations.
 
-    def __init__(self) -> None:
+    Every distinct caller (a user, an address before login) makes a bucket, so buckets are swept:
+    when their number doubles since the last sweep, those full again by now are dropped (a missing
+    bucket reads as full: nothing changes for the caller). With the emulator clock frozen nothing
+    fills up, so beyond ``max_buckets`` the oldest buckets are dropped as well: those callers get
+    a full quota back early, which is the lenient side to err on.
+    """
+
+    def __init__(self, max_buckets: int = 100_000) -> None:
         self._lock = threading.Lock()
         self._buckets: dict[tuple[str, str], _Bucket] = {}
+        self._max = max_buckets
+        self._sweep_at = min(1024, max_buckets)
+
+    def __len__(self) -> int:
+        return len(self._buckets)
 
     def acquire(self, key: str, bucket: str, *, limit: int, reset_ms: int, now: float) -> Decision:
         """Take one call from the bucket if one is left; the decision carries the headers."""
         _check_quota(limit, reset_ms)
         now_us = _to_us(now)
+        reset_us = reset_ms * 1000
         with self._lock:
             state = self._buckets.get((key, bucket))
             if state is None:
+                if len(self._buckets) >= self._sweep_at:
+                    self._sweep(now_us)
                 state = self._buckets[(key, bucket)] = _Bucket(limit, now_us)
             tokens, anchor, allowed, reset = _step(
-                state.tokens, state.anchor, now_us, limit, reset_ms * 1000, True
+                state.tokens, state.anchor, now_us, limit, reset_us, True
             )
             state.tokens, state.anchor = tokens, anchor
+            state.full_at = anchor + (limit - tokens) * reset_us
         return Decision(allowed, limit, tokens, reset)
+
+    def _sweep(self, now_us: int) -> None:
+        """Drop the buckets full by ``now_us``; past ``max_buckets``, the oldest tenth as well (a
+        tenth, so that the next sweep is as many new callers away)."""
+        buckets = self._buckets
+        for name in [name for name, state in buckets.items() if state.full_at <= now_us]:
+            del buckets[name]
+        excess = len(buckets) - (self._max - max(1, self._max // 10))
+        if excess > 0:
+            for name in list(itertools.islice(buckets, excess)):
+                del buckets[name]
+        self._sweep_at = min(max(1024, 2 * len(buckets)), self._max)
 
     def peek(self, key: str, bucket: str, *, limit: int, reset_ms: int, now: float) -> Decision:
         """The headers the bucket would show now, without taking a call."""
@@ -170,6 +206,7 @@ class MemoryRateLimiter:
         """Every bucket full again."""
         with self._lock:
             self._buckets.clear()
+            self._sweep_at = min(1024, self._max)
 
 
 _LUA = """
@@ -186,6 +223,8 @@ if tokens == nil or anchor == nil then
 end
 if tokens >= limit then
   tokens = limit
+  anchor = now
+elseif now < anchor then
   anchor = now
 elseif now > anchor then
   local periods = math.floor((now - anchor) / reset_us)
@@ -270,118 +309,3 @@ class RedisRateLimiter:
     def close(self) -> None:
         """Release the connection pool."""
         self._client.close()
-
-
-@dataclass(frozen=True, slots=True)
-class ForcedQuotaRule:
-    """The ``call_number``-th call to ``path`` (by ``user``, or by anyone) gets 429 0008.
-
-    ``path`` is a function path or an fnmatch glob; ``reset_ms`` is the ``X-RateLimit-Reset`` the
-    denial carries. ``id`` is given by ``ForcedQuotas.add``.
-    """
-
-    path: str
-    call_number: int
-    reset_ms: int
-    user: str | None = None
-    id: str | None = None
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.path, str) or not self.path:
-            raise ValueError("path: must be a non-empty string")
-        for name in ("call_number", "reset_ms"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}: must be an integer of at least 1, got {value!r}")
-        if self.user is not None and (not isinstance(self.user, str) or not self.user):
-            raise ValueError("user: must be a non-empty string or null")
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ForcedQuotaRule:
-        """Build a rule from its JSON form; raises ValueError naming the bad field."""
-        if not isinstance(data, Mapping):
-            raise ValueError("forced quota rule: must be a JSON object")
-        unknown = set(data) - {"path", "call_number", "reset_ms", "user", "id"}
-        if unknown:
-            raise ValueError(f"{sorted(unknown)[0]}: unknown field of a forced quota rule")
-        for name in ("path", "call_number", "reset_ms"):
-            if name not in data:
-                raise ValueError(f"{name}: required")
-        return cls(
-            path=data["path"],
-            call_number=data["call_number"],
-            reset_ms=data["reset_ms"],
-            user=data.get("user"),
-            id=data.get("id"),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form, as ``from_dict`` reads it."""
-        return {
-            "id": self.id,
-            "path": self.path,
-            "call_number": self.call_number,
-            "reset_ms": self.reset_ms,
-            "user": self.user,
-        }
-
-
-@dataclass(slots=True)
-class _Counted:
-    rule: ForcedQuotaRule
-    calls: int = field(default=0)
-
-
-class ForcedQuotas:
-    """Deterministic 429s, consulted before the token bucket.
-
-    Each rule counts the calls it matches (its path, and its user if it names one); the call whose
-    count equals the rule's ``call_number`` is denied. Every matching rule counts every call, so a
-    rule's numbering does not depend on the other rules.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._rules: dict[str, _Counted] = {}
-        self._ids = itertools.count(1)
-
-    def add(self, rule: ForcedQuotaRule) -> str:
-        """Install ``rule``; returns its id."""
-        with self._lock:
-            rule_id = rule.id or f"q{next(self._ids)}"
-            if rule_id in self._rules:
-                raise ValueError(f"id: a forced quota rule {rule_id!r} already exists")
-            self._rules[rule_id] = _Counted(replace(rule, id=rule_id))
-            return rule_id
-
-    def remove(self, rule_id: str) -> None:
-        """Uninstall a rule; KeyError if there is none with that id."""
-        with self._lock:
-            del self._rules[rule_id]
-
-    def clear(self) -> None:
-        with self._lock:
-            self._rules.clear()
-
-    def list(self) -> builtins.list[ForcedQuotaRule]:
-        """The installed rules, in the order they were added."""
-        with self._lock:
-            return [counted.rule for counted in self._rules.values()]
-
-    def check(self, path: str, user: str | None, *, limit: int) -> Decision | None:
-        """Count this call; a denying Decision if it is some rule's forced call, else None."""
-        if not self._rules:
-            return None
-        denial: Decision | None = None
-        user_folded = user.casefold() if user else None
-        with self._lock:
-            for counted in self._rules.values():
-                rule = counted.rule
-                if rule.user is not None and rule.user.casefold() != user_folded:
-                    continue
-                if rule.path != path and not fnmatch.fnmatchcase(path, rule.path):
-                    continue
-                counted.calls += 1
-                if denial is None and counted.calls == rule.call_number:
-                    denial = Decision(False, limit, 0, rule.reset_ms)
-        return denial

@@ -1,15 +1,30 @@
 """Replay protection: an x-mc-req-id is accepted once within the replay window.
 
 Memory by default; :class:`RedisReplayCache` when several emulator processes share one state.
+A request id longer than ``MAX_ID_CHARS`` is remembered by its SHA-256 digest, so that what one
+remembered id costs is bounded whatever a caller sends; the memory cache is bounded both in ids
+and in the characters it holds, forgetting the oldest first.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from typing import Protocol
 
 import redis
+
+#: Request ids up to this long are kept as they are (a GUID has 36 characters).
+MAX_ID_CHARS = 64
+
+
+def replay_key(request_id: str) -> str:
+    """What the cache remembers of ``request_id``: itself, or a digest when it is long."""
+    if len(request_id) <= MAX_ID_CHARS:
+        return request_id
+    digest = hashlib.sha256(request_id.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"sha256:{digest}"
 
 
 class ReplayCache(Protocol):
@@ -23,31 +38,51 @@ class ReplayCache(Protocol):
 class MemoryReplayCache:
     """Remembers request ids in insertion order, forgetting those older than the window."""
 
-    def __init__(self, max_entries: int = 1_000_000) -> None:
+    def __init__(self, max_entries: int = 1_000_000, max_chars: int = 64 * 1024 * 1024) -> None:
         self._seen: OrderedDict[str, float] = OrderedDict()
         self._lock = threading.Lock()
         self._max = max_entries
+        self._max_chars = max_chars
+        self._chars = 0
+
+    @property
+    def chars(self) -> int:
+        """The characters of the ids remembered now."""
+        return self._chars
+
+    def __len__(self) -> int:
+        return len(self._seen)
 
     def first_use(self, request_id: str, *, now: float, window: float) -> bool:
+        key = replay_key(request_id)
         cutoff = now - window
         with self._lock:
             seen = self._seen
-            # Ids are kept in the order first seen: forget the expired ones at the front.
+            # Ids are kept in the order first seen: forget the expired ones at the front, and the
+            # oldest while either bound would be passed.
             while seen:
                 oldest = next(iter(seen))
-                if seen[oldest] > cutoff and len(seen) < self._max:
+                if (
+                    seen[oldest] > cutoff
+                    and len(seen) < self._max
+                    and self._chars + len(key) <= self._max_chars
+                ):
                     break
                 del seen[oldest]
-            previous = seen.get(request_id)
+                self._chars -= len(oldest)
+            previous = seen.get(key)
             if previous is not None and previous > cutoff:
                 return False
-            seen[request_id] = now
-            seen.move_to_end(request_id)
+            if previous is None:
+                self._chars += len(key)
+            seen[key] = now
+            seen.move_to_end(key)
             return True
 
     def reset(self) -> None:
         with self._lock:
             self._seen.clear()
+            self._chars = 0
 
 
 class RedisReplayCache:
@@ -58,7 +93,7 @@ class RedisReplayCache:
         self._prefix = prefix
 
     def first_use(self, request_id: str, *, now: float, window: float) -> bool:
-        key = self._prefix + request_id
+        key = self._prefix + replay_key(request_id)
         return bool(self._client.set(key, str(now), nx=True, px=max(1, int(window * 1000))))
 
     def reset(self) -> None:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mcapi._constants import DEFAULT_HOST, LOG_LEVELS
 from mcapi.emulator._faults import TransportFaultLogFilter
 
 if TYPE_CHECKING:
@@ -35,8 +36,10 @@ if TYPE_CHECKING:
     from mcapi.emulator._emulator import Emulator, EmulatorCredentials
 
 __all__ = [
-    "DEFAULT_HOST",
-    "DEFAULT_PORT",
+    "DEFAULT_MAX_CONNECTIONS",
+    "DEFAULT_MAX_HEAD_BYTES",
+    "DEFAULT_REQUEST_TIMEOUT",
+    "ServeLimits",
     "ServerStartError",
     "StartFailure",
     "Started",
@@ -54,9 +57,13 @@ __all__ = [
     "start",
 ]
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8787
-LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+#: Connections served at once by default (the emulator's own choice; one more is answered 503).
+DEFAULT_MAX_CONNECTIONS = 1000
+#: Seconds a request may take to arrive whole, head and body (the emulator's own default).
+DEFAULT_REQUEST_TIMEOUT = 30.0
+#: The largest request line and headers read (the emulator's own bound: a signed call's head is
+#: under 1 KiB; 16 KiB is what common servers accept by default).
+DEFAULT_MAX_HEAD_BYTES = 16 * 1024
 
 
 class ServerStartError(RuntimeError):
@@ -101,7 +108,7 @@ def start(
     try:
         document = None if seed_file is None else load_seed_file(seed_file)
     except SeedError as exc:
-        raise StartFailure(f"seed not loaded: {exc}", 2) from None
+        raise StartFailure(_not_loaded(exc), 2) from None
     if options.get("redis_url"):
         try:
             check_redis(options["redis_url"])
@@ -128,8 +135,18 @@ def start(
         emulator.close()
         if new_file and file is not None:
             file.unlink(missing_ok=True)
-        raise StartFailure(f"seed not loaded: {exc}", 2) from None
+        raise StartFailure(_not_loaded(exc), 2) from None
     return Started(emulator, sock, base_url, url, creds, seeded)
+
+
+def _not_loaded(exc: ValueError) -> str:
+    """Why a seed was not loaded: one line, or one line per problem when there are several."""
+    problems = getattr(exc, "problems", ())
+    if len(problems) > 1:
+        return f"seed not loaded: {len(problems)} problems\n" + "\n".join(
+            f"  {p}" for p in problems
+        )
+    return f"seed not loaded: {exc}"
 
 
 def database_url(db: str) -> str:
@@ -145,6 +162,7 @@ def open_emulator(
     base_url: str,
     admin_token: str | None = None,
     redis_url: str | None = None,
+    redis_namespace: str | None = None,
     skew_seconds: float | None = None,
     public_url: str | None = None,
     trust_forwarded_for: bool = False,
@@ -161,6 +179,7 @@ def open_emulator(
     own address), never what a request's Host or X-Forwarded-Proto header claims.
     ``trust_forwarded_for`` takes a caller's address from X-Forwarded-For (permitted IP ranges).
     ``skew_reference`` is the clock x-mc-date is measured against (``EmulatorConfig``).
+    ``redis_namespace`` prefixes this deployment's Redis keys (default: from the database URL).
     """
     from mcapi.emulator._config import EmulatorConfig
     from mcapi.emulator._emulator import Emulator
@@ -170,6 +189,7 @@ def open_emulator(
         public_base_url=(public_url or base_url).rstrip("/"),
         trust_forwarded_for=trust_forwarded_for,
         skew_reference=skew_reference,
+        redis_namespace=redis_namespace or None,
     )
     if skew_seconds is not None:
         if skew_seconds < 0:
@@ -270,6 +290,26 @@ def display_url(host: str, port: int) -> str:
     return f"http://{host}:{port}"
 
 
+@dataclass(frozen=True)
+class ServeLimits:
+    """What one client may make a served emulator hold or wait for (``serve`` options).
+
+    ``request_timeout``: seconds a request may take to arrive whole, head and body (``None``: no
+    limit); ``max_connections``: connections served at once, a request on one more answered 503
+    (``None``: no limit); ``max_head_bytes``: the largest request line and headers (431 beyond).
+    """
+
+    request_timeout: float | None = DEFAULT_REQUEST_TIMEOUT
+    max_connections: int | None = DEFAULT_MAX_CONNECTIONS
+    max_head_bytes: int = DEFAULT_MAX_HEAD_BYTES
+
+    def __post_init__(self) -> None:
+        if self.request_timeout is not None and self.request_timeout <= 0:
+            raise ValueError(f"the request timeout must be positive, got {self.request_timeout}")
+        if self.max_connections is not None and self.max_connections < 1:
+            raise ValueError(f"max connections must be at least 1, got {self.max_connections}")
+
+
 def build_server(
     app: Any,
     *,
@@ -277,20 +317,31 @@ def build_server(
     access_log: bool = False,
     own_logging: bool = True,
     timeout_graceful_shutdown: int | None = 5,
+    limits: ServeLimits | None = None,
 ) -> uvicorn.Server:
     """A ``uvicorn.Server`` for ``app`` with the emulator's settings (host and port come from the
     socket later given to ``Server.run``).
 
     ``own_logging`` installs uvicorn's usual console logging (the foreground server); without it
     uvicorn's records propagate to whatever the process configured (a test run's capture).
+    ``limits`` bound slow and greedy clients (:class:`ServeLimits`; its defaults when ``None``).
     """
     import uvicorn
 
+    from mcapi.emulator._http import guarded_protocol
+
     if log_level not in LOG_LEVELS:
         raise ValueError(f"log level must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
+    limits = limits or ServeLimits()
     options: dict[str, Any] = {} if own_logging else {"log_config": None}
+    if limits.max_connections is not None:
+        # uvicorn answers 503 once the open connections (this one included) reach the limit
+        options["limit_concurrency"] = limits.max_connections + 1
     config = uvicorn.Config(
         app,
+        http=guarded_protocol(
+            max_head_bytes=limits.max_head_bytes, request_timeout=limits.request_timeout
+        ),
         log_level=log_level,
         access_log=access_log,
         lifespan="off",
@@ -311,13 +362,14 @@ def run(
     *,
     log_level: str = "warning",
     access_log: bool = False,
+    limits: ServeLimits | None = None,
 ) -> None:
     """Serve ``emulator`` on the bound ``sock`` until Ctrl-C or SIGTERM, then return.
 
     uvicorn re-raises the signal it caught once it has shut down; a SIGINT therefore surfaces
     here as ``KeyboardInterrupt``, which is swallowed: stopping is the normal end.
     """
-    server = build_server(emulator.app, log_level=log_level, access_log=access_log)
+    server = build_server(emulator.app, log_level=log_level, access_log=access_log, limits=limits)
     with contextlib.suppress(KeyboardInterrupt):
         server.run(sockets=[sock])
 
@@ -331,6 +383,7 @@ def serve_in_thread(
     log_level: str = "warning",
     startup_timeout: float = 10.0,
     shutdown_timeout: float = 10.0,
+    limits: ServeLimits | None = None,
 ) -> Iterator[str]:
     """Serve ``emulator`` from a background thread; yields its base URL (``http://host:port``).
 
@@ -341,8 +394,9 @@ def serve_in_thread(
     sock = bind_socket(host, port)
     bound_port = int(sock.getsockname()[1])
     server = build_server(
-        emulator.app, log_level=log_level, own_logging=False, timeout_graceful_shutdown=1
-    )
+        emulator.app, log_level=log_level, own_logging=False, timeout_graceful_shutdown=1,
+        limits=limits,
+    )  # fmt: skip
     failure: list[BaseException] = []
 
     def target() -> None:

@@ -9,7 +9,7 @@ from mcapi.emulator._clock import Clock
 from mcapi.emulator._config import EmulatorConfig
 from mcapi.emulator._faults import FaultEngine
 from mcapi.emulator._journal import Journal
-from mcapi.emulator._ratelimit import ForcedQuotas, MemoryRateLimiter, RateLimiter
+from mcapi.emulator._ratelimit import MemoryRateLimiter, RateLimiter
 from mcapi.emulator._replay import MemoryReplayCache, ReplayCache
 from mcapi.emulator._store import Store
 from mcapi.emulator.functions._registry import FunctionSpec
@@ -24,7 +24,6 @@ class EmulatorState:
     config: EmulatorConfig = field(default_factory=EmulatorConfig)
     clock: Clock = field(default_factory=Clock)
     limiter: RateLimiter = field(default_factory=MemoryRateLimiter)
-    forced_quotas: ForcedQuotas = field(default_factory=ForcedQuotas)
     faults: FaultEngine = field(default_factory=FaultEngine)
     journal: Journal = field(default_factory=Journal)
     replay: ReplayCache = field(default_factory=MemoryReplayCache)

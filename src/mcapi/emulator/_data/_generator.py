@@ -220,9 +220,7 @@ def _batched(conn: Connection, table: sa.Table, rows: Iterator[dict[str, Any]]) 
 
 def _insert_users(conn: Connection, account_id: int, people: Sequence[Person]) -> int:
     wanted = [p.email for p in people]
-    taken = {
-        row[0] for row in conn.execute(sa.select(users.c.email).where(users.c.email.in_(wanted)))
-    }
+    taken = set(conn.execute(sa.select(users.c.email).where(users.c.email.in_(wanted))).scalars())
     rows = [
         {
             "account_id": account_id,

@@ -1,4 +1,9 @@
-"""Checks 12-15: permitted IP ranges, the function's permission, the quota, and fault rules."""
+"""Checks 12-15: permitted IP ranges, the function's permission, the quota, and fault rules.
+
+The quota check takes the call's token; :func:`settle_rate` gives every other call (refused
+earlier, or unsigned) the decision its ``X-RateLimit-*`` headers report. Both leave it on the
+call, so the renderer only formats what was decided here.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from functools import lru_cache
 
 from mcapi._codes import lookup
 from mcapi.emulator._pipeline._call import Call, Verdict, refuse
-from mcapi.emulator._ratelimit import DEFAULT_BUCKET
+from mcapi.emulator._ratelimit import DEFAULT_BUCKET, Decision
 from mcapi.emulator._store import Account, AuthContext
 from mcapi.emulator._store._api2 import Api2AuthContext
 
@@ -70,10 +75,12 @@ def check_quota(call: Call) -> Verdict | None:
     state = call.state
     path = call.spec.path
     bucket, limit, reset_ms = user_bucket(call.auth.account, path)
-    forced = state.forced_quotas.check(path, call.auth.user.email, limit=limit)
-    if forced is not None:
-        call.rate = forced
-        return _quota_verdict(call, f"forced quota rule: call to {path} refused")
+    forced = state.faults.match(path, call.auth.user.email, at="quota")
+    if forced is not None:  # a quota rule: answered as a spent quota, no token taken
+        assert forced.effect.reset_ms is not None
+        call.rate = Decision(False, limit, 0, forced.effect.reset_ms)
+        call.fault_rule = forced.id
+        return _quota_verdict(call, f"forced quota rule {forced.id}: call to {path} refused")
     call.rate = state.limiter.acquire(
         rate_key(call.auth), bucket, limit=limit, reset_ms=reset_ms, now=call.now
     )
@@ -87,6 +94,32 @@ def check_quota(call: Call) -> Verdict | None:
 
 def _quota_verdict(call: Call, reason: str) -> Verdict:
     return refuse("quota", reason, 429, "0008")
+
+
+def settle_rate(call: Call) -> Decision:
+    """The quota decision the call's answer reports, decided once, before the answer is built.
+
+    A call that reached the quota check keeps its decision. A call refused earlier whose binding
+    is known reports the user's bucket without taking from it; any other call (login, discovery,
+    refused credentials) takes a token from a per-address bucket that counts anonymous calls but
+    never refuses one: the quota check comes after authentication, as the contract orders it.
+    """
+    if call.rate is not None:
+        return call.rate
+    state = call.state
+    if call.auth is not None:
+        bucket, limit, reset_ms = user_bucket(
+            call.auth.account, call.spec.path if call.spec else ""
+        )
+        call.rate = state.limiter.peek(
+            rate_key(call.auth), bucket, limit=limit, reset_ms=reset_ms, now=call.now
+        )
+    else:
+        limit, reset_ms = state.config.anonymous_quota
+        call.rate = state.limiter.acquire(
+            f"ip:{call.client_ip}", DEFAULT_BUCKET, limit=limit, reset_ms=reset_ms, now=call.now
+        )
+    return call.rate
 
 
 def check_faults(call: Call) -> Verdict | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mcapi._envelope import EnvelopeError, parse_request
-from mcapi.emulator._pipeline._body import BodyError, decode_body
+from mcapi.emulator._pipeline._body import MAX_BODY_BYTES, MAX_ITEMS, BodyError, decode_body
 from mcapi.emulator._pipeline._call import Call, Verdict, refuse
 
 
@@ -29,6 +29,9 @@ def check_body(call: Call) -> Verdict | None:
         document = decode_body(call.body)
     except BodyError as exc:
         return _malformed(str(exc))
+    data = document.get("data") if isinstance(document, dict) else None
+    if isinstance(data, list) and len(data) > MAX_ITEMS:
+        return too_large(f"data holds {len(data)} items; the emulator reads at most {MAX_ITEMS}")
     try:
         call.request = parse_request(
             document,
@@ -42,3 +45,19 @@ def check_body(call: Call) -> Verdict | None:
 def _malformed(reason: str) -> Verdict:
     verdict = refuse("body", reason, 400, None, "err_request_malformed")
     return Verdict(verdict.entry, verdict.check, reason, message=f"Bad Request: {reason}")
+
+
+def too_large(reason: str) -> Verdict:
+    """413 err_request_too_large; the connection is closed after the answer (a body the emulator
+    stopped reading must not be taken for the next request)."""
+    verdict = refuse("body", reason, 413, None, "err_request_too_large")
+    return Verdict(
+        verdict.entry, verdict.check, reason, message=f"Payload Too Large: {reason}",
+        headers={"connection": "close"},
+    )  # fmt: skip
+
+
+def body_too_large(declared: int | None) -> Verdict:
+    """The verdict on a body the emulator stopped reading at ``MAX_BODY_BYTES``."""
+    size = f"of {declared} bytes" if declared is not None else "longer than that"
+    return too_large(f"the body is {size}; the emulator reads at most {MAX_BODY_BYTES} bytes")

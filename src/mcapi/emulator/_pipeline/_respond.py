@@ -1,4 +1,8 @@
-"""The one renderer: any verdict or function result becomes bytes, status and headers."""
+"""The one renderer: any verdict or function result becomes bytes, status and headers.
+
+It only formats: the quota decision its ``X-RateLimit-*`` headers report was settled on the call
+by the access step (``_access.settle_rate``), so rendering never reads or spends a token.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,7 @@ from typing import Any
 import orjson
 
 from mcapi._envelope import render_error, render_response
-from mcapi.emulator._pipeline._access import rate_key, user_bucket
 from mcapi.emulator._pipeline._call import Call, Verdict
-from mcapi.emulator._ratelimit import DEFAULT_BUCKET, Decision
 from mcapi.emulator.functions._registry import FunctionResult
 
 _JSON = "application/json"
@@ -49,37 +51,13 @@ def result_body(result: FunctionResult) -> bytes:
 
 def json_headers(call: Call, body: bytes) -> list[tuple[bytes, bytes]]:
     """The headers of a JSON answer without extra headers: the common case, built directly."""
-    return [_JSON_TYPE, *_decision(call).header_pairs(), (b"content-length", b"%d" % len(body))]
+    limits = call.rate.header_pairs() if call.rate is not None else []
+    return [_JSON_TYPE, *limits, (b"content-length", b"%d" % len(body))]
 
 
 def rate_headers(call: Call) -> dict[str, str]:
-    """``X-RateLimit-*`` for every answer (see :func:`_decision`)."""
-    return _decision(call).headers()
-
-
-def _decision(call: Call) -> Decision:
-    """The quota decision an answer reports.
-
-    Calls that reached the quota check carry its decision. Calls refused earlier carry the user's
-    bucket when the binding is known (not consumed), else a per-address bucket that counts
-    anonymous calls (login, discovery, refused credentials) but never refuses one: the quota
-    check comes after authentication, as the contract orders it.
-    """
-    if call.rate is not None:
-        return call.rate
-    state = call.state
-    if call.auth is not None:
-        bucket, limit, reset_ms = user_bucket(
-            call.auth.account, call.spec.path if call.spec else ""
-        )
-        return state.limiter.peek(
-            rate_key(call.auth), bucket, limit=limit, reset_ms=reset_ms, now=call.now
-        )
-    anonymous = state.config.anonymous_quota
-    return state.limiter.acquire(
-        f"ip:{call.client_ip}", DEFAULT_BUCKET, limit=anonymous[0], reset_ms=anonymous[1],
-        now=call.now,
-    )  # fmt: skip
+    """``X-RateLimit-*`` of the call's settled decision (none only when settling it failed)."""
+    return call.rate.headers() if call.rate is not None else {}
 
 
 def header_list(headers: Mapping[str, str], content_type: str = _JSON) -> list[tuple[bytes, bytes]]:

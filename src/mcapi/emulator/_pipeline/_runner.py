@@ -6,7 +6,8 @@ A request becomes a :class:`Call`. The checks of the pipeline (their order is th
 ``PIPELINE`` in ``mcapi.emulator._app``) run one after another; the first that returns a
 :class:`Verdict` decides the answer. When none does, the function's handler runs. Whatever
 happens, exactly one journal entry records the request with the check that decided and why, and
-every answer carries ``X-RateLimit-*`` headers.
+every answer carries ``X-RateLimit-*`` headers: the quota decision is settled on the call right
+after the checks (``settle_rate``), before the function runs, and the renderer only formats it.
 
 Unsigned paths (login, discovery) run a shorter chain and their own handler. A call with
 ``Authorization: Bearer`` (API 2.0) runs the bearer chain instead of the signed one.
@@ -17,6 +18,7 @@ check that no input gets there.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -28,8 +30,11 @@ from mcapi._codes import lookup
 from mcapi._envelope import ErrorDetail
 from mcapi.emulator._faults import TransportFault, send_transport_fault
 from mcapi.emulator._journal import JournalEntry
+from mcapi.emulator._pipeline._access import settle_rate
 from mcapi.emulator._pipeline._bearer import is_bearer
+from mcapi.emulator._pipeline._body import MAX_BODY_BYTES
 from mcapi.emulator._pipeline._call import Call, Verdict
+from mcapi.emulator._pipeline._request import body_too_large
 from mcapi.emulator._pipeline._respond import (
     header_list,
     json_headers,
@@ -51,7 +56,6 @@ Check = Callable[[Call], Verdict | None]
 #: An unsigned function: its own checks and answer.
 UnsignedHandler = Callable[[Call], "Verdict | FunctionResult"]
 
-MAX_BODY = 10 * 1024 * 1024
 _READ = frozenset(
     {
         b"authorization", b"x-mc-date", b"x-mc-req-id", b"x-mc-app-id", b"host",
@@ -60,17 +64,35 @@ _READ = frozenset(
 )  # fmt: skip
 
 
-async def read_body(receive: Receive) -> bytes:
+def declared_length(scope: Scope) -> int | None:
+    """The request's Content-Length, when it has a readable one."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
+
+
+class ClientGone(Exception):
+    """The connection closed before the body was whole (the client left, or a timeout)."""
+
+
+async def read_body(receive: Receive, declared: int | None = None) -> bytes | None:
+    """The whole body, or ``None`` as soon as it is known to pass ``MAX_BODY_BYTES`` (from its
+    Content-Length, or once more has arrived): the rest is never read. Raises
+    :class:`ClientGone` when the connection closes first: a partial body is never answered."""
+    if declared is not None and declared > MAX_BODY_BYTES:
+        return None
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            raise ClientGone
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size <= MAX_BODY:
-            chunks.append(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
@@ -115,15 +137,28 @@ class ApiEndpoint:
         headers = {
             k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"] if k in _READ
         }
+        declared = declared_length(scope)
+        try:
+            body = await read_body(receive, declared)
+        except ClientGone:
+            body, gone = b"", True
+        else:
+            gone = False
         call = Call(
             state=state,
             method=scope["method"],
             path=scope["path"],
             headers=headers,
             client_ip=client_ip(scope, headers, state.config.trust_forwarded_for),
-            body=await read_body(receive),
+            body=body or b"",
             now=state.clock.now(),
         )
+        if gone:  # nobody to answer: nothing runs, the journal says why
+            self._journal(call, started, 0, None, "body", "the connection closed mid-body")
+            return
+        if body is None:
+            await self._send(call, body_too_large(declared), send, started)
+            return
         try:
             await self._answer(call, send, started)
         except TransportFault:
@@ -134,6 +169,7 @@ class ApiEndpoint:
         handler = self.unsigned.get(call.path)
         try:
             verdict = run_checks(call, self._checks(call, handler))
+            settle_rate(call)
             effect = call.fault
             if effect is not None and effect.latency_ms:
                 await anyio.sleep(effect.latency_ms / 1000)
@@ -154,6 +190,9 @@ class ApiEndpoint:
             outcome = Verdict(
                 lookup(500, None, "err_internal"), "internal", f"unexpected {type(exc).__name__}"
             )
+            if call.rate is None:  # the error came before the decision was settled
+                with contextlib.suppress(Exception):  # the limiter failed: no X-RateLimit-*
+                    settle_rate(call)
         await self._send(call, outcome, send, started)
 
     def _checks(self, call: Call, handler: UnsignedHandler | None) -> tuple[Check, ...]:
@@ -179,7 +218,7 @@ class ApiEndpoint:
             return Verdict(exc.entry, "function", f"function refused: {exc}", message=exc.message)
 
     def _context(self, call: Call) -> FunctionContext:
-        assert call.auth is not None and call.request is not None
+        assert call.auth is not None and call.request is not None and call.spec is not None
         effect = call.fault
         injected: dict[int, tuple[ErrorDetail, ...]] = {}
         if effect is not None and effect.item_failures:
@@ -200,6 +239,7 @@ class ApiEndpoint:
             user=call.auth.user,
             app_id=call.auth.application.app_id,
             request=call.request,
+            spec=call.spec,
             injected_failures=injected,
         )
 
@@ -248,7 +288,7 @@ class ApiEndpoint:
                 request_id=call.request_id,
                 method=call.method,
                 path=call.path,
-                user=call.user_email or _login_user(call),
+                user=call.user_email or call.login_user,
                 app_id=call.headers.get("x-mc-app-id") or _api2_client(call),
                 client_ip=call.client_ip,
                 status=status,
@@ -260,10 +300,6 @@ class ApiEndpoint:
                 fault=call.fault_rule,
             )
         )
-
-
-def _login_user(call: Call) -> str | None:
-    return call.login_user
 
 
 def _api2_client(call: Call) -> str | None:

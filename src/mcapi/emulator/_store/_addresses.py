@@ -46,7 +46,8 @@ class AddressOps(StoreBase):
             with self.connect() as conn:
                 row = conn.execute(count).first()
                 if row is not None:
-                    return int(row[0]), None if row[1] is None else float(row[1])
+                    locked = row.locked_until
+                    return int(row.failed_attempts), None if locked is None else float(locked)
                 # The first failure of this address: a row at 0, then count as above (a call that
                 # inserted it first makes this insert fail, and the count finds that row).
                 with contextlib.suppress(sa.exc.IntegrityError):

@@ -270,6 +270,7 @@ def insert_api2_application(
 
 
 _A2 = len(api2_applications.c)
+_ACCOUNT_COLUMNS = tuple(c.name for c in accounts.c)
 _TOKEN_CONTEXT = (
     sa.select(api2_applications, accounts, api2_tokens.c.expires_at)
     .select_from(
@@ -417,5 +418,5 @@ class Api2Ops(StoreBase):
         if row is None:
             return None
         app = _app_from_row(row[:_A2])
-        account = account_from_row(row[_A2:-1])
+        account = account_from_row(dict(zip(_ACCOUNT_COLUMNS, row[_A2:-1], strict=True)))
         return _context(app, account, float(row[-1]))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from mcapi.emulator._validation import InvalidInput
+
 __all__ = ["AlreadyExists", "BindingLimitReached", "NotFound", "SeedError", "StoreError"]
 
 
@@ -26,6 +28,7 @@ class BindingLimitReached(StoreError):
         self.limit = limit
 
 
-class SeedError(StoreError, ValueError):
-    """A seed file or document is invalid, or conflicts with the database; the message names
-    the file or the path of the offending value (``accounts[0].users[2].email: ...``)."""
+class SeedError(StoreError, InvalidInput):
+    """A seed file or document is invalid, or conflicts with the database: an ``InvalidInput``
+    whose problems name the file or the path of each offending value
+    (``accounts[0].users[2].email``); a document's validation reports all of them at once."""

@@ -2,13 +2,13 @@
 
 Lists from JSON columns become tuples so that the values are immutable. Secrets (password hashes,
 application keys, binding secret keys) are left out of ``repr`` so they never reach a log line.
-The ``*_from_row`` functions take a row's values in the table's column order; :class:`AuthContext`
-is built from one joined row by slicing it per table.
+The ``*_from_row`` functions read a row by column name (``row._mapping`` of a select of the
+table); :class:`AuthContext` is built from one joined row whose columns are labelled per table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -156,59 +156,71 @@ def _tuple(value: Any) -> tuple[str, ...]:
     return tuple(value or ())
 
 
-def account_from_row(row: Sequence[Any]) -> Account:
-    quotas = row[10] or {}
+def account_from_row(row: Mapping[Any, Any]) -> Account:
+    quotas = row["function_quotas"] or {}
     return Account(
-        id=row[0],
-        account_code=row[1],
-        name=row[2],
-        region=row[3],
-        lockout_threshold=row[4],
-        lockout_seconds=row[5],
-        binding_ttl_seconds=row[6],
-        max_bindings_per_user=row[7],
-        quota_limit=row[8],
-        quota_reset_ms=row[9],
+        id=row["id"],
+        account_code=row["account_code"],
+        name=row["name"],
+        region=row["region"],
+        lockout_threshold=row["lockout_threshold"],
+        lockout_seconds=row["lockout_seconds"],
+        binding_ttl_seconds=row["binding_ttl_seconds"],
+        max_bindings_per_user=row["max_bindings_per_user"],
+        quota_limit=row["quota_limit"],
+        quota_reset_ms=row["quota_reset_ms"],
         function_quotas=MappingProxyType(
             {path: FunctionQuota(int(q["limit"]), int(q["reset_ms"])) for path, q in quotas.items()}
         ),
-        permitted_ip_ranges=_tuple(row[11]),
+        permitted_ip_ranges=_tuple(row["permitted_ip_ranges"]),
     )
 
 
-def domain_from_row(row: Sequence[Any]) -> Domain:
-    return Domain(*row)
+def domain_from_row(row: Mapping[Any, Any]) -> Domain:
+    return Domain(
+        id=row["id"],
+        domain=row["domain"],
+        account_id=row["account_id"],
+        inbound_type=row["inbound_type"],
+        created=row["created"],
+    )
 
 
-def user_from_row(row: Sequence[Any]) -> User:
+def user_from_row(row: Mapping[Any, Any]) -> User:
+    ip_ranges = row["ip_ranges"]
     return User(
-        id=row[0],
-        account_id=row[1],
-        email=row[2],
-        name=row[3],
-        password_hash=row[4],
-        auth_types=_tuple(row[5]),
-        status=row[6],
-        failed_attempts=row[7],
-        locked_until=row[8],
-        password_expires_at=row[9],
-        permissions=_tuple(row[10]),
-        ip_ranges=None if row[11] is None else _tuple(row[11]),
+        id=row["id"],
+        account_id=row["account_id"],
+        email=row["email"],
+        name=row["name"],
+        password_hash=row["password_hash"],
+        auth_types=_tuple(row["auth_types"]),
+        status=row["status"],
+        failed_attempts=row["failed_attempts"],
+        locked_until=row["locked_until"],
+        password_expires_at=row["password_expires_at"],
+        permissions=_tuple(row["permissions"]),
+        ip_ranges=None if ip_ranges is None else _tuple(ip_ranges),
     )
 
 
-def application_from_row(row: Sequence[Any]) -> Application:
-    return Application(*row)
+def application_from_row(row: Mapping[Any, Any]) -> Application:
+    return Application(
+        app_id=row["app_id"],
+        app_key=row["app_key"],
+        name=row["name"],
+        account_id=row["account_id"],
+    )
 
 
-def binding_from_row(row: Sequence[Any]) -> Binding:
+def binding_from_row(row: Mapping[Any, Any]) -> Binding:
     return Binding(
-        access_key=row[0],
-        secret_key=row[1],
-        user_id=row[2],
-        app_id=row[3],
-        created_at=row[4],
-        expires_at=row[5],
-        revoked=bool(row[6]),
-        revoked_reason=row[7],
+        access_key=row["access_key"],
+        secret_key=row["secret_key"],
+        user_id=row["user_id"],
+        app_id=row["app_id"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        revoked=bool(row["revoked"]),
+        revoked_reason=row["revoked_reason"],
     )

@@ -100,7 +100,7 @@ def insert_account(
         ).one()
     except sa.exc.IntegrityError as exc:
         raise integrity_error(exc, f"account {account_code}") from None
-    return account_from_row(row)
+    return account_from_row(row._mapping)
 
 
 def insert_domain(
@@ -117,7 +117,7 @@ def insert_domain(
         row = conn.execute(domains.insert().returning(*domains.c), values).one()
     except sa.exc.IntegrityError as exc:
         raise integrity_error(exc, f"domain {name}") from None
-    return domain_from_row(row)
+    return domain_from_row(row._mapping)
 
 
 def insert_user(
@@ -150,7 +150,7 @@ def insert_user(
         row = conn.execute(users.insert().returning(*users.c), values).one()
     except sa.exc.IntegrityError as exc:
         raise integrity_error(exc, f"user {address}") from None
-    return user_from_row(row)
+    return user_from_row(row._mapping)
 
 
 def insert_application(
@@ -166,7 +166,7 @@ def insert_application(
         row = conn.execute(applications.insert().returning(*applications.c), values).one()
     except sa.exc.IntegrityError as exc:
         raise integrity_error(exc, f"application {values['app_id']}") from None
-    return application_from_row(row)
+    return application_from_row(row._mapping)
 
 
 # Lock the user's row first (FOR UPDATE OF users; SQLAlchemy leaves it out on SQLite, where BEGIN
@@ -215,6 +215,6 @@ def insert_binding(
         "revoked_reason": None,
     }
     try:
-        return binding_from_row(conn.execute(_INSERT_BINDING, values).one())
+        return binding_from_row(conn.execute(_INSERT_BINDING, values).one()._mapping)
     except sa.exc.IntegrityError as exc:
         raise integrity_error(exc, "binding with this access key") from None

@@ -2,10 +2,10 @@
 
 A seed document is a plain dict, usually read from a TOML or JSON file by :func:`load_seed_file`
 (the format is described in docs/seed-file.md). :func:`apply_seed` first validates the whole
-document (:mod:`._seed_plan`), so that an error names its place
-(``accounts[0].users[2].email: not an email address``) before anything is written, then inserts
-everything in ONE transaction: a seed that conflicts with the database (an e-mail address
-already taken, say) leaves the database as it was.
+document (:mod:`._seed_plan`), so that every error of the document is reported, each naming its
+place (``accounts[0].users[2].email: not an email address``), before anything is written, then
+inserts everything in ONE transaction: a seed that conflicts with the database (an e-mail
+address already taken, say) leaves the database as it was.
 
 Passwords in a seed are plaintext and hashed on load; a user without one gets a random password,
 reported in the summary. Bindings may carry fixed access/secret keys so that a user can paste
@@ -82,18 +82,18 @@ def load_seed_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     suffix = file.suffix.lower()
     if suffix not in (".toml", ".json"):
         raise SeedError(
-            f"{file}: unknown seed file type {suffix or '(none)'!r}; use .toml or .json"
+            str(file), f"unknown seed file type {suffix or '(none)'!r}; use .toml or .json"
         )
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise SeedError(f"{file}: cannot read: {exc}") from None
+        raise SeedError(str(file), f"cannot read: {exc}") from None
     try:
         doc = tomllib.loads(text) if suffix == ".toml" else json.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise SeedError(f"{file}: not valid {suffix[1:].upper()}: {exc}") from None
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise SeedError(str(file), f"not valid {suffix[1:].upper()}: {exc}") from None
     if not isinstance(doc, dict):
-        raise SeedError(f"{file}: the document must be a table/object, not {kind(doc)}")
+        raise SeedError(str(file), f"the document must be a table/object, not {kind(doc)}")
     return doc
 
 
@@ -106,7 +106,7 @@ def _at(path: str) -> Iterator[None]:
     try:
         yield
     except (StoreError, ValueError) as exc:
-        raise SeedError(f"{path}: {exc}") from None
+        raise SeedError(path, str(exc)) from None
 
 
 @dataclass

@@ -41,7 +41,7 @@ class Api2Plan:
 
 
 def _fail(path: str, message: str) -> SeedError:
-    return SeedError(f"{path}: {message}")
+    return SeedError(path, message)
 
 
 def _optional_text(item: Mapping[str, Any], key: str, path: str) -> str | None:

@@ -1,7 +1,9 @@
 """Validation of a seed document into a typed plan, before anything touches the database.
 
 Each check names the path of the value it rejects (``accounts[0].users[2].email``), unknown keys
-included, so a typo in a seed file is reported instead of silently ignored. Values are normalised
+included, so a typo in a seed file is reported instead of silently ignored; the document is
+checked whole (a :class:`~mcapi.emulator._validation.Problems` collector), so one run reports
+every problem of a file. Values are normalised
 with the same validators the store uses (:mod:`._validate`), and references between parts of the
 document (a binding's user and application) and duplicates across it are resolved here.
 
@@ -13,13 +15,15 @@ API's generate route validates its body with the same function, so both obey the
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, replace
-from typing import Any, NoReturn
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from typing import Any, NoReturn, TypeVar
 
 from mcapi.emulator._store import _ops
 from mcapi.emulator._store import _validate as check
 from mcapi.emulator._store._errors import SeedError
 from mcapi.emulator._store._seed_api2 import API2_KEY, Api2Plan, api2_plan
+from mcapi.emulator._validation import Problems
 
 __all__ = [
     "GENERATE_DEFAULTS",
@@ -72,6 +76,8 @@ _USER_KEYS = {
     "ip_ranges",
 }
 _BINDING_KEYS = {"user", "application", "access_key", "secret_key", "ttl_seconds"}
+_POLICY = set(check.POLICY_FIELDS)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +172,7 @@ def kind(value: Any) -> str:
 
 
 def _fail(path: str, message: str) -> NoReturn:
-    raise SeedError(f"{path}: {message}")
+    raise SeedError(path, message)
 
 
 def _join(path: str, key: str) -> str:
@@ -174,15 +180,16 @@ def _join(path: str, key: str) -> str:
 
 
 def _table(
-    value: Any, path: str, allowed: set[str], required: tuple[str, ...] = ()
+    value: Any, path: str, allowed: set[str], p: Problems, required: tuple[str, ...] = ()
 ) -> dict[str, Any]:
+    """``value`` if it is a table (SeedError if not); its unknown and missing keys go to ``p``."""
     if not isinstance(value, dict):
         _fail(path or "seed", f"expected a table/object, got {kind(value)}")
     for key in sorted(set(value) - allowed):
-        _fail(_join(path, key), f"unknown key (known: {', '.join(sorted(allowed))})")
+        p.add(_join(path, key), f"unknown key (known: {', '.join(sorted(allowed))})")
     for key in required:
         if key not in value:
-            _fail(_join(path, key), "required")
+            p.add(_join(path, key), "required")
     return value
 
 
@@ -232,17 +239,19 @@ def _policy(key: str, value: Any, path: str) -> Any:
 
 def generate_plan(value: Any, path: str = "generate") -> GeneratePlan:
     """Validate a ``generate`` table (``{seed, users, days, messages_per_user_day}``, every key
-    optional); SeedError naming ``path.field`` for an unknown key, a wrong type or a value outside
+    optional); SeedError naming ``path.field`` for each unknown key, wrong type or value outside
     :data:`GENERATE_LIMITS`."""
-    table = _table(value, path, set(GENERATE_DEFAULTS))
+    p = Problems()
+    table = _table(value, path, set(GENERATE_DEFAULTS), p)
     values = {**GENERATE_DEFAULTS, **table}
     for name, (low, high) in GENERATE_LIMITS.items():
         number = values[name]
         if isinstance(number, bool) or not isinstance(number, int):
-            _fail(f"{path}.{name}", f"expected a whole number, got {kind(number)}")
-        if not low <= number <= high:
-            _fail(f"{path}.{name}", f"must be between {low} and {high}, got {number}")
-    return GeneratePlan(**values)
+            p.add(_join(path, name), f"expected a whole number, got {kind(number)}")
+        elif not low <= number <= high:
+            p.add(_join(path, name), f"must be between {low} and {high}, got {number}")
+    p.raise_if_any(SeedError)
+    return GeneratePlan(**{name: values[name] for name in GENERATE_DEFAULTS})
 
 
 def _unique(seen: dict[str, str], value: str, path: str, what: str) -> None:
@@ -251,34 +260,41 @@ def _unique(seen: dict[str, str], value: str, path: str, what: str) -> None:
     seen[value] = path
 
 
-def _domain(item: Any, path: str, seen: _Seen) -> DomainPlan:
-    d = _table({"domain": item} if isinstance(item, str) else item, path, _DOMAIN_KEYS, ("domain",))
-    name = _checked(check.domain_name, d["domain"], f"{path}.domain")
-    _unique(seen.domains, name, f"{path}.domain", "domain")
-    inbound = _checked(check.inbound_type, d.get("inbound_type", "known"), f"{path}.inbound_type")
-    return DomainPlan(path, name, inbound)
+def _domain(item: Any, path: str, seen: _Seen, p: Problems) -> DomainPlan:
+    d = _table(
+        {"domain": item} if isinstance(item, str) else item, path, _DOMAIN_KEYS, p, ("domain",)
+    )
+
+    def name() -> str:
+        value: str = _checked(check.domain_name, d["domain"], f"{path}.domain")
+        _unique(seen.domains, value, f"{path}.domain", "domain")
+        return value
+
+    inbound = d.get("inbound_type", "known")
+    return DomainPlan(
+        path,
+        p.check(name) if "domain" in d else "",
+        p.check(lambda: _checked(check.inbound_type, inbound, f"{path}.inbound_type")),
+    )
 
 
-def _application(item: Any, path: str, seen: _Seen) -> AppPlan:
-    a = _table(item, path, _APP_KEYS, ("name",))
-    app_id = _text(a, "app_id", path) if "app_id" in a else None
-    if app_id is not None:
-        _unique(seen.app_ids, app_id, f"{path}.app_id", "application id")
-    app_key = _text(a, "app_key", path) if "app_key" in a else None
-    return AppPlan(path, _text(a, "name", path), app_id, app_key)
+def _application(item: Any, path: str, seen: _Seen, p: Problems) -> AppPlan:
+    a = _table(item, path, _APP_KEYS, p, ("name",))
+
+    def app_id() -> str:
+        value = _text(a, "app_id", path)
+        _unique(seen.app_ids, value, f"{path}.app_id", "application id")
+        return value
+
+    return AppPlan(
+        path,
+        p.check(lambda: _text(a, "name", path)) if "name" in a else "",
+        p.check(app_id) if "app_id" in a else None,
+        p.check(lambda: _text(a, "app_key", path)) if "app_key" in a else None,
+    )
 
 
-def _user(item: Any, path: str, seen: _Seen) -> UserPlan:
-    u = _table(item, path, _USER_KEYS, ("email",))
-    email = _checked(check.email_address, u["email"], f"{path}.email")
-    _unique(seen.emails, email, f"{path}.email", "e-mail address")
-    name, password = u.get("name", ""), u.get("password")
-    if not isinstance(name, str):
-        _fail(f"{path}.name", f"expected a string, got {kind(name)}")
-    if password is not None and (not isinstance(password, str) or not password):
-        _fail(f"{path}.password", f"expected a non-empty string, got {kind(password)}")
-    if len(name) > _LENGTHS["name"]:
-        _fail(f"{path}.name", f"at most {_LENGTHS['name']} characters, got {len(name)}")
+def _expiry(u: Mapping[str, Any], path: str) -> tuple[bool, float | None]:
     if "password_expired" in u and "password_expires_at" in u:
         _fail(path, "give password_expired or password_expires_at, not both")
     expired = u.get("password_expired", False)
@@ -291,20 +307,47 @@ def _user(item: Any, path: str, seen: _Seen) -> UserPlan:
         or not 0 <= expires_at <= _MAX_EPOCH
     ):
         _fail(f"{path}.password_expires_at", "expected epoch seconds (a number, 1970 to 9999)")
+    return expired, None if expires_at is None else float(expires_at)
+
+
+def _user(item: Any, path: str, seen: _Seen, p: Problems) -> UserPlan:
+    u = _table(item, path, _USER_KEYS, p, ("email",))
+
+    def email() -> str:
+        value: str = _checked(check.email_address, u["email"], f"{path}.email")
+        _unique(seen.emails, value, f"{path}.email", "e-mail address")
+        return value
+
+    def name() -> str:
+        value = u.get("name", "")
+        if not isinstance(value, str):
+            _fail(f"{path}.name", f"expected a string, got {kind(value)}")
+        if len(value) > _LENGTHS["name"]:
+            _fail(f"{path}.name", f"at most {_LENGTHS['name']} characters, got {len(value)}")
+        return value.strip()
+
+    def password() -> str | None:
+        value = u.get("password")
+        if value is not None and (not isinstance(value, str) or not value):
+            _fail(f"{path}.password", f"expected a non-empty string, got {kind(value)}")
+        return value
+
+    def field(validate: Callable[[Any], Any], key: str, default: Any) -> Any:
+        return p.check(lambda: _checked(validate, u.get(key, default), f"{path}.{key}"))
+
+    expired, expires_at = p.check(lambda: _expiry(u, path)) or (False, None)
     ip_ranges = u.get("ip_ranges")
     return UserPlan(
         path=path,
-        email=email,
-        name=name.strip(),
-        password=password,
-        auth_types=_checked(check.auth_types, u.get("auth_types", ["cloud"]), f"{path}.auth_types"),
-        permissions=_checked(check.permissions, u.get("permissions", []), f"{path}.permissions"),
-        status=_checked(check.status, u.get("status", "active"), f"{path}.status"),
+        email=p.check(email) if "email" in u else "",
+        name=p.check(name),
+        password=p.check(password),
+        auth_types=field(check.auth_types, "auth_types", ["cloud"]),
+        permissions=field(check.permissions, "permissions", []),
+        status=field(check.status, "status", "active"),
         password_expired=expired,
-        password_expires_at=None if expires_at is None else float(expires_at),
-        ip_ranges=None
-        if ip_ranges is None
-        else _checked(check.cidr_list, ip_ranges, f"{path}.ip_ranges"),
+        password_expires_at=expires_at,
+        ip_ranges=None if ip_ranges is None else field(check.cidr_list, "ip_ranges", None),
     )
 
 
@@ -330,67 +373,117 @@ def _secret(value: Any, path: str) -> str:
     return secret
 
 
-def _binding(
-    item: Any, path: str, users: list[UserPlan], apps: list[AppPlan], seen: _Seen
-) -> BindingPlan:
-    b = _table(item, path, _BINDING_KEYS, ("user",))
-    email = _checked(check.email_address, b["user"], f"{path}.user")
-    if email not in {u.email for u in users}:
-        _fail(f"{path}.user", f"no user {email!r} in this account's users")
-    access_key = b.get("access_key")
-    if access_key is not None:
-        access_key = _checked(_ops.access_key, access_key, f"{path}.access_key")
-        _unique(seen.access_keys, access_key, f"{path}.access_key", "access key")
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    """An account's valid users and applications, and whether some were invalid (a binding
+    naming one of those is not reported again: its user or application already was)."""
+
+    users: list[UserPlan]
+    apps: list[AppPlan]
+    complete: bool
+
+
+def _binding(item: Any, path: str, parts: _Parts, seen: _Seen, p: Problems) -> BindingPlan:
+    b = _table(item, path, _BINDING_KEYS, p, ("user",))
+
+    def email() -> str:
+        value: str = _checked(check.email_address, b["user"], f"{path}.user")
+        if parts.complete and value not in {u.email for u in parts.users}:
+            _fail(f"{path}.user", f"no user {value!r} in this account's users")
+        return value
+
+    def access_key() -> str | None:
+        value = b.get("access_key")
+        if value is None:
+            return None
+        key: str = _checked(_ops.access_key, value, f"{path}.access_key")
+        _unique(seen.access_keys, key, f"{path}.access_key", "access key")
+        return key
+
     secret = b.get("secret_key")
     inherit = "ttl_seconds" not in b
+    ttl = None if inherit else b["ttl_seconds"]
     return BindingPlan(
         path=path,
-        email=email,
-        app_index=_application_index(b, path, apps),
-        access_key=access_key,
-        secret_key=None if secret is None else _secret(secret, f"{path}.secret_key"),
+        email=p.check(email) if "user" in b else "",
+        app_index=p.check(lambda: _application_index(b, path, parts.apps)) if parts.complete else 0,
+        access_key=p.check(access_key),
+        secret_key=None
+        if secret is None
+        else p.check(lambda: _secret(secret, f"{path}.secret_key")),
         inherit_ttl=inherit,
         ttl_seconds=None
         if inherit
-        else _policy("binding_ttl_seconds", b["ttl_seconds"], f"{path}.ttl_seconds"),
+        else p.check(lambda: _policy("binding_ttl_seconds", ttl, f"{path}.ttl_seconds")),
     )
 
 
-def _account(item: Any, path: str, seen: _Seen) -> AccountPlan:
-    acc = _table(item, path, _ACCOUNT_KEYS, ("code", "name"))
-    code = _text(acc, "code", path)
-    _unique(seen.codes, code, f"{path}.code", "account code")
-    policy = _table(acc.get("policy", {}), f"{path}.policy", set(check.POLICY_FIELDS))
+def _each(
+    acc: Mapping[str, Any], key: str, path: str, p: Problems, part: Callable[[Any, str], T]
+) -> tuple[list[T], bool]:
+    """Each item of the list ``acc[key]`` through ``part``: the valid ones, and whether every
+    item was valid."""
+    items = p.check(lambda: _list(acc, key, path))
+    if items is None:
+        return [], False
+    before = len(p)
+    plans: list[T] = []
+    for i, x in enumerate(items):
+        plan = p.check(partial(part, x, f"{_join(path, key)}[{i}]"))
+        if plan is not None:
+            plans.append(plan)
+    return plans, len(p) == before
 
-    def each(key: str) -> list[tuple[Any, str]]:
-        return [(x, f"{path}.{key}[{i}]") for i, x in enumerate(_list(acc, key, path))]
 
-    users = [_user(x, p, seen) for x, p in each("users")]
-    apps = [_application(x, p, seen) for x, p in each("applications")]
-    plan = AccountPlan(
+def _account(item: Any, path: str, seen: _Seen, p: Problems) -> AccountPlan:
+    acc = _table(item, path, _ACCOUNT_KEYS, p, ("code", "name"))
+
+    def code() -> str:
+        value = _text(acc, "code", path)
+        _unique(seen.codes, value, f"{path}.code", "account code")
+        return value
+
+    raw_policy = p.check(lambda: _table(acc.get("policy", {}), f"{path}.policy", _POLICY, p))
+    policy = {
+        k: p.check(partial(_policy, k, v, f"{path}.policy.{k}"))
+        for k, v in (raw_policy or {}).items()
+        if k in _POLICY
+    }
+    users, users_ok = _each(acc, "users", path, p, lambda x, at: _user(x, at, seen, p))
+    apps, apps_ok = _each(acc, "applications", path, p, lambda x, at: _application(x, at, seen, p))
+    domains, domains_ok = _each(acc, "domains", path, p, lambda x, at: _domain(x, at, seen, p))
+    parts = _Parts(users, apps, users_ok and apps_ok)
+    bindings, _ = _each(acc, "bindings", path, p, lambda x, at: _binding(x, at, parts, seen, p))
+    api2, _ = _each(acc, API2_KEY, path, p, lambda x, at: api2_plan(x, at, seen.client_ids))
+    generate = None
+    if "generate" in acc:
+        generate = p.check(lambda: generate_plan(acc["generate"], f"{path}.generate"))
+        if not domains and domains_ok:
+            # the generated people's addresses are in the account's first domain
+            needs = f"needs a domain in {path}.domains for the people's addresses"
+            p.add(f"{path}.generate", needs)
+    return AccountPlan(
         path=path,
-        code=code,
-        name=_text(acc, "name", path),
-        region=_text(acc, "region", path, "us"),
-        policy={k: _policy(k, v, f"{path}.policy.{k}") for k, v in policy.items()},
-        domains=[_domain(x, p, seen) for x, p in each("domains")],
+        code=p.check(code) if "code" in acc else "",
+        name=p.check(lambda: _text(acc, "name", path)) if "name" in acc else "",
+        region=p.check(lambda: _text(acc, "region", path, "us")),
+        policy=policy,
+        domains=domains,
         applications=apps,
         users=users,
-        bindings=[_binding(x, p, users, apps, seen) for x, p in each("bindings")],
-        api2_applications=[api2_plan(x, p, seen.client_ids) for x, p in each(API2_KEY)],
+        bindings=bindings,
+        generate=generate,
+        api2_applications=api2,
     )
-    if "generate" not in acc:
-        return plan
-    generate = generate_plan(acc["generate"], f"{path}.generate")
-    if not plan.domains:  # the generated people's addresses are in the account's first domain
-        _fail(f"{path}.generate", f"needs a domain in {path}.domains for the people's addresses")
-    return replace(plan, generate=generate)
 
 
 def validate_seed(doc: Any) -> list[AccountPlan]:
-    """The plan of ``doc``'s accounts; SeedError naming the first invalid value."""
-    top = _table(doc, "", _TOP_KEYS, ("accounts",))
+    """The plan of ``doc``'s accounts; SeedError naming every invalid value of the document."""
+    p = Problems()
+    top = _table(doc, "", _TOP_KEYS, p, ("accounts",))
     if top.get("version", 1) != 1:
-        _fail("version", f"unsupported seed version {top['version']!r} (this emulator reads 1)")
+        p.add("version", f"unsupported seed version {top['version']!r} (this emulator reads 1)")
     seen = _Seen()
-    return [_account(a, f"accounts[{i}]", seen) for i, a in enumerate(_list(top, "accounts", ""))]
+    accounts, _ = _each(top, "accounts", "", p, lambda a, at: _account(a, at, seen, p))
+    p.raise_if_any(SeedError)
+    return accounts

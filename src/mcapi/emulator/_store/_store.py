@@ -46,9 +46,12 @@ from mcapi.emulator._store._validate import policy_value
 
 __all__ = ["Store"]
 
-_B, _U, _A = len(bindings.c), len(users.c), len(accounts.c)
+_JOINED = (bindings, users, accounts, applications)
+# Each column labelled "<table>.<column>": the four tables share names (id, name, account_id).
 _AUTH_CONTEXT = (
-    sa.select(bindings, users, accounts, applications)
+    sa.select(
+        *(column.label(f"{table.name}.{column.name}") for table in _JOINED for column in table.c)
+    )
     .select_from(
         bindings.join(users, bindings.c.user_id == users.c.id)
         .join(accounts, users.c.account_id == accounts.c.id)
@@ -95,24 +98,24 @@ class Store(UserOps, AddressOps, Api2Ops):
             row = conn.execute(stmt).first()
         if row is None:
             raise NotFound(f"account {account_id} does not exist")
-        return account_from_row(row)
+        return account_from_row(row._mapping)
 
     def get_account(self, account_id: int) -> Account | None:
         with self.connect() as conn:
             row = conn.execute(sa.select(accounts).where(accounts.c.id == account_id)).first()
-        return None if row is None else account_from_row(row)
+        return None if row is None else account_from_row(row._mapping)
 
     def find_account(self, account_code: str) -> Account | None:
         """The account with this code (e.g. ``CUSA12345``)."""
         stmt = sa.select(accounts).where(accounts.c.account_code == account_code)
         with self.connect() as conn:
             row = conn.execute(stmt).first()
-        return None if row is None else account_from_row(row)
+        return None if row is None else account_from_row(row._mapping)
 
     def list_accounts(self) -> list[Account]:
         with self.connect() as conn:
             rows = conn.execute(sa.select(accounts).order_by(accounts.c.id))
-            return [account_from_row(row) for row in rows]
+            return [account_from_row(row._mapping) for row in rows]
 
     # -- domains ----------------------------------------------------------------------------
 
@@ -130,12 +133,12 @@ class Store(UserOps, AddressOps, Api2Ops):
         stmt = sa.select(domains).where(domains.c.domain == domain.strip().lower())
         with self.connect() as conn:
             row = conn.execute(stmt).first()
-        return None if row is None else domain_from_row(row)
+        return None if row is None else domain_from_row(row._mapping)
 
     def list_domains(self, account_id: int) -> list[Domain]:
         stmt = sa.select(domains).where(domains.c.account_id == account_id).order_by(domains.c.id)
         with self.connect() as conn:
-            return [domain_from_row(row) for row in conn.execute(stmt)]
+            return [domain_from_row(row._mapping) for row in conn.execute(stmt)]
 
     # -- applications -----------------------------------------------------------------------
 
@@ -150,7 +153,7 @@ class Store(UserOps, AddressOps, Api2Ops):
         stmt = sa.select(applications).where(applications.c.app_id == app_id)
         with self.connect() as conn:
             row = conn.execute(stmt).first()
-        return None if row is None else application_from_row(row)
+        return None if row is None else application_from_row(row._mapping)
 
     def list_applications(self, account_id: int) -> list[Application]:
         stmt = (
@@ -159,7 +162,7 @@ class Store(UserOps, AddressOps, Api2Ops):
             .order_by(applications.c.name, applications.c.app_id)
         )
         with self.connect() as conn:
-            return [application_from_row(row) for row in conn.execute(stmt)]
+            return [application_from_row(row._mapping) for row in conn.execute(stmt)]
 
     # -- bindings ---------------------------------------------------------------------------
 
@@ -174,11 +177,16 @@ class Store(UserOps, AddressOps, Api2Ops):
             row = conn.execute(_AUTH_CONTEXT, {"access_key": access_key}).first()
         if row is None:
             return None
+        values = row._mapping
+        binding, user, account, application = (
+            {column.name: values[f"{table.name}.{column.name}"] for column in table.c}
+            for table in _JOINED
+        )
         return AuthContext(
-            binding=binding_from_row(row[:_B]),
-            user=user_from_row(row[_B : _B + _U]),
-            account=account_from_row(row[_B + _U : _B + _U + _A]),
-            application=application_from_row(row[_B + _U + _A :]),
+            binding=binding_from_row(binding),
+            user=user_from_row(user),
+            account=account_from_row(account),
+            application=application_from_row(application),
         )
 
     def create_binding(
@@ -207,7 +215,7 @@ class Store(UserOps, AddressOps, Api2Ops):
     def get_binding(self, access_key: str) -> Binding | None:
         with self.connect() as conn:
             row = conn.execute(_GET_BINDING, {"access_key": access_key}).first()
-        return None if row is None else binding_from_row(row)
+        return None if row is None else binding_from_row(row._mapping)
 
     def list_bindings(self, user_id: int) -> list[Binding]:
         """The user's bindings, revoked ones included, oldest first."""
@@ -217,7 +225,7 @@ class Store(UserOps, AddressOps, Api2Ops):
             .order_by(bindings.c.created_at, bindings.c.access_key)
         )
         with self.connect() as conn:
-            return [binding_from_row(row) for row in conn.execute(stmt)]
+            return [binding_from_row(row._mapping) for row in conn.execute(stmt)]
 
     def refresh_binding(
         self,
@@ -243,7 +251,7 @@ class Store(UserOps, AddressOps, Api2Ops):
             row = conn.execute(stmt).first()
         if row is None:
             raise NotFound("the binding does not exist, is revoked or belongs to another user")
-        return binding_from_row(row)
+        return binding_from_row(row._mapping)
 
     def delete_binding(self, access_key: str) -> bool:
         """Logout: the binding is gone (its key then gets 401 0013). False if there was none."""

@@ -48,7 +48,7 @@ def _update(conn: Connection, user_id: int, values: Mapping[str, Any]) -> User:
     row = conn.execute(stmt).first()
     if row is None:
         raise NotFound(f"user {user_id} does not exist")
-    return user_from_row(row)
+    return user_from_row(row._mapping)
 
 
 def failure_counted(
@@ -106,18 +106,18 @@ class UserOps(StoreBase):
         """The user with this e-mail address, compared case-insensitively."""
         with self.connect() as conn:
             row = conn.execute(_SELECT_USER.where(users.c.email == email.strip().lower())).first()
-        return None if row is None else user_from_row(row)
+        return None if row is None else user_from_row(row._mapping)
 
     def get_user(self, user_id: int) -> User | None:
         with self.connect() as conn:
             row = conn.execute(_SELECT_USER.where(users.c.id == user_id)).first()
-        return None if row is None else user_from_row(row)
+        return None if row is None else user_from_row(row._mapping)
 
     def list_users(self, account_id: int) -> list[User]:
         """The account's users, in creation order."""
         stmt = _SELECT_USER.where(users.c.account_id == account_id).order_by(users.c.id)
         with self.connect() as conn:
-            return [user_from_row(row) for row in conn.execute(stmt)]
+            return [user_from_row(row._mapping) for row in conn.execute(stmt)]
 
     @functools.cached_property
     def _decoy_hash(self) -> str:
@@ -148,7 +148,8 @@ class UserOps(StoreBase):
             row = conn.execute(stmt).first()
         if row is None:
             raise NotFound(f"user {user_id} does not exist")
-        return int(row[0]), None if row[1] is None else float(row[1])
+        locked = row.locked_until
+        return int(row.failed_attempts), None if locked is None else float(locked)
 
     def clear_failed_logins(self, user_id: int) -> None:
         """Reset the failure counter after a successful login (a lapsed lock needs no clearing)."""

@@ -18,6 +18,7 @@ from mcapi.emulator.functions import (
     email,
     gateway,
     gateway_processing,
+    login,
     managedsender,
     message_finder,
     message_info,
@@ -33,6 +34,7 @@ from mcapi.emulator.functions._registry import FunctionSpec
 __all__ = ["FUNCTIONS", "function_table"]
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (
+    *login.SPECS,
     *account.SPECS,
     *audit.SPECS,
     *ttp.SPECS,
@@ -56,7 +58,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
 
 
 def function_table() -> dict[str, FunctionSpec]:
-    """The functions by path (a fresh dict: callers may add their own rows, e.g. logout)."""
+    """The functions by path (a fresh dict: callers may add their own rows)."""
     table: dict[str, FunctionSpec] = {}
     for spec in FUNCTIONS:
         if spec.path in table:

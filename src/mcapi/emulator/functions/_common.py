@@ -147,17 +147,25 @@ def too_many(items: Sequence[Item], limit: int) -> FunctionResult:
     )
 
 
-def run_items(
-    ctx: FunctionContext, handle: Callable[[Item], Iterable[Any]], *, max_items: int | None
-) -> FunctionResult:
+def over_limit(ctx: FunctionContext, items: Sequence[Item]) -> FunctionResult | None:
+    """Every item failed when the call carries more than the function's spec allows, else None."""
+    limit = ctx.spec.max_items
+    if limit is not None and len(items) > limit:
+        return too_many(items, limit)
+    return None
+
+
+def run_items(ctx: FunctionContext, handle: Callable[[Item], Iterable[Any]]) -> FunctionResult:
     """Run ``handle`` once per item; it returns the item's records or raises :class:`ItemError`.
 
-    A call without items (``{}``, ``data`` null or ``[]``) runs one empty item, as
-    :func:`run_single` does: a function whose fields are all optional answers with its data, one
-    with a required field answers a ``fail`` entry naming it (key ``{}``, HTTP 200)."""
+    More items than the spec's ``max_items`` fail together. A call without items (``{}``,
+    ``data`` null or ``[]``) runs one empty item, as :func:`run_single` does: a function whose
+    fields are all optional answers with its data, one with a required field answers a ``fail``
+    entry naming it (key ``{}``, HTTP 200)."""
     items: Sequence[Item] = ctx.request.data or ({},)
-    if max_items is not None and len(items) > max_items:
-        return too_many(items, max_items)
+    refused = over_limit(ctx, items)
+    if refused is not None:
+        return refused
     out = Outcome()
     for index, item in enumerate(items):
         injected = ctx.injected_failures.get(index)
@@ -175,10 +183,15 @@ def run_single(
     ctx: FunctionContext, handle: Callable[[Item], FunctionResult | StreamResult]
 ) -> FunctionResult | StreamResult:
     """Run a function that takes one item (or none: ``data: []`` means one empty item, and a
-    failure's ``key`` is then ``{}``: every ``fail`` entry carries the item it answers)."""
+    failure's ``key`` is then ``{}``: every ``fail`` entry carries the item it answers).
+
+    The function's spec must say ``max_items=1``; a call with more items fails as a whole."""
+    if ctx.spec.max_items != 1:
+        raise ValueError(f"{ctx.spec.path}: a single-item function needs max_items=1 in its spec")
     items = ctx.request.data
-    if len(items) > 1:
-        return too_many(items, 1)
+    refused = over_limit(ctx, items)
+    if refused is not None:
+        return refused
     item: Item = items[0] if items else {}
     key = dict(item)
     injected = ctx.injected_failures.get(0)

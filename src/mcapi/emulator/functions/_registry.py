@@ -55,6 +55,8 @@ class FunctionContext:
     user: User
     app_id: str
     request: RequestEnvelope
+    #: The function's row: its item limit (``spec.max_items``) is the one the handler enforces.
+    spec: FunctionSpec
     #: Items the fault engine made fail: index -> errors (the handler skips those items).
     injected_failures: Mapping[int, Sequence[Any]] = field(default_factory=dict)
 

@@ -55,17 +55,22 @@ ACCOUNT = obj(
 _AID: sa.BindParameter[int] = sa.bindparam("aid", type_=sa.Integer)
 #: Everything get-account reads, in one statement (it is the emulator's most called function).
 _ACCOUNT_FACTS = sa.select(
-    sa.select(sa.func.count()).where(users.c.account_id == _AID).scalar_subquery(),
+    sa.select(sa.func.count())
+    .where(users.c.account_id == _AID)
+    .scalar_subquery()
+    .label("user_count"),
     sa.select(domains.c.domain)
     .where(domains.c.account_id == _AID)
     .order_by(domains.c.id)
     .limit(1)
-    .scalar_subquery(),
+    .scalar_subquery()
+    .label("first_domain"),
     sa.select(users.c.email)
     .where(users.c.account_id == _AID)
     .order_by(users.c.id)
     .limit(1)
-    .scalar_subquery(),
+    .scalar_subquery()
+    .label("first_admin"),
     tenant_profiles.c.max_retention_days,
     tenant_profiles.c.packages,
     tenant_profiles.c.admin_email,
@@ -83,12 +88,12 @@ def _record(store: Store, account: Account) -> dict[str, Any]:
     with store.connect() as conn:
         row = conn.execute(_ACCOUNT_FACTS, {"aid": account.id}).one()
     profile = TenantProfile()
-    if row[3] is not None:
+    if row.max_retention_days is not None:
         profile = TenantProfile(
-            max_retention_days=row[3], packages=tuple(row[4]), admin_email=row[5],
-            gateway=row[6], archive=row[7],
+            max_retention_days=row.max_retention_days, packages=tuple(row.packages),
+            admin_email=row.admin_email, gateway=row.gateway, archive=row.archive,
         )  # fmt: skip
-    user_count, first_domain, first_admin = int(row[0]), row[1], row[2]
+    user_count, first_domain, first_admin = int(row.user_count), row.first_domain, row.first_admin
     digest = hashlib.sha256(account.account_code.encode()).hexdigest()
     return {
         "accountCode": account.account_code,

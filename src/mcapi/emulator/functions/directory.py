@@ -190,7 +190,7 @@ def add_group_member(ctx: FunctionContext) -> FunctionResult:
             raise ItemError(MEMBER_EXISTS, "Group member already exists") from None
         return [_record(member_id, group_id, kind, member, internal)]
 
-    return run_items(ctx, handle, max_items=MAX_ITEMS)
+    return run_items(ctx, handle)
 
 
 def remove_group_member(ctx: FunctionContext) -> FunctionResult:
@@ -215,7 +215,7 @@ def remove_group_member(ctx: FunctionContext) -> FunctionResult:
             )  # fmt: skip
         return [_record(row.id, group_id, kind, member, row.internal)]
 
-    return run_items(ctx, handle, max_items=MAX_ITEMS)
+    return run_items(ctx, handle)
 
 
 SPECS = (

@@ -178,7 +178,7 @@ def create_group(ctx: FunctionContext) -> FunctionResult:
             )  # fmt: skip
             return [_record(conn, group_id)]
 
-    return run_items(ctx, handle, max_items=MAX_ITEMS)
+    return run_items(ctx, handle)
 
 
 def update_group(ctx: FunctionContext) -> FunctionResult:
@@ -204,7 +204,7 @@ def update_group(ctx: FunctionContext) -> FunctionResult:
                 )  # fmt: skip
             return [_record(conn, group_id)]
 
-    return run_items(ctx, handle, max_items=MAX_ITEMS)
+    return run_items(ctx, handle)
 
 
 SPECS = (

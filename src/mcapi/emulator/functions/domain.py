@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from mcapi.emulator._data import record_audit
 from mcapi.emulator._data._vocab import opaque_id
 from mcapi.emulator._store import AlreadyExists, Domain
+from mcapi.emulator._store._models import domain_from_row
 from mcapi.emulator._store._ops import insert_domain
 from mcapi.emulator._store._schema import domains
 from mcapi.emulator.functions._common import (
@@ -109,7 +110,7 @@ def create_domain(ctx: FunctionContext) -> FunctionResult:
             }
         ]
 
-    return run_items(ctx, handle, max_items=MAX_ITEMS)
+    return run_items(ctx, handle)
 
 
 def get_internal_domain(ctx: FunctionContext) -> FunctionResult:
@@ -127,9 +128,9 @@ def get_internal_domain(ctx: FunctionContext) -> FunctionResult:
             ).first()
         if row is None:
             raise ItemError(NOT_FOUND, f"{name} is not an internal domain of the account", "domain")
-        return [_record(Domain(*row))]
+        return [_record(domain_from_row(row._mapping))]
 
-    return run_items(ctx, handle, max_items=MAX_ITEMS)
+    return run_items(ctx, handle)
 
 
 SPECS = (

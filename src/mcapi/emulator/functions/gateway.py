@@ -30,12 +30,12 @@ from mcapi.emulator.functions._common import (
     format_time,
     nested,
     optional_text,
+    over_limit,
     parse_time,
     required_text,
     run_items,
     run_single,
     string_list,
-    too_many,
 )
 from mcapi.emulator.functions._paging import MAX_PAGE_SIZE, page, walk_now
 from mcapi.emulator.functions._registry import (
@@ -212,14 +212,15 @@ def hold_release(ctx: FunctionContext) -> FunctionResult:
         _process(ctx, held_id, "released", "")
         return [{"id": held_id, "release": True}]
 
-    return run_items(ctx, handle, max_items=MAX_ITEMS)
+    return run_items(ctx, handle)
 
 
 def hold_reject(ctx: FunctionContext) -> FunctionResult:
     """Reject held messages (``ids``), optionally notifying the sender; one result per id."""
     items = ctx.request.data or ({},)  # no items: one empty item, as run_items reads them
-    if len(items) > MAX_ITEMS:
-        return too_many(items, MAX_ITEMS)
+    refused = over_limit(ctx, items)
+    if refused is not None:
+        return refused
     out = Outcome()
     units = 0
     for index, item in enumerate(items):

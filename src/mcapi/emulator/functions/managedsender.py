@@ -33,7 +33,7 @@ def permit_or_block_sender(ctx: FunctionContext) -> FunctionResult:
             entry_id = _set(ctx, sender, to, action)
         return [{"id": entry_id, "sender": sender, "to": to, "type": action.title()}]
 
-    return run_items(ctx, handle, max_items=MAX_ITEMS)
+    return run_items(ctx, handle)
 
 
 def _set(ctx: FunctionContext, sender: str, to: str, action: str) -> str:

@@ -316,7 +316,7 @@ def get_message_info(ctx: FunctionContext) -> FunctionResult:
                 raise ItemError(NOT_FOUND, f"no message has the id {message_id}", "id")
             return [_detail(ctx, conn, row)]
 
-    return run_items(ctx, handle, max_items=MAX_ITEMS)
+    return run_items(ctx, handle)
 
 
 SPECS = (

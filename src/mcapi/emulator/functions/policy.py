@@ -266,7 +266,7 @@ def create_policy(ctx: FunctionContext) -> FunctionResult:
             row = conn.execute(sa.select(blocked_sender_policies).where(t.id == policy_id)).one()
         return [render(row)]
 
-    return run_items(ctx, handle, max_items=MAX_ITEMS)
+    return run_items(ctx, handle)
 
 
 # -- get / delete ---------------------------------------------------------------------------------
@@ -318,7 +318,7 @@ def delete_policy(ctx: FunctionContext) -> FunctionResult:
             )  # fmt: skip
         return [{"id": policy_id}]
 
-    return run_items(ctx, handle, max_items=MAX_ITEMS)
+    return run_items(ctx, handle)
 
 
 SPECS = (

@@ -217,14 +217,13 @@ def create(ctx: FunctionContext) -> FunctionResult:
             )  # fmt: skip
             ids = [r.id for r in found]
             r = remediation_messages.c
-            already = {
-                row[0]
-                for row in conn.execute(
+            already = set(
+                conn.execute(
                     sa.select(r.message_id).where(
                         r.account_id == ctx.account.id, r.status == "removed", r.message_id.in_(ids)
                     )
-                )
-            }
+                ).scalars()
+            )
             first = found[0] if found and fields["search_by"] == "messageId" else None
             row = conn.execute(
                 remediation_incidents.insert()
@@ -260,7 +259,7 @@ def create(ctx: FunctionContext) -> FunctionResult:
             counts = _counts(conn, incident_id)
         return [_record(row, counts)]
 
-    return run_items(ctx, handle, max_items=MAX_ITEMS)
+    return run_items(ctx, handle)
 
 
 def get_incident(ctx: FunctionContext) -> FunctionResult:
@@ -282,7 +281,7 @@ def get_incident(ctx: FunctionContext) -> FunctionResult:
             counts = _counts(conn, incident_id)
         return [_record(row, counts)]
 
-    return run_items(ctx, handle, max_items=MAX_ITEMS)
+    return run_items(ctx, handle)
 
 
 def search_hash(ctx: FunctionContext) -> FunctionResult | StreamResult:

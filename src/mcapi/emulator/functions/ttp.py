@@ -95,7 +95,7 @@ def decode_url(ctx: FunctionContext) -> FunctionResult:
             raise ItemError(INVALID, "url is not a Mimecast URL Protect link", "url")
         return [{"url": url, "success": True}]
 
-    return run_items(ctx, handle, max_items=MAX_ITEMS)
+    return run_items(ctx, handle)
 
 
 def _parse_managed(item: Item) -> dict[str, Any]:
@@ -172,7 +172,7 @@ def create_managed_url(ctx: FunctionContext) -> FunctionResult:
             ) from None
         return [_managed_record(row)]
 
-    return run_items(ctx, handle, max_items=MAX_ITEMS)
+    return run_items(ctx, handle)
 
 
 def get_all_managed_urls(ctx: FunctionContext) -> FunctionResult | StreamResult:
@@ -239,7 +239,7 @@ def delete_managed_url(ctx: FunctionContext) -> FunctionResult:
             )  # fmt: skip
         return [{"id": url_id}]
 
-    return run_items(ctx, handle, max_items=MAX_ITEMS)
+    return run_items(ctx, handle)
 
 
 def get_logs(ctx: FunctionContext) -> FunctionResult | StreamResult:

@@ -110,7 +110,7 @@ def create_user(ctx: FunctionContext) -> FunctionResult:
             raise ItemError(INVALID, "emailAddress is not accepted", "emailAddress") from None
         return [_record(user.id, user.email, user.name)]
 
-    return run_items(ctx, handle, max_items=MAX_ITEMS)
+    return run_items(ctx, handle)
 
 
 def get_internal_users(ctx: FunctionContext) -> FunctionResult | StreamResult:
