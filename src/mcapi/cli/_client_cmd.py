@@ -23,12 +23,12 @@ from typing import Any
 import click
 
 from mcapi._codes import Action
+from mcapi._constants import DEFAULT_OAUTH_BASE_URL
 from mcapi._errors import MimecastError, RemoteProtocolError, TransportError
 from mcapi.cli._progress import Reporter
 from mcapi.client import Client, Credentials, CredentialsError, RetryPolicy
 from mcapi.client._auth import DEFAULT_DISCOVERY_URL
 from mcapi.client._credentials import (
-    DEFAULT_OAUTH_BASE_URL,
     AnyCredentials,
     OAuthCredentials,
     credentials_from_env,

@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from mcapi._codes import Action
-from mcapi._constants import DISCOVER_PATH, LOGIN_PATH
+from mcapi._constants import DEFAULT_OAUTH_BASE_URL, DISCOVER_PATH, LOGIN_PATH
 from mcapi._errors import ApiError, MimecastError
 from mcapi.client._auth import (
     DEFAULT_DISCOVERY_URL,
@@ -40,7 +40,6 @@ from mcapi.client._base import EventHook, ShellBase, decode_json, encode_body, f
 from mcapi.client._bounded import attempt_seconds, bound_sync
 from mcapi.client._core import CallState, Outcome, Step
 from mcapi.client._credentials import (
-    DEFAULT_OAUTH_BASE_URL,
     AnyCredentials,
     Credentials,
     OAuthCredentials,

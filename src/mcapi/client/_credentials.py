@@ -32,6 +32,7 @@ from typing import Any
 
 import tomli_w
 
+from mcapi._constants import DEFAULT_OAUTH_BASE_URL
 from mcapi._errors import LocalProtocolError
 
 __all__ = [
@@ -66,8 +67,6 @@ OAUTH_ENV_VARS: Mapping[str, str] = {
     "client_id": "MCAPI_CLIENT_ID",
     "client_secret": "MCAPI_CLIENT_SECRET",
 }
-#: The global API 2.0 gateway (regional ones: uk-api.services..., us-api.services...).
-DEFAULT_OAUTH_BASE_URL = "https://api.services.mimecast.com"
 _REQUIRED = ("base_url", "app_id", "app_key", "access_key", "secret_key")
 _PROFILE_FIELDS = (*_REQUIRED, "email", "auth_type", "expires_at")
 

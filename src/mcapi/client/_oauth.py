@@ -32,13 +32,13 @@ from typing import Any
 import httpx
 
 from mcapi._codes import first_error
+from mcapi._constants import TOKEN_PATH, TOKEN_TTL_SECONDS
 from mcapi._errors import RemoteProtocolError, api_error
 from mcapi._signing import new_request_id
 from mcapi.client._credentials import OAuthCredentials
 
 __all__ = ["RENEW_BEFORE", "TOKEN_PATH", "TokenAuth", "says_invalid_token"]
 
-TOKEN_PATH = "/oauth/token"
 #: Seconds before expiry at which a token is renewed rather than used.
 RENEW_BEFORE = 60.0
 _INVALID_TOKEN = "err_invalid_token"
@@ -117,7 +117,7 @@ class TokenAuth(httpx.Auth):
         if response.status_code == 200 and isinstance(token, str) and token:
             expires_in = body.get("expires_in")
             if isinstance(expires_in, bool) or not isinstance(expires_in, int | float):
-                expires_in = 1800  # the platform's documented lifetime
+                expires_in = TOKEN_TTL_SECONDS  # the platform's documented lifetime
             self._generation += 1
             self._token = (token, requested_at + float(expires_in), self._generation)
             return self._token

@@ -25,6 +25,7 @@ import anyio
 from starlette.types import Receive, Scope, Send
 
 from mcapi._codes import CodeEntry, lookup
+from mcapi._constants import TOKEN_PATH
 from mcapi._envelope import render_error
 from mcapi.emulator._journal import JournalEntry
 from mcapi.emulator._pipeline._body import MAX_BODY_BYTES
@@ -35,7 +36,6 @@ from mcapi.emulator._store._api2 import TOKEN_TTL_SECONDS
 
 __all__ = ["TOKEN_PATH", "TokenEndpoint", "token_endpoint"]
 
-TOKEN_PATH = "/oauth/token"
 GRANT_TYPE = "client_credentials"
 _FORM = "application/x-www-form-urlencoded"
 

@@ -27,6 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from mcapi._constants import TOKEN_TTL_SECONDS
 from mcapi.emulator._store import _validate as check
 from mcapi.emulator._store._engine import StoreBase
 from mcapi.emulator._store._errors import AlreadyExists, NotFound
@@ -55,8 +56,6 @@ __all__ = [
     "role_permissions",
 ]
 
-#: Access tokens live 30 minutes (``expires_in`` 1800), as the platform's token answers show.
-TOKEN_TTL_SECONDS = 1800
 
 #: The roles an application can be given, by name: what each lets it call. "Custom" takes an
 #: explicit permission list. The role names are the emulator's own.
