@@ -38,22 +38,24 @@ class Api2Keys:
         }
 
 
-def _refused(exc: Exception) -> Exception:
+def _refused(exc: Exception, field: str = "") -> Exception:
+    """The store's complaint as the admin's error (its message names the field when ``field``
+    is not given)."""
     from mcapi.emulator._operations import AdminError, UnknownTarget
 
     if isinstance(exc, LookupError):
-        return UnknownTarget(str(exc))
-    return AdminError(str(exc))
+        return UnknownTarget(field or "client_id", str(exc))
+    return AdminError(field, str(exc))
 
 
 def _strings(value: Any, name: str) -> list[str] | None:
     if value is None:
         return None
     if isinstance(value, str) or not isinstance(value, Iterable):
-        raise _refused(ValueError(f"{name}: expected a list of strings"))
+        raise _refused(ValueError("expected a list of strings"), name)
     items = list(value)
     if not all(isinstance(v, str) for v in items):
-        raise _refused(ValueError(f"{name}: expected a list of strings"))
+        raise _refused(ValueError("expected a list of strings"), name)
     return items
 
 
@@ -78,7 +80,7 @@ class Api2AdminOps:
         """The application with this client id; UnknownTarget if there is none."""
         found = self.store.get_api2_application(client_id) if isinstance(client_id, str) else None
         if found is None:
-            raise _refused(NotFound(f"no API 2.0 application {client_id}"))
+            raise _refused(NotFound(f"no API 2.0 application {client_id}"), "client_id")
         return found
 
     def create_app(
