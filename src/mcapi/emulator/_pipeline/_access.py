@@ -55,11 +55,15 @@ def check_permission(call: Call) -> Verdict | None:
     return None
 
 
-def rate_key(auth: AuthContext) -> str:
+def rate_key(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+def quota_key(auth: AuthContext) -> str:
     """Whose quota a call spends: the user's (API 1.0) or the API 2.0 application's."""
     if isinstance(auth, Api2AuthContext):
         return f"app:{auth.api2_app.client_id}"
-    return f"user:{auth.user.id}"
+    return rate_key(auth.user.id)
 
 
 def user_bucket(account: Account, path: str) -> tuple[str, int, int]:
@@ -82,7 +86,7 @@ def check_quota(call: Call) -> Verdict | None:
         call.fault_rule = forced.id
         return _quota_verdict(call, f"forced quota rule {forced.id}: call to {path} refused")
     call.rate = state.limiter.acquire(
-        rate_key(call.auth), bucket, limit=limit, reset_ms=reset_ms, now=call.now
+        quota_key(call.auth), bucket, limit=limit, reset_ms=reset_ms, now=call.now
     )
     if not call.rate.allowed:
         which = f"the quota of {path}" if bucket != DEFAULT_BUCKET else "the user's quota"
@@ -112,7 +116,7 @@ def settle_rate(call: Call) -> Decision:
             call.auth.account, call.spec.path if call.spec else ""
         )
         call.rate = state.limiter.peek(
-            rate_key(call.auth), bucket, limit=limit, reset_ms=reset_ms, now=call.now
+            quota_key(call.auth), bucket, limit=limit, reset_ms=reset_ms, now=call.now
         )
     else:
         limit, reset_ms = state.config.anonymous_quota
