@@ -622,3 +622,19 @@ def test_serve_request_timeout_and_max_connections(serving: Callable[..., Served
         assert answer.startswith(b"HTTP/1.1 408 ")
         assert b"err_request_timeout" in answer
     assert served.stop() == 0
+
+
+def test_serve_takes_the_admin_token_from_a_file(
+    serving: Callable[..., Served], tmp_path: Path
+) -> None:
+    token_file = tmp_path / "admin-token"
+    token_file.write_text("token-from-a-file-0123\n", encoding="utf-8")
+    served = serving("--port", str(free_port()), "--db", "sqlite://", "--admin-token-file",
+                     str(token_file))  # fmt: skip
+    env = exports(served.read_until("MCAPI_ADMIN_TOKEN"))
+    assert env["MCAPI_ADMIN_TOKEN"] == "token-from-a-file-0123"
+    journal = f"{env['MCAPI_BASE_URL']}/_emulator/journal"
+    bearer = {"Authorization": "Bearer token-from-a-file-0123"}
+    assert httpx.get(journal, headers=bearer).status_code == 200
+    assert httpx.get(journal, headers={"Authorization": "Bearer other"}).status_code == 401
+    assert served.stop() == 0

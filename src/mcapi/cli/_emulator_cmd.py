@@ -94,8 +94,14 @@ def emulator() -> None:
 @click.option(
     "--admin-token",
     envvar="MCAPI_ADMIN_TOKEN",
-    help="Token of the admin API (env MCAPI_ADMIN_TOKEN); default: generated once, kept in the "
+    help="Token of the admin API; prefer the env MCAPI_ADMIN_TOKEN or --admin-token-file (a "
+    "command line is visible to every user of the machine); default: generated once, kept in the "
     "database, printed.",
+)
+@click.option(
+    "--admin-token-file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Read the admin API's token from this file (its first line).",
 )
 @click.option("--redis", "redis_url", help="Redis URL: share rate limits and replay protection.")
 @click.option(
@@ -159,6 +165,7 @@ def serve(
     db: str,
     seed_file: Path | None,
     admin_token: str | None,
+    admin_token_file: Path | None,
     redis_url: str | None,
     redis_namespace: str | None,
     skew_minutes: float,
@@ -174,6 +181,9 @@ def serve(
     """Serve the emulator until Ctrl-C; the database keeps its state across restarts."""
     require_emulator_extra("mcapi emulator serve")
     from mcapi.emulator._serve import ServeLimits, StartFailure, run, start
+
+    if admin_token_file is not None:
+        admin_token = _read_token(admin_token_file)
 
     try:
         started = start(
@@ -195,6 +205,20 @@ def serve(
     finally:
         emu.close()
     click.echo("mcapi emulator stopped")
+
+
+def _read_token(path: Path) -> str:
+    """The first line of ``path``, blanks around removed; a usage error when there is none."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.BadParameter(
+            f"cannot read {path}: {exc}", param_hint="--admin-token-file"
+        ) from None
+    token = lines[0].strip() if lines else ""
+    if not token:
+        raise click.BadParameter(f"{path} holds no token", param_hint="--admin-token-file")
+    return token
 
 
 def _banner(started: Any, wildcard: bool) -> None:
