@@ -44,6 +44,7 @@ __all__ = [
     "ServerStartError",
     "StartFailure",
     "Started",
+    "TlsFiles",
     "attach_fault_filter",
     "bind_socket",
     "build_server",
@@ -51,6 +52,7 @@ __all__ = [
     "database_url",
     "describe_counts",
     "display_url",
+    "is_loopback",
     "open_emulator",
     "run",
     "seed_once",
@@ -82,6 +84,27 @@ class StartFailure(Exception):
         self.exit_code = exit_code
 
 
+@dataclass(frozen=True)
+class TlsFiles:
+    """A PEM certificate (chain) and its private key: the server then speaks HTTPS."""
+
+    cert: Path
+    key: Path
+
+    def check(self) -> None:
+        """Raise ``ValueError`` naming the problem unless the pair loads (checked before serving:
+        uvicorn would otherwise fail in its own thread, after the banner)."""
+        import ssl
+
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        try:
+            context.load_cert_chain(str(self.cert), str(self.key))
+        except (OSError, ssl.SSLError) as exc:
+            raise ValueError(
+                f"cannot use the TLS certificate {self.cert} with the key {self.key}: {exc}"
+            ) from None
+
+
 @dataclass
 class Started:
     """What :func:`start` prepared: serve ``emulator`` on ``sock``."""
@@ -92,6 +115,7 @@ class Started:
     db_url: str
     credentials: EmulatorCredentials | None
     seeded: str | None
+    tls: TlsFiles | None = None
 
 
 def start(
@@ -101,6 +125,7 @@ def start(
     db: str,
     seed_file: Path | None = None,
     demo: bool = False,
+    tls: TlsFiles | None = None,
     **options: Any,
 ) -> Started:
     """Everything ``serve`` does before serving: read the seed file, check Redis, listen, open the
@@ -113,6 +138,11 @@ def start(
         document = None if seed_file is None else load_seed_file(seed_file)
     except SeedError as exc:
         raise StartFailure(f"seed not loaded: {exc}", 2) from None
+    if tls is not None:
+        try:
+            tls.check()
+        except ValueError as exc:
+            raise StartFailure(str(exc)) from None
     if options.get("redis_url"):
         try:
             check_redis(options["redis_url"])
@@ -122,7 +152,7 @@ def start(
         sock = bind_socket(host, port)
     except OSError as exc:
         raise StartFailure(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    base_url = display_url(host, int(sock.getsockname()[1]))
+    base_url = display_url(host, int(sock.getsockname()[1]), tls=tls is not None)
     url = database_url(db)
     file = Path(url[len("sqlite:///") :]) if url.startswith("sqlite:///") else None
     new_file = file is not None and not file.exists()
@@ -140,7 +170,7 @@ def start(
         if new_file and file is not None:
             file.unlink(missing_ok=True)
         raise StartFailure(f"seed not loaded: {exc}", 2) from None
-    return Started(emulator, sock, base_url, url, creds, seeded)
+    return Started(emulator, sock, base_url, url, creds, seeded, tls)
 
 
 def database_url(db: str) -> str:
@@ -269,7 +299,19 @@ def bind_socket(host: str = DEFAULT_HOST, port: int = 0) -> socket.socket:
     return sock
 
 
-def display_url(host: str, port: int) -> str:
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (as given to ``--host``) accepts connections from this machine only."""
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to any address
+
+
+def display_url(host: str, port: int, *, tls: bool = False) -> str:
     """The URL a local client uses: a wildcard address is shown as the loopback one."""
     if host in ("0.0.0.0", ""):
         host = "127.0.0.1"
@@ -277,7 +319,7 @@ def display_url(host: str, port: int) -> str:
         host = "::1"
     if ":" in host:
         host = f"[{host}]"
-    return f"http://{host}:{port}"
+    return f"{'https' if tls else 'http'}://{host}:{port}"
 
 
 @dataclass(frozen=True)
@@ -308,13 +350,15 @@ def build_server(
     own_logging: bool = True,
     timeout_graceful_shutdown: int | None = 5,
     limits: ServeLimits | None = None,
+    tls: TlsFiles | None = None,
 ) -> uvicorn.Server:
     """A ``uvicorn.Server`` for ``app`` with the emulator's settings (host and port come from the
     socket later given to ``Server.run``).
 
     ``own_logging`` installs uvicorn's usual console logging (the foreground server); without it
     uvicorn's records propagate to whatever the process configured (a test run's capture).
-    ``limits`` bound slow and greedy clients (:class:`ServeLimits`; its defaults when ``None``).
+    ``limits`` bound slow and greedy clients (:class:`ServeLimits`; its defaults when ``None``);
+    with ``tls`` the server speaks HTTPS only.
     """
     import uvicorn
 
@@ -327,6 +371,8 @@ def build_server(
     if limits.max_connections is not None:
         # uvicorn answers 503 once the open connections (this one included) reach the limit
         options["limit_concurrency"] = limits.max_connections + 1
+    if tls is not None:
+        options["ssl_certfile"], options["ssl_keyfile"] = str(tls.cert), str(tls.key)
     config = uvicorn.Config(
         app,
         http=guarded_protocol(
@@ -353,13 +399,16 @@ def run(
     log_level: str = "warning",
     access_log: bool = False,
     limits: ServeLimits | None = None,
+    tls: TlsFiles | None = None,
 ) -> None:
     """Serve ``emulator`` on the bound ``sock`` until Ctrl-C or SIGTERM, then return.
 
     uvicorn re-raises the signal it caught once it has shut down; a SIGINT therefore surfaces
     here as ``KeyboardInterrupt``, which is swallowed: stopping is the normal end.
     """
-    server = build_server(emulator.app, log_level=log_level, access_log=access_log, limits=limits)
+    server = build_server(
+        emulator.app, log_level=log_level, access_log=access_log, limits=limits, tls=tls
+    )
     with contextlib.suppress(KeyboardInterrupt):
         server.run(sockets=[sock])
 
@@ -374,6 +423,7 @@ def serve_in_thread(
     startup_timeout: float = 10.0,
     shutdown_timeout: float = 10.0,
     limits: ServeLimits | None = None,
+    tls: TlsFiles | None = None,
 ) -> Iterator[str]:
     """Serve ``emulator`` from a background thread; yields its base URL (``http://host:port``).
 
@@ -385,7 +435,7 @@ def serve_in_thread(
     bound_port = int(sock.getsockname()[1])
     server = build_server(
         emulator.app, log_level=log_level, own_logging=False, timeout_graceful_shutdown=1,
-        limits=limits,
+        limits=limits, tls=tls,
     )  # fmt: skip
     failure: list[BaseException] = []
 
@@ -399,7 +449,7 @@ def serve_in_thread(
     thread.start()
     try:
         _wait_started(server, thread, failure, startup_timeout)
-        yield display_url(host, bound_port)
+        yield display_url(host, bound_port, tls=tls is not None)
     finally:
         server.should_exit = True
         thread.join(shutdown_timeout)
