@@ -27,6 +27,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mcapi.emulator._faults import TransportFaultLogFilter
+from mcapi.emulator._serve_options import (
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_HEAD_BYTES,
+    DEFAULT_REQUEST_TIMEOUT,
+    ServeLimits,
+    TlsFiles,
+    is_loopback,
+)
 
 if TYPE_CHECKING:
     import uvicorn
@@ -62,13 +70,6 @@ __all__ = [
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8787
-#: Connections served at once by default (the emulator's own choice; one more is answered 503).
-DEFAULT_MAX_CONNECTIONS = 1000
-#: Seconds a request may take to arrive whole, head and body (the emulator's own default).
-DEFAULT_REQUEST_TIMEOUT = 30.0
-#: The largest request line and headers read (the emulator's own bound: a signed call's head is
-#: under 1 KiB; 16 KiB is what common servers accept by default).
-DEFAULT_MAX_HEAD_BYTES = 16 * 1024
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
@@ -82,27 +83,6 @@ class StartFailure(Exception):
     def __init__(self, message: str, exit_code: int = 1) -> None:
         super().__init__(message)
         self.exit_code = exit_code
-
-
-@dataclass(frozen=True)
-class TlsFiles:
-    """A PEM certificate (chain) and its private key: the server then speaks HTTPS."""
-
-    cert: Path
-    key: Path
-
-    def check(self) -> None:
-        """Raise ``ValueError`` naming the problem unless the pair loads (checked before serving:
-        uvicorn would otherwise fail in its own thread, after the banner)."""
-        import ssl
-
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        try:
-            context.load_cert_chain(str(self.cert), str(self.key))
-        except (OSError, ssl.SSLError) as exc:
-            raise ValueError(
-                f"cannot use the TLS certificate {self.cert} with the key {self.key}: {exc}"
-            ) from None
 
 
 @dataclass
@@ -299,18 +279,6 @@ def bind_socket(host: str = DEFAULT_HOST, port: int = 0) -> socket.socket:
     return sock
 
 
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` (as given to ``--host``) accepts connections from this machine only."""
-    import ipaddress
-
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False  # a name: it may resolve to any address
-
-
 def display_url(host: str, port: int, *, tls: bool = False) -> str:
     """The URL a local client uses: a wildcard address is shown as the loopback one."""
     if host in ("0.0.0.0", ""):
@@ -320,26 +288,6 @@ def display_url(host: str, port: int, *, tls: bool = False) -> str:
     if ":" in host:
         host = f"[{host}]"
     return f"{'https' if tls else 'http'}://{host}:{port}"
-
-
-@dataclass(frozen=True)
-class ServeLimits:
-    """What one client may make a served emulator hold or wait for (``serve`` options).
-
-    ``request_timeout``: seconds a request may take to arrive whole, head and body (``None``: no
-    limit); ``max_connections``: connections served at once, a request on one more answered 503
-    (``None``: no limit); ``max_head_bytes``: the largest request line and headers (431 beyond).
-    """
-
-    request_timeout: float | None = DEFAULT_REQUEST_TIMEOUT
-    max_connections: int | None = DEFAULT_MAX_CONNECTIONS
-    max_head_bytes: int = DEFAULT_MAX_HEAD_BYTES
-
-    def __post_init__(self) -> None:
-        if self.request_timeout is not None and self.request_timeout <= 0:
-            raise ValueError(f"the request timeout must be positive, got {self.request_timeout}")
-        if self.max_connections is not None and self.max_connections < 1:
-            raise ValueError(f"max connections must be at least 1, got {self.max_connections}")
 
 
 def build_server(
