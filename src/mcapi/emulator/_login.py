@@ -55,10 +55,10 @@ def discover(call: Call) -> Verdict | FunctionResult:
     if verdict is not None:
         return verdict
     email = str(_first_item(call).get("emailAddress") or "").strip()
-    call.login_user = email or None
-    if "@" not in email:
+    if "@" not in email:  # not recorded: it may be a password typed in the wrong field
         return refuse("discover", "emailAddress is missing or not an address", 400, None,
                       "err_request_malformed")  # fmt: skip
+    call.login_user = email
     store = call.state.store
     domain = store.find_domain(_domain_of(email))
     if domain is None:
@@ -100,11 +100,18 @@ def login(call: Call) -> Verdict | FunctionResult:
         credentials = parse_login_header(header)
     except LoginHeaderError as exc:
         return refuse("credentials", str(exc), 401, "0001", "err_xdk_credentials_incomplete")
-    call.login_user = credentials.username
-    domain = store.find_domain(_domain_of(credentials.username))
+    domain = None
+    if "@" in credentials.username:
+        domain = store.find_domain(_domain_of(credentials.username))
     if domain is None:
-        return refuse("domain", f"domain {_domain_of(credentials.username)} is not managed",
-                      404, "0003")  # fmt: skip
+        # Not an address of a managed domain: perhaps a password typed into the user-name field,
+        # so neither the name nor its "domain" reaches the journal.
+        reason = (
+            "the user name is not an address of a managed domain (not recorded: it may be a "
+            "password typed in the wrong field)"
+        )
+        return refuse("domain", reason, 404, "0003")
+    call.login_user = credentials.username
     account = store.get_account(domain.account_id)
     assert account is not None
     user = store.find_user(credentials.username)

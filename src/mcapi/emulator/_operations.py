@@ -109,9 +109,11 @@ def _number(value: Any, name: str, high: float, unit: str) -> float:
     return number
 
 
-def _text(value: Any, name: str, limit: int = 1024) -> str:
+def _text(value: Any, name: str, limit: int = 1024, *, secret: bool = False) -> str:
     if not isinstance(value, str) or not value:
-        raise InvalidInput(name, f"expected a non-empty string, got {_shown(value)}")
+        # a secret's value is never echoed, only its type: the error reaches logs and terminals
+        shown = type(value).__name__ if secret else _shown(value)
+        raise InvalidInput(name, f"expected a non-empty string, got {shown}")
     if len(value) > limit:
         raise InvalidInput(name, f"at most {limit} characters, got {len(value)}")
     return value
@@ -198,7 +200,7 @@ class Admin:
 
     def set_password(self, email: str, password: str) -> User:
         """Set the password (clears its expiry; the user's bindings are revoked)."""
-        value = _text(password, "password")
+        value = _text(password, "password", secret=True)
         return self.store.set_password(self.user(email).id, value)
 
     def set_permissions(self, email: str, permissions: Iterable[str]) -> User:
