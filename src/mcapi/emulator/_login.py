@@ -37,7 +37,7 @@ from mcapi._signing import LoginHeaderError, parse_login_header
 from mcapi.emulator._pipeline._access import ip_permitted
 from mcapi.emulator._pipeline._call import Call, Verdict, refuse
 from mcapi.emulator._pipeline._credentials import check_app_id
-from mcapi.emulator._store import Account, BindingLimitReached, NotFound, User
+from mcapi.emulator._store import Account, BindingLimitReached, RowNotFound, User
 from mcapi.emulator.functions._registry import FunctionResult
 
 
@@ -174,7 +174,7 @@ def _after_password(call: Call, user: User, app_id: str) -> Verdict | FunctionRe
             binding = store.refresh_binding(
                 str(expired_key), now=call.now, ttl_seconds=ttl, user_id=user.id
             )
-        except NotFound:
+        except RowNotFound:
             return refuse("refresh", "the access key to refresh is revoked, unknown or another "
                           "user's", 401, "0008")  # fmt: skip
     else:

@@ -24,7 +24,15 @@ from typing import Any
 
 from mcapi.emulator._data import generate as generate_data
 from mcapi.emulator._state import EmulatorState
-from mcapi.emulator._store import Account, NotFound, SeedError, SeedSummary, Store, User, apply_seed
+from mcapi.emulator._store import (
+    Account,
+    RowNotFound,
+    SeedError,
+    SeedSummary,
+    Store,
+    User,
+    apply_seed,
+)
 from mcapi.emulator._store._seed_plan import (
     GENERATE_DEFAULTS,
     bounded_policy_value,
@@ -238,7 +246,7 @@ class Admin:
             raise UnknownTarget("access_key", f"no live binding with access key {key}")
         try:
             expired = self.store.refresh_binding(key, now=self.state.clock.now(), ttl_seconds=0)
-        except NotFound:  # revoked or deleted meanwhile
+        except RowNotFound:  # revoked or deleted meanwhile
             raise UnknownTarget("access_key", f"no live binding with access key {key}") from None
         owner = self.store.get_user(expired.user_id)
         return {
