@@ -138,3 +138,53 @@ async def test_a_skew_refusal_gives_minutes_whole_from_one_up_and_in_tenths_belo
     response = await api.http.post(ACCOUNT, json={"data": []}, headers=stale)
     assert code_of(response) == "401 0004 err_xdk_invalid_signature"
     assert last(api)["reason"] == f"signature refused: {said}"
+
+
+# ---- quotas: per user, per function, forced -----------------------------------------------------
+
+READER = "reader@demo.example"
+
+
+async def test_each_user_has_a_quota_of_their_own(api: Api) -> None:
+    policy = {"quota_limit": 1, "quota_reset_ms": 60000}
+    await api.admin("POST", "/accounts/CUSA12345/policy", policy)
+    reader = await api.binding_for(READER)
+    assert (await api.call(ACCOUNT)).status_code == 200
+    assert (await api.call(ACCOUNT)).status_code == 429
+    entry = last(api)
+    assert entry["check"] == "quota"
+    assert entry["reason"] == "the user's quota is spent (1 calls, one back every 60000 ms)"
+    assert (await api.call(ACCOUNT, keys=reader)).status_code == 200  # another user's quota
+
+
+async def test_a_function_quota_is_named_in_the_refusal(api: Api) -> None:
+    policy = {"function_quotas": {ACCOUNT: {"limit": 1, "reset_ms": 1000}}}
+    await api.admin("POST", "/accounts/CUSA12345/policy", policy)
+    await api.call(ACCOUNT)
+    assert (await api.call(ACCOUNT)).status_code == 429
+    assert last(api)["reason"] == (
+        f"the quota of {ACCOUNT} is spent (1 calls, one back every 1000 ms)"
+    )
+
+
+async def test_a_forced_quota_rule_for_one_user_spares_the_others(api: Api) -> None:
+    rule = {"path": ACCOUNT, "call_number": 1, "reset_ms": 1000, "user": READER}
+    await api.admin("POST", "/quotas/forced", rule)
+    reader = await api.binding_for(READER)
+    assert (await api.call(ACCOUNT)).status_code == 200
+    refused = await api.call(ACCOUNT, keys=reader)
+    assert code_of(refused) == "429 0008 err_xdk_rate_limit_exceeded"
+    entry = last(api)
+    assert entry["check"] == "quota" and entry["user"] == READER
+    assert entry["reason"] == f"forced quota rule: call to {ACCOUNT} refused"
+
+
+async def test_a_missing_permission_is_journaled_as_the_permission_checks_refusal(
+    api: Api,
+) -> None:
+    await api.admin("POST", f"/users/{READER}/permissions", {"permissions": []})
+    keys = await api.binding_for(READER)
+    assert (await api.call(ACCOUNT, keys=keys)).status_code == 403
+    entry = last(api)
+    assert entry["check"] == "permission" and entry["sub_code"] == "0002"
+    assert entry["reason"] == f"user {READER} lacks 'Account | Dashboard | Read'"
