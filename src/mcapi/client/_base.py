@@ -25,7 +25,7 @@ import httpx
 
 from mcapi._envelope import render_request
 from mcapi._errors import LocalProtocolError, MimecastError, RemoteProtocolError
-from mcapi.client._auth import GENERATION, Binding, SigningAuth
+from mcapi.client._auth import GENERATION, CredentialsInUse, SigningAuth
 from mcapi.client._bounded import UNTIL
 from mcapi.client._core import CallState, Core, Exchange, Outcome, Step, TransportFailure
 from mcapi.client._credentials import Credentials
@@ -121,7 +121,7 @@ def file_in_call(path: str, response: httpx.Response | None) -> MimecastError:
 class ShellBase:
     """Set-up and reporting shared by the sync and async clients."""
 
-    _binding: Binding | None
+    _binding: CredentialsInUse | None
     _auth: SigningAuth | None
     #: Total seconds one attempt's answer may take (the client's ``timeout``).
     _attempt_seconds: float
@@ -146,7 +146,7 @@ class ShellBase:
         self._auth = None
 
     def _install(self, credentials: Credentials) -> None:
-        self._binding = Binding(credentials)
+        self._binding = CredentialsInUse(credentials)
         self._auth = SigningAuth(self._binding, self._wall)
 
     # ---- public, read-only views ----------------------------------------------------------------
@@ -171,7 +171,7 @@ class ShellBase:
         """The quota pacer shared by this client's calls."""
         return self._pacer
 
-    def _bound(self) -> Binding:
+    def _bound(self) -> CredentialsInUse:
         if self._binding is None:
             raise LocalProtocolError("this client has no binding yet (log in first)")
         return self._binding
