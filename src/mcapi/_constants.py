@@ -14,6 +14,7 @@ __all__ = [
     "DISCOVER_PATH",
     "LOGIN_PATH",
     "LOG_LEVELS",
+    "REDACTED",
     "TOKEN_PATH",
     "TOKEN_TTL_SECONDS",
 ]
@@ -32,3 +33,6 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8787
 #: The log levels of the emulator's server (uvicorn's names).
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
+#: What the journal, the CLI and logs show in place of a secret.
+REDACTED = "[redacted]"

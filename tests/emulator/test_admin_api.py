@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -554,11 +553,12 @@ async def test_a_refused_clock_change_leaves_the_clock_alone(
 
 
 async def test_a_refused_change_does_not_freeze_a_running_clock(api: Api) -> None:
+    before = (await api.admin("GET", "/clock")).json()
     response = await raw_admin(api, "POST", "/clock", {"freeze": True, "rewind": 5})
     assert response.status_code == 400
     state = (await api.admin("GET", "/clock")).json()
     assert state["frozen"] is False
-    assert abs(state["now"] - time.time()) < 60
+    assert state["now"] >= before["now"]  # not rewound either
 
 
 async def test_the_clock_goes_to_the_edges_of_its_range(api: Api) -> None:

@@ -25,7 +25,7 @@ import httpx
 
 from mcapi._envelope import render_request
 from mcapi._errors import LocalProtocolError, MimecastError, RemoteProtocolError
-from mcapi.client._auth import GENERATION, Binding, SigningAuth
+from mcapi.client._auth import GENERATION, CredentialsInUse, SigningAuth
 from mcapi.client._bounded import UNTIL
 from mcapi.client._core import CallState, Core, Exchange, Outcome, Step, TransportFailure
 from mcapi.client._credentials import AnyCredentials, OAuthCredentials
@@ -122,7 +122,7 @@ def file_in_call(path: str, response: httpx.Response | None) -> MimecastError:
 class ShellBase:
     """Set-up and reporting shared by the sync and async clients."""
 
-    _binding: Binding | None
+    _binding: CredentialsInUse | None
     _auth: SigningAuth | TokenAuth | None
     #: API 2.0 credentials, when the client calls with a Bearer token instead of a binding
     _oauth: OAuthCredentials | None
@@ -154,7 +154,7 @@ class ShellBase:
             self._oauth = credentials
             self._auth = TokenAuth(credentials, self._wall)
             return
-        self._binding = Binding(credentials)
+        self._binding = CredentialsInUse(credentials)
         self._auth = SigningAuth(self._binding, self._wall)
 
     # ---- public, read-only views ----------------------------------------------------------------
@@ -181,7 +181,7 @@ class ShellBase:
         """The quota pacer shared by this client's calls."""
         return self._pacer
 
-    def _bound(self) -> Binding:
+    def _bound(self) -> CredentialsInUse:
         if self._binding is None:
             if self._oauth is not None:
                 raise LocalProtocolError(

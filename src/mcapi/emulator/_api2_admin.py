@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mcapi.emulator._store import NotFound
+from mcapi.emulator._store import RowNotFound
 from mcapi.emulator._store._api2 import Api2Application
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ class Api2AdminOps:
         """The application with this client id; UnknownTarget if there is none."""
         found = self.store.get_api2_application(client_id) if isinstance(client_id, str) else None
         if found is None:
-            raise _refused(NotFound(f"no API 2.0 application {client_id}"), "client_id")
+            raise _refused(RowNotFound(f"no API 2.0 application {client_id}"), "client_id")
         return found
 
     def create_app(

@@ -37,7 +37,7 @@ __all__ = [
     "within",
 ]
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +106,7 @@ class Problems:
     def add(self, field: str, message: str) -> None:
         self._items.append(Problem(field, message))
 
-    def check(self, part: Callable[[], T]) -> T:
+    def check(self, part: Callable[[], _T]) -> _T:
         """Run ``part``; its InvalidInput is recorded, not raised.
 
         Returns what ``part`` returns, or None (typed as its result) when it raised: whoever
@@ -115,7 +115,7 @@ class Problems:
             return part()
         except InvalidInput as exc:
             self._items.extend(exc.problems)
-            return cast(T, None)
+            return cast(_T, None)
 
     def __bool__(self) -> bool:
         return bool(self._items)

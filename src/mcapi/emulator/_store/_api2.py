@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection
 from mcapi._constants import TOKEN_TTL_SECONDS
 from mcapi.emulator._store import _validate as check
 from mcapi.emulator._store._engine import StoreBase
-from mcapi.emulator._store._errors import AlreadyExists, NotFound
+from mcapi.emulator._store._errors import AlreadyExists, RowNotFound
 from mcapi.emulator._store._models import (
     Account,
     Application,
@@ -240,7 +240,7 @@ def insert_api2_application(
     now: float,
 ) -> Api2Application:
     """Insert an application (the secret already hashed); AlreadyExists if the client id is
-    taken, NotFound if the account is not there."""
+    taken, RowNotFound if the account is not there."""
     role, granted = role_permissions(role, permissions)
     chosen = checked_products(products)
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
@@ -249,7 +249,7 @@ def insert_api2_application(
     if not isinstance(client_id, str) or not 8 <= len(client_id) <= 64:
         raise ValueError("a client id is 8-64 characters")
     if conn.execute(sa.select(accounts.c.id).where(accounts.c.id == account_id)).first() is None:
-        raise NotFound(f"account {account_id} does not exist")
+        raise RowNotFound(f"account {account_id} does not exist")
     taken = sa.select(api2_applications.c.client_id).where(
         api2_applications.c.client_id == client_id
     )
@@ -354,7 +354,7 @@ class Api2Ops(StoreBase):
         with self.connect() as conn:
             row = conn.execute(stmt).first()
         if row is None:
-            raise NotFound(f"no API 2.0 application {client_id}")
+            raise RowNotFound(f"no API 2.0 application {client_id}")
         return _app_from_row(row)
 
     def rotate_api2_secret(
