@@ -241,3 +241,14 @@ def test_a_plain_acquire_costs_a_retry_share_not_a_timeout_share() -> None:
     budget = RetryBudget(100, retry_cost=5, timeout_cost=10)
     assert budget.acquire() == 5 and budget.available == 95
     assert budget.acquire(timeout=True) == 10 and budget.available == 85
+
+
+def test_an_attempt_event_reports_the_step_and_the_call() -> None:
+    c = make()
+    state = c.begin(READ, (), now=0)
+    step = c.on_answer(state, external(), 0)
+    event = c.event(state, step)
+    assert (event.path, event.attempt, event.outcome) == (READ, 1, "retry")
+    assert (event.reason, event.status, event.sub_code) == (step.reason, 500, "0006")
+    assert event.delay == step.delay > 0 and event.request_id == "R"
+    assert event.retry_budget_remaining == c.budget.available == 495

@@ -188,3 +188,28 @@ async def test_a_missing_permission_is_journaled_as_the_permission_checks_refusa
     entry = last(api)
     assert entry["check"] == "permission" and entry["sub_code"] == "0002"
     assert entry["reason"] == f"user {READER} lacks 'Account | Dashboard | Read'"
+
+
+# ---- the user and the binding -------------------------------------------------------------------
+
+
+async def test_a_lapsed_binding_says_how_long_ago(api: Api) -> None:
+    keys = await api.binding_for(READER, ttl_seconds=3600)
+    api.emu.clock.freeze()
+    api.emu.clock.advance(3600 + 180)
+    response = await api.call(ACCOUNT, keys=keys)
+    assert code_of(response) == "418 0001 err_xdk_binding_expired"
+    assert last(api)["reason"] == "binding expired 3 minutes ago"
+
+
+async def test_an_address_outside_the_ranges_is_journaled_as_the_ip_checks_refusal(
+    api: Api,
+) -> None:
+    await api.admin(
+        "POST", "/accounts/CUSA12345/policy", {"permitted_ip_ranges": ["203.0.113.0/24"]}
+    )
+    response = await api.call(ACCOUNT)
+    assert code_of(response).startswith("403 0016")
+    entry = last(api)
+    assert entry["check"] == "ip"
+    assert entry["reason"] == "client address 198.51.100.7 is outside the permitted ranges"
