@@ -168,15 +168,19 @@ async def test_a_function_quota_is_named_in_the_refusal(api: Api) -> None:
 
 
 async def test_a_forced_quota_rule_for_one_user_spares_the_others(api: Api) -> None:
-    rule = {"path": ACCOUNT, "call_number": 1, "reset_ms": 1000, "user": READER}
-    await api.admin("POST", "/quotas/forced", rule)
+    rule = {
+        "at": "quota",
+        "match": {"path": ACCOUNT, "call_number": 1, "user": READER},
+        "effect": {"status": 429, "sub_code": "0008", "reset_ms": 1000},
+    }
+    rule_id = (await api.admin("POST", "/faults", rule)).json()["id"]
     reader = await api.binding_for(READER)
     assert (await api.call(ACCOUNT)).status_code == 200
     refused = await api.call(ACCOUNT, keys=reader)
     assert code_of(refused) == "429 0008 err_xdk_rate_limit_exceeded"
     entry = last(api)
     assert entry["check"] == "quota" and entry["user"] == READER
-    assert entry["reason"] == f"forced quota rule: call to {ACCOUNT} refused"
+    assert entry["reason"] == f"forced quota rule {rule_id}: call to {ACCOUNT} refused"
 
 
 async def test_a_missing_permission_is_journaled_as_the_permission_checks_refusal(
