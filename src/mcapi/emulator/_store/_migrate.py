@@ -11,10 +11,13 @@ not race to create the same tables, so the whole upgrade runs in one transaction
 - SQLite: ``BEGIN IMMEDIATE`` takes SQLite's own write lock on the file up front; another process
   waits on the busy timeout and then sees the upgraded schema. SQLite's DDL is transactional too.
 
-A database made by an mcapi that had no migrations (its tables exist, but no ``alembic_version``)
-is adopted: every table it has must have the columns of the first revision (else
-:class:`SchemaMismatch` says which differ, and nothing is changed); the first revision then creates
-only the tables it lacks, records itself, and later revisions run as on any other database.
+An empty database gets the newest schema directly: the metadata's ``create_all``, then the newest
+revision recorded (Alembic's recipe for a fresh database, an order of magnitude faster than
+replaying every revision; the tests check that both give the same tables). A database made by an
+mcapi that had no migrations (its tables exist, but no ``alembic_version``) is adopted: every
+emulator table it has must have the columns of the first revision (else :class:`SchemaMismatch`
+says which differ, and nothing is changed); the first revision then creates only the tables it
+lacks and records itself, and later revisions run as on any other database.
 
 Alembic is driven programmatically (a :class:`~alembic.config.Config` built here, with the
 connection passed to ``env.py``), never from an ``alembic.ini`` on disk. A schema change is a new
@@ -24,6 +27,7 @@ and the tables of :func:`target_metadata` differ.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -61,9 +65,14 @@ def _config(connection: Connection | None = None) -> Config:
     return config
 
 
+@functools.cache
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(_config())
+
+
 def head() -> str:
     """The newest revision shipped with this mcapi."""
-    revision = ScriptDirectory.from_config(_config()).get_current_head()
+    revision = _scripts().get_current_head()
     assert revision is not None
     return revision
 
@@ -84,6 +93,7 @@ def _lock(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+@functools.cache
 def _baseline_columns() -> dict[str, list[str]]:
     """Each table of the first revision and its columns, found by applying that revision to a
     scratch in-memory database (so the check follows the revision itself)."""
@@ -101,11 +111,11 @@ def _baseline_columns() -> dict[str, list[str]]:
         scratch.dispose()
 
 
-def _check_adoptable(conn: Connection) -> None:
-    inspector = sa.inspect(conn)
+def _check_adoptable(conn: Connection, tables: set[str]) -> None:
     expected = _baseline_columns()
+    inspector = sa.inspect(conn)
     problems = []
-    for name in sorted(set(inspector.get_table_names()) & set(expected)):
+    for name in sorted(tables & set(expected)):
         have = [c["name"] for c in inspector.get_columns(name)]
         if sorted(have) != sorted(expected[name]):
             missing = sorted(set(expected[name]) - set(have))
@@ -128,5 +138,12 @@ def upgrade(engine: Engine) -> None:
         if current == head():
             return
         if current is None:
-            _check_adoptable(conn)
+            tables = set(sa.inspect(conn).get_table_names())
+            if not tables:
+                # An empty database: create the newest schema at once and record it (Alembic's
+                # recipe; the test suite checks that the revisions build the same tables).
+                target_metadata().create_all(conn)
+                context.stamp(_scripts(), "head")
+                return
+            _check_adoptable(conn, tables)
         command.upgrade(_config(conn), "head")
