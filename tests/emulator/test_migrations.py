@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.util import CommandError
 
 from mcapi.emulator import Emulator
 from mcapi.emulator._store._migrate import (
@@ -35,6 +36,7 @@ from mcapi.emulator._store._migrate import (
     current_revision,
     head,
     target_metadata,
+    upgrade,
 )
 
 STARTERS = 6
@@ -198,8 +200,6 @@ def test_a_second_start_changes_nothing(fresh_url: str) -> None:
     statements: list[str] = []
     sa.event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     try:
-        from mcapi.emulator._store._migrate import upgrade
-
         upgrade(engine)
     finally:
         engine.dispose()
@@ -221,3 +221,13 @@ def test_the_newest_revision_matches_the_metadata(fresh_url: str) -> None:
             assert compare_metadata(context, target_metadata()) == []
     finally:
         engine.dispose()
+
+
+def test_a_database_newer_than_this_mcapi_is_refused(fresh_url: str) -> None:
+    Emulator(fresh_url, kdf_n=2**10).close()
+    engine = sa.create_engine(fresh_url)
+    with engine.begin() as conn:  # as a later mcapi would leave it
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = 'f00d'"))
+    engine.dispose()
+    with pytest.raises(CommandError, match="f00d"):
+        Emulator(fresh_url, kdf_n=2**10)
