@@ -35,7 +35,7 @@ PUBLIC_PACKAGES = (
 IMPORT_MACHINERY = {"TYPE_CHECKING", "annotations"}
 #: Server packages; none may be imported by the client or by ``mcapi call``.
 # orjson is no server package: the collector writes its records with it
-SERVER_PACKAGES = ("starlette", "uvicorn", "sqlalchemy", "psycopg", "redis")
+SERVER_PACKAGES = ("starlette", "uvicorn", "sqlalchemy", "alembic", "psycopg", "redis")
 
 
 def _public_names(module: ModuleType) -> Iterator[str]:

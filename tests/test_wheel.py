@@ -28,7 +28,15 @@ pytestmark = [pytest.mark.wheel, pytest.mark.xdist_group("wheel")]
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Distributions of the emulator extra; none may come with the base install.
-SERVER_DISTRIBUTIONS = {"starlette", "uvicorn", "sqlalchemy", "psycopg", "psycopg-binary", "redis"}
+SERVER_DISTRIBUTIONS = {
+    "starlette",
+    "uvicorn",
+    "sqlalchemy",
+    "psycopg",
+    "psycopg-binary",
+    "redis",
+    "alembic",
+}
 ACCOUNT = "/api/account/get-account"
 PIP_TIMEOUT = 600
 

@@ -13,7 +13,7 @@ __all__ = ["EMULATOR_EXTRA_HINT", "EMULATOR_MODULES", "missing_emulator_modules"
 
 #: Top-level modules every emulator needs, whatever its database (psycopg and redis are imported
 #: only for a PostgreSQL URL or ``--redis``).
-EMULATOR_MODULES: tuple[str, ...] = ("starlette", "uvicorn", "sqlalchemy")
+EMULATOR_MODULES: tuple[str, ...] = ("starlette", "uvicorn", "sqlalchemy", "alembic")
 
 EMULATOR_EXTRA_HINT = "install the emulator extra: pip install 'mcapi[emulator]'"
 

@@ -43,6 +43,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
+from mcapi.emulator._store._migrate import upgrade
 from mcapi.emulator._store._passwords import DEFAULT_N
 from mcapi.emulator._store._schema import metadata
 
@@ -182,9 +183,11 @@ class StoreBase:
             yield conn
 
     def create_all(self) -> None:
-        """Create every table of the shared metadata that does not exist yet."""
+        """Bring the schema to this mcapi's newest migration, once, under a lock (see
+        :mod:`mcapi.emulator._store._migrate`): creates a fresh database's tables, upgrades or
+        adopts an existing one, and lets several processes start at once."""
         with self._guard:
-            metadata.create_all(self._engine)
+            upgrade(self._engine)
 
     def reset(self) -> None:
         """Delete every row of every table (children first), keeping the tables."""
