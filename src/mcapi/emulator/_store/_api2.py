@@ -61,20 +61,7 @@ __all__ = [
 #: explicit permission list. The role names are the emulator's own.
 API2_ROLES: dict[str, tuple[str, ...]] = {
     "Full Administrator": ("*",),
-    "Read Only": (
-        "Account | Dashboard | Read",
-        "Account | Logs | Read",
-        "Gateway | Tracking | Read",
-        "Monitoring | URL Protection | Read",
-        "Monitoring | Attachment Protection | Read",
-        "Monitoring | Impersonation Protection | Read",
-        "Archive | Search Content View",
-        "Archive | Search | Read",
-        "Directories | Groups | Read",
-        "Directories | Internal | Read",
-        "Gateway | Policies | Read",
-        "Services | Threat Remediation | Read",
-    ),
+    "Read Only": check.READ_ONLY_PERMISSIONS,
 }
 CUSTOM_ROLE = "Custom"
 #: Products an application may be registered for (recorded, not enforced: emulator's choice).

@@ -29,6 +29,7 @@ from mcapi.emulator._store._errors import SeedError, StoreError
 from mcapi.emulator._store._seed import apply_seed
 from mcapi.emulator._store._seed_plan import GeneratePlan
 from mcapi.emulator._store._store import Store
+from mcapi.emulator._store._validate import READ_ONLY_PERMISSIONS
 
 __all__ = [
     "DEMO_ACCOUNT_CODE",
@@ -48,22 +49,6 @@ DEMO_FORMER = f"former@{DEMO_DOMAIN}"
 _PASSWORDS_SETTING = "demo.passwords"
 #: The data ``serve --demo`` generates when it creates the tenant (about 1,400 messages, 40 ms).
 DEMO_DATA = GeneratePlan(seed=1, users=25, days=3, messages_per_user_day=20)
-
-#: Every read permission of the emulated functions: what the demo's read-only user holds.
-READ_ONLY_PERMISSIONS = (
-    "Account | Dashboard | Read",
-    "Account | Logs | Read",
-    "Gateway | Tracking | Read",
-    "Monitoring | URL Protection | Read",
-    "Monitoring | Attachment Protection | Read",
-    "Monitoring | Impersonation Protection | Read",
-    "Archive | Search Content View",
-    "Archive | Search | Read",
-    "Directories | Groups | Read",
-    "Directories | Internal | Read",
-    "Gateway | Policies | Read",
-    "Services | Threat Remediation | Read",
-)
 
 
 def _random_password() -> str:

@@ -13,9 +13,27 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+#: Every read permission of the emulated functions: what the demo's read-only
+#: user and the API 2.0 "Read Only" role hold.
+READ_ONLY_PERMISSIONS = (
+    "Account | Dashboard | Read",
+    "Account | Logs | Read",
+    "Gateway | Tracking | Read",
+    "Monitoring | URL Protection | Read",
+    "Monitoring | Attachment Protection | Read",
+    "Monitoring | Impersonation Protection | Read",
+    "Archive | Search Content View",
+    "Archive | Search | Read",
+    "Directories | Groups | Read",
+    "Directories | Internal | Read",
+    "Gateway | Policies | Read",
+    "Services | Threat Remediation | Read",
+)
+
 __all__ = [
     "AUTH_TYPES",
     "POLICY_FIELDS",
+    "READ_ONLY_PERMISSIONS",
     "STATUSES",
     "auth_types",
     "cidr_list",
