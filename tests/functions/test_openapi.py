@@ -89,6 +89,10 @@ def test_document_lists_every_function_with_its_contract() -> None:
         for status in ("400", "401", "403", "409", "429", "500"):
             error = operation["responses"][status]["content"]["application/json"]["schema"]
             assert error == {"$ref": "#/components/schemas/ErrorEnvelope"}
+        # either API: a signed binding (1.0) or a Bearer token (2.0)
+        assert operation["security"] == [{"MC": []}, {"OAuth2": []}]
+    oauth = document["components"]["securitySchemes"]["OAuth2"]
+    assert oauth["flows"] == {"clientCredentials": {"tokenUrl": "/oauth/token", "scopes": {}}}
 
 
 @pytest.mark.anyio

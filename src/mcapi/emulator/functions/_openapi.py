@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from mcapi._constants import TOKEN_PATH
 from mcapi.emulator.functions._registry import FunctionSpec
 
 __all__ = ["build_openapi"]
@@ -166,7 +167,7 @@ def _operation(spec: FunctionSpec) -> dict[str, Any]:
         "summary": spec.summary,
         "description": _description(spec),
         "tags": [tag],
-        "security": [{"MC": []}],
+        "security": [{"MC": []}, {"OAuth2": []}],
         "x-mcapi-permission": spec.permission,
         "x-mcapi-read-only": spec.read_only,
         "requestBody": _request_body(spec),
@@ -179,11 +180,13 @@ def build_openapi(functions: Mapping[str, FunctionSpec], *, version: str = "1.0"
     return {
         "openapi": "3.0.3",
         "info": {
-            "title": "Mimecast API 1.0 (mcapi emulator)",
+            "title": "Mimecast API 1.0 and 2.0 (mcapi emulator)",
             "version": version,
             "description": (
                 'Every call is a POST of {"data": [...]} signed with the x-mc-date, '
-                "x-mc-req-id, x-mc-app-id and Authorization: MC accessKey:signature headers."
+                "x-mc-req-id, x-mc-app-id and Authorization: MC accessKey:signature headers "
+                "(API 1.0), or sent with Authorization: Bearer <token> from POST /oauth/token "
+                "(API 2.0)."
             ),
         },
         "paths": {path: {"post": _operation(spec)} for path, spec in sorted(functions.items())},
@@ -195,7 +198,12 @@ def build_openapi(functions: Mapping[str, FunctionSpec], *, version: str = "1.0"
                     "in": "header",
                     "name": "Authorization",
                     "description": "MC accessKey:base64(HMAC-SHA1(secret, date:reqid:path:appKey))",
-                }
+                },
+                "OAuth2": {
+                    "type": "oauth2",
+                    "description": "API 2.0: a Bearer token from the client-credentials grant",
+                    "flows": {"clientCredentials": {"tokenUrl": TOKEN_PATH, "scopes": {}}},
+                },
             },
         },
     }
