@@ -171,6 +171,11 @@ class StoreBase:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             yield conn
 
+    def ping(self) -> None:
+        """Raise unless the database answers ``SELECT 1`` (the readiness probe)."""
+        with self.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+
     def create_all(self) -> None:
         """Create every table of the shared metadata that does not exist yet."""
         with self._guard:
