@@ -12,7 +12,9 @@ after the checks (``settle_rate``), before the function runs, and the renderer o
 Unsigned paths (login, discovery) run a shorter chain and their own handler.
 
 Anything unexpected becomes 500 err_internal with the exception in the journal; the fuzz tests
-check that no input gets there.
+check that no input gets there. A Redis that does not answer (the shared limiter and replay
+cache) becomes 500 0006 err_xdk_external_resource, the platform's answer for a dependency that
+cannot be reached, also journalled; ``GET /_emulator/ready`` answers 503 meanwhile.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 
 import anyio
+import redis
 from starlette.types import Receive, Scope, Send
 
 from mcapi._codes import lookup
@@ -49,6 +52,9 @@ from mcapi.emulator.functions._registry import (
 )
 
 logger = logging.getLogger("mcapi.emulator")
+
+#: The failures of a dependency that does not answer (rather than of the emulator itself).
+UNREACHABLE = (redis.ConnectionError, redis.TimeoutError)
 
 Check = Callable[[Call], Verdict | None]
 #: An unsigned function: its own checks and answer.
@@ -181,6 +187,15 @@ class ApiEndpoint:
             outcome = verdict if verdict is not None else await self._execute(call, handler)
         except TransportFault:
             raise
+        except UNREACHABLE as exc:  # Redis (the shared limiter and replay cache) is down
+            logger.warning("answering %s with 500 0006: Redis unreachable: %s", call.path, exc)
+            outcome = Verdict(
+                lookup(500, "0006", "err_xdk_external_resource"),
+                "dependency",
+                f"Redis unreachable ({type(exc).__name__})",
+                message="the emulator's Redis (rate limits, replay protection) is unreachable; "
+                "see GET /_emulator/ready",
+            )
         except Exception as exc:  # the fuzz tests make sure no input gets here
             logger.exception("unexpected error answering %s", call.path)
             outcome = Verdict(
