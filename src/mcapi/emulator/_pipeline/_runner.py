@@ -44,6 +44,7 @@ from mcapi.emulator._pipeline._respond import (
     verdict_body,
 )
 from mcapi.emulator._state import EmulatorState
+from mcapi.emulator.functions._paging import DEFAULT_PAGE_SIZE
 from mcapi.emulator.functions._registry import (
     FunctionContext,
     FunctionError,
@@ -52,6 +53,11 @@ from mcapi.emulator.functions._registry import (
 )
 
 logger = logging.getLogger("mcapi.emulator")
+
+#: A read-only call runs on the event loop unless it asks for a page larger than this (the
+#: functions' default page size) or for more items than :data:`INLINE_ITEMS` (large_read).
+INLINE_PAGE_ROWS = DEFAULT_PAGE_SIZE
+INLINE_ITEMS = 100
 
 #: The failures of a dependency that does not answer (rather than of the emulator itself).
 UNREACHABLE = (redis.ConnectionError, redis.TimeoutError)
@@ -107,6 +113,19 @@ def client_ip(scope: Scope, headers: Mapping[str, str], trust_forwarded: bool) -
         return headers["x-forwarded-for"].split(",")[0].strip()
     client = scope.get("client")
     return str(client[0]) if client else "unknown"
+
+
+def large_read(call: Call) -> bool:
+    """Whether a read may make a large result: a page of more than :data:`INLINE_PAGE_ROWS`
+    rows, or more than :data:`INLINE_ITEMS` items (each a query of its own). Those run in a
+    worker thread, like writes."""
+    spec, request = call.spec, call.request
+    if spec is None or request is None:
+        return False
+    if len(request.data) > INLINE_ITEMS:
+        return True
+    asked = request.pagination.page_size if request.pagination is not None else None
+    return spec.paginated and (asked or DEFAULT_PAGE_SIZE) > INLINE_PAGE_ROWS
 
 
 def run_checks(call: Call, checks: Sequence[Check]) -> Verdict | None:
@@ -210,14 +229,14 @@ class ApiEndpoint:
         self, call: Call, unsigned: UnsignedHandler | None
     ) -> Verdict | FunctionResult | StreamResult:
         """Run the login/discovery handler or the function. What can take long (a password hash,
-        a write) runs in a worker thread so that other calls are answered meanwhile; reads run
-        inline, which is faster than a thread hop."""
+        a write, a read of a large result) runs in a worker thread so that other calls are
+        answered meanwhile; small reads run inline, which is faster than a thread hop."""
         if unsigned is not None:
             return await anyio.to_thread.run_sync(unsigned, call)
         assert call.spec is not None
         context = self._context(call)
         try:
-            if call.spec.read_only:
+            if call.spec.read_only and not large_read(call):
                 return call.spec.handler(context)
             return await anyio.to_thread.run_sync(call.spec.handler, context)
         except FunctionError as exc:
