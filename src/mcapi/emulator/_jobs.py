@@ -207,12 +207,15 @@ class JobRunner:
             pause = min(pause * 2, 0.05)
         return True
 
-    def close(self) -> None:
-        """Stop taking jobs; the worker ends after the job it is running (queued ones are
-        dropped)."""
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop taking jobs; queued ones are dropped, and the one running is given up to
+        ``timeout`` seconds to end (the database is closed next)."""
         with self._lock:
             self._closed = True
+            thread = self._thread
         self._queue.put(None)
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
 
     # ---- the worker ------------------------------------------------------------------------------
     def _forget_old(self) -> None:
