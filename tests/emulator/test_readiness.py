@@ -11,7 +11,9 @@ import pytest
 
 from mcapi._signing import format_date, new_request_id, signed_headers
 from mcapi.emulator import Emulator, EmulatorCredentials
+from mcapi.emulator._readiness import Readiness
 from mcapi.emulator._serve import serve_in_thread
+from mcapi.emulator._store import Store
 
 ACCOUNT = "/api/account/get-account"
 #: A port nothing listens on: connections are refused at once.
@@ -103,3 +105,19 @@ async def test_ready_with_a_live_redis() -> None:
 def in_process(emulator: Emulator) -> httpx.AsyncClient:
     transport = httpx.ASGITransport(app=emulator.app)
     return httpx.AsyncClient(transport=transport, base_url=emulator.base_url)
+
+
+@pytest.mark.anyio
+async def test_ready_is_503_naming_a_database_that_does_not_answer() -> None:
+    """The probe itself, against a PostgreSQL URL where nothing listens (the store connects
+    lazily, so it can be made; an emulator would not start on it)."""
+    store = Store("postgresql+psycopg://mcapi@127.0.0.1:1/mcapi")
+    try:
+        status, body = await Readiness(store, CLOSED_REDIS).answer()
+    finally:
+        store.close()
+    assert status == 503
+    assert body["unreachable"] == ["database", "redis"]
+    checks = body["checks"]
+    assert isinstance(checks, dict)
+    assert checks["database"].startswith("OperationalError")

@@ -17,23 +17,13 @@ import math
 from collections.abc import Callable
 
 import anyio
-import sqlalchemy as sa
 
 from mcapi.emulator._store import Store
 
-__all__ = ["PROBE_TIMEOUT", "Readiness", "redis_shown"]
+__all__ = ["PROBE_TIMEOUT", "Readiness"]
 
 #: Seconds one probe may take before its dependency counts as unreachable.
 PROBE_TIMEOUT = 3.0
-
-
-def redis_shown(url: str) -> str:
-    """A Redis URL without its password, fit for an answer or a log line."""
-    try:
-        parsed = sa.make_url(url.replace("rediss://", "redis+ssl://", 1))
-    except sa.exc.ArgumentError:
-        return "redis://<unparsable URL>"
-    return parsed.render_as_string(hide_password=True).replace("redis+ssl://", "rediss://", 1)
 
 
 def _ping_redis(url: str, timeout: float) -> None:
@@ -54,7 +44,6 @@ class Readiness:
         self.probes: dict[str, Callable[[], None]] = {"database": store.ping}
         if redis_url:
             self.probes["redis"] = lambda: _ping_redis(redis_url, timeout)
-            self.redis_url = redis_shown(redis_url)
 
     async def check(self) -> dict[str, str]:
         """``{name: "ok" or why it is unreachable}`` for every probe, run concurrently."""
