@@ -7,6 +7,12 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, settings
+
+# No wall-clock limits on property tests: Hypothesis' per-example deadline and its "too slow"
+# health check fail a correct test on a loaded machine (or under a mutation run's coverage).
+settings.register_profile("mcapi", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("mcapi")
 
 
 @pytest.fixture

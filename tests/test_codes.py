@@ -203,3 +203,111 @@ def test_first_error_finds_the_first_usable_error(
     from mcapi._codes import first_error
 
     assert first_error(body) == expected
+
+
+# ---- loading and indexing (``catalogue()`` is cached: these build a fresh one) -----------------
+
+
+def test_a_fresh_load_reads_every_field_of_codes_toml() -> None:
+    fresh = catalogue.__wrapped__()
+    assert fresh is not catalogue() and fresh.entries == ENTRIES
+    (expired,) = [e for e in fresh.entries if e.label == "418 0001"]
+    assert expired.to_dict() == {
+        "status": 418,
+        "sub_code": "0001",
+        "body_code": "err_xdk_binding_expired",
+        "name": "Binding Expired",
+        "message": expired.message,
+        "meaning": expired.meaning,
+        "remedy": expired.remedy,
+        "action": "refresh",
+        "client_does": "refresh the binding once (single flight), re-sign, retry once",
+        "retryable": True,
+        "provenance": expired.provenance.value,
+        "table_text": expired.table_text,
+        "emulator_answers_when": expired.emulator,
+    }
+    assert expired.message.startswith("0001 ") and expired.meaning and expired.remedy
+    assert expired.table_text and expired.emulator
+    assert any(e.message_text for e in fresh.entries)
+
+
+def test_a_fresh_catalogue_indexes_by_key_body_code_and_sub_code() -> None:
+    fresh = catalogue.__wrapped__()
+    for entry in ENTRIES:
+        assert fresh.lookup(*entry.key) == entry
+        if entry.body_code is not None:
+            assert fresh.by_body_code(entry.body_code) == entry
+    # for a status alone, the entry without a body code is the default
+    assert fresh.lookup(401).body_code is None and fresh.lookup(401).label == "401"
+    assert fresh.lookup(401, "0004") == lookup(401, "0004")
+
+
+def test_a_catalogue_refuses_duplicate_keys_and_body_codes() -> None:
+    from mcapi._codes import Catalogue
+
+    one = lookup(418, "0001")
+    with pytest.raises(ValueError, match=r"^duplicate catalogue key \(418, '0001'"):
+        Catalogue((one, one))
+    twin = CodeEntry(
+        409, None, one.body_code, "Twin", "m", "r", Action.CALLER, False, Provenance.GENERIC
+    )
+    with pytest.raises(ValueError, match=r"^body code err_xdk_binding_expired appears twice$"):
+        Catalogue((one, twin))
+
+
+def test_generic_entries_are_never_retryable_and_say_what_they_are() -> None:
+    server = lookup(502)
+    assert server.retryable is False and server.provenance is Provenance.GENERIC
+    assert server.meaning == (
+        "The platform or something between it and you failed to answer properly."
+    )
+    item = lookup(200, None, "err_something_new")
+    assert item.retryable is False and item.action is Action.CALLER
+    assert item.meaning == (
+        "The function ran but refused this item for a reason the catalogue does not know."
+    )
+    assert item.remedy == "Read the error message; fix the item and send it again."
+    ok = lookup(204)
+    assert ok.retryable is False and ok.meaning == "The call succeeded."
+    assert ok.remedy == "Nothing to do."
+    odd = lookup(451)
+    assert odd.retryable is False and odd.provenance is Provenance.GENERIC
+    assert odd.meaning == "The platform answered with a status the catalogue does not know."
+
+
+@pytest.mark.parametrize("entry", [e for e in ENTRIES if e.sub_code], ids=lambda e: e.label)
+def test_a_message_alone_names_its_sub_code(entry: CodeEntry) -> None:
+    body = {"fail": [{"errors": [{"message": f"{entry.sub_code} words after it"}]}]}
+    found = catalogue().from_response(entry.status, body)
+    assert (found.status, found.sub_code) == (entry.status, entry.sub_code)
+
+
+def test_from_response_keeps_an_unknown_items_body_code() -> None:
+    body = {"fail": [{"errors": [{"code": "err_something_new", "message": "no"}]}]}
+    assert catalogue().from_response(200, body).body_code == "err_something_new"
+
+
+@pytest.mark.parametrize(
+    "body", [None, "text", {"data": []}, {"meta": []}, {"meta": {"status": "500"}}]
+)
+def test_without_status_or_meta_status_an_answer_is_a_200(body: object) -> None:
+    assert catalogue().from_response(None, body).status == 200
+
+
+def test_a_fail_item_without_errors_does_not_hide_the_next_one() -> None:
+    from mcapi._codes import first_error
+
+    body = {"fail": [{"key": 1}, {"errors": [{"code": "err_b", "message": "0004 m"}]}]}
+    assert first_error(body) == ("err_b", "0004 m")
+
+
+@pytest.mark.parametrize("message", ["", "   ", "words only", "0004"])
+def test_sub_code_of_blank_and_plain_messages(message: str) -> None:
+    from mcapi._codes import sub_code_of
+
+    assert sub_code_of(message) == ("0004" if message == "0004" else None)
+
+
+def test_an_empty_sub_code_is_none() -> None:
+    assert normalize_sub_code("") is None

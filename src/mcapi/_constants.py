@@ -7,7 +7,7 @@ serves with.
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "DISCOVER_PATH", "LOGIN_PATH", "LOG_LEVELS"]
+__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "DISCOVER_PATH", "LOGIN_PATH", "LOG_LEVELS", "REDACTED"]
 
 #: The two unsigned functions: discovery of the region's base URL, and login (a new binding).
 DISCOVER_PATH = "/api/login/discover-authentication"
@@ -18,3 +18,6 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8787
 #: The log levels of the emulator's server (uvicorn's names).
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
+#: What the journal, the CLI and logs show in place of a secret.
+REDACTED = "[redacted]"

@@ -13,6 +13,7 @@ import os
 import queue
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -511,10 +512,12 @@ def test_serve_with_a_bad_seed_loads_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "bad.toml").write_text('[[accounts]]\ncode = "X"\n')  # no name
+    (tmp_path / "bad.toml").write_text('[[accounts]]\ncode = "X"\nregion = 5\n')  # no name
     result = CliRunner().invoke(cli, ["emulator", "serve", "--port", "0", "--seed", "bad.toml"])
     assert result.exit_code == 2
-    assert "accounts[0].name: required" in result.output
+    assert "seed not loaded: 2 problems" in result.output
+    assert "\n  accounts[0].name: required" in result.output
+    assert "\n  accounts[0].region: expected a non-empty string" in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "mcapi-emulator.db").exists()
     result = CliRunner().invoke(cli, ["emulator", "serve", "--port", "0", "--seed", "none.json"])
@@ -651,3 +654,56 @@ def test_serve_request_timeout_and_max_connections(serving: Callable[..., Served
         assert answer.startswith(b"HTTP/1.1 408 ")
         assert b"err_request_timeout" in answer
     assert served.stop() == 0
+
+
+def test_serve_takes_the_admin_token_from_a_file(
+    serving: Callable[..., Served], tmp_path: Path
+) -> None:
+    token_file = tmp_path / "admin-token"
+    token_file.write_text("token-from-a-file-0123\n", encoding="utf-8")
+    served = serving("--port", str(free_port()), "--db", "sqlite://", "--admin-token-file",
+                     str(token_file))  # fmt: skip
+    env = exports(served.read_until("MCAPI_ADMIN_TOKEN"))
+    assert env["MCAPI_ADMIN_TOKEN"] == "token-from-a-file-0123"
+    journal = f"{env['MCAPI_BASE_URL']}/_emulator/journal"
+    bearer = {"Authorization": "Bearer token-from-a-file-0123"}
+    assert httpx.get(journal, headers=bearer).status_code == 200
+    assert httpx.get(journal, headers={"Authorization": "Bearer other"}).status_code == 401
+    assert served.stop() == 0
+
+
+def test_serve_warns_when_listening_beyond_loopback_without_tls(
+    serving: Callable[..., Served],
+) -> None:
+    served = serving("--host", "0.0.0.0", "--port", str(free_port()), "--db", "sqlite://")
+    lines = served.read_until("Paste into your shell")
+    assert any("without TLS" in line for line in lines)
+    assert served.stop() == 0
+
+
+def test_serve_with_tls_answers_https_and_does_not_warn(
+    serving: Callable[..., Served], tmp_path: Path
+) -> None:
+    from tests.emulator.test_served_tls import self_signed
+
+    tls = self_signed(tmp_path)
+    port = free_port()
+    served = serving("--port", str(port), "--db", "sqlite://", "--tls-cert", str(tls.cert),
+                     "--tls-key", str(tls.key))  # fmt: skip
+    lines = served.read_until("Paste into your shell")
+    assert not any("without TLS" in line for line in lines)
+    env = exports(served.read_until("MCAPI_ADMIN_TOKEN"))
+    assert env["MCAPI_BASE_URL"] == f"https://127.0.0.1:{port}"
+    trusted = ssl.create_default_context(cafile=str(tls.cert))
+    health = httpx.get(f"{env['MCAPI_BASE_URL']}/_emulator/health", verify=trusted, timeout=10)
+    assert health.status_code == 200
+    assert served.stop() == 0
+
+
+def test_serve_tls_needs_both_files(tmp_path: Path) -> None:
+    cert = tmp_path / "cert.pem"
+    cert.write_text("not used", encoding="utf-8")
+    argv = ["emulator", "serve", "--port", "0", "--db", "sqlite://", "--tls-cert", str(cert)]
+    result = CliRunner().invoke(cli, argv)
+    assert result.exit_code == 2
+    assert "--tls-cert and --tls-key go together" in result.output

@@ -265,7 +265,7 @@ async def test_forced_quota_answers_as_a_spent_quota_and_takes_no_token(api: Api
     # the account's limit, 0 left, the rule's reset; the denial took no token from the bucket
     assert limits == [("3", "2", "1000"), ("3", "0", "700"), ("3", "1", "1000")]
     [entry] = [e for e in api.emu.journal.entries() if e.status == 429]
-    assert (entry.check, entry.sub_code) == ("quota", "0008")
+    assert (entry.check, entry.sub_code, entry.fault) == ("quota", "0008", "f1")
     assert entry.reason.startswith("forced quota rule f1:")
 
 

@@ -103,6 +103,17 @@ def test_default_namespace_names_the_database_not_its_password() -> None:
     assert default_redis_namespace("sqlite://") != default_redis_namespace("sqlite://")
 
 
+def test_default_namespace_of_a_sqlite_file_is_its_absolute_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    relative = default_redis_namespace("sqlite:///emulator.db")
+    assert relative == default_redis_namespace(f"sqlite:///{tmp_path / 'emulator.db'}")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert default_redis_namespace("sqlite:///emulator.db") != relative
+
+
 def test_serve_passes_the_namespace_on(tmp_path: Path, redis_url: str) -> None:
     from mcapi.emulator._serve import open_emulator as open_served
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from mcapi.emulator import Emulator
-from mcapi.emulator._pipeline._body import MAX_BODY_BYTES, MAX_ITEMS
+from mcapi.emulator._pipeline._body import MAX_BODY_BYTES, MAX_REQUEST_ITEMS
 from tests.emulator.conftest import Api, code_of
 
 pytestmark = pytest.mark.anyio
@@ -66,15 +66,17 @@ async def test_a_large_body_is_refused_without_reading_on(emu: Emulator) -> None
 
 
 async def test_more_items_than_the_cap_is_413(api: Api) -> None:
-    response = await api.call(GROUPS, body=json.dumps({"data": [{}] * (MAX_ITEMS + 1)}).encode())
+    response = await api.call(
+        GROUPS, body=json.dumps({"data": [{}] * (MAX_REQUEST_ITEMS + 1)}).encode()
+    )
     assert code_of(response) == "413 err_request_too_large"
-    assert f"{MAX_ITEMS + 1} items" in response.json()["fail"][0]["errors"][0]["message"]
+    assert f"{MAX_REQUEST_ITEMS + 1} items" in response.json()["fail"][0]["errors"][0]["message"]
     huge = await api.call(GROUPS, body=json.dumps({"data": [{}] * 200_000}).encode())
     assert code_of(huge) == "413 err_request_too_large"
 
 
 async def test_items_up_to_the_cap_are_served(api: Api) -> None:
-    response = await api.call(GROUPS, body=json.dumps({"data": [{}] * MAX_ITEMS}).encode())
+    response = await api.call(GROUPS, body=json.dumps({"data": [{}] * MAX_REQUEST_ITEMS}).encode())
     assert response.status_code == 200, response.text
 
 

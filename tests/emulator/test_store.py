@@ -26,7 +26,7 @@ from mcapi.emulator._store import (
     READ_ONLY_PERMISSIONS,
     AlreadyExists,
     BindingLimitReached,
-    NotFound,
+    RowNotFound,
     SeedError,
     Store,
     apply_seed,
@@ -211,7 +211,7 @@ def test_account_policy_updates_are_validated(store: Store, tenant: Tenant) -> N
         store.update_account_policy(tenant.account_id, quota=5)
     with pytest.raises(ValueError, match="CIDR"):
         store.update_account_policy(tenant.account_id, permitted_ip_ranges=["10.0.0.300/8"])
-    with pytest.raises(NotFound):
+    with pytest.raises(RowNotFound):
         store.update_account_policy(999_999, quota_limit=5)
 
 
@@ -278,12 +278,12 @@ def test_refresh_extends_the_same_binding(store: Store, tenant: Tenant) -> None:
     assert forever.expires_at is None and forever.ttl_seconds(later) is None
 
     other = store.create_user(tenant.account_id, "eve@acme.example", "x")
-    with pytest.raises(NotFound):
+    with pytest.raises(RowNotFound):
         store.refresh_binding(binding.access_key, now=later, ttl_seconds=60, user_id=other.id)
     store.revoke_bindings(tenant.user_id, "admin")
-    with pytest.raises(NotFound):
+    with pytest.raises(RowNotFound):
         store.refresh_binding(binding.access_key, now=later, ttl_seconds=60)
-    with pytest.raises(NotFound):
+    with pytest.raises(RowNotFound):
         store.refresh_binding("unknown-access-key", now=later, ttl_seconds=60)
 
 
@@ -327,7 +327,7 @@ def test_user_admin_operations(store: Store, tenant: Tenant) -> None:
     assert not store.set_ip_ranges(tenant.user_id, []).disabled
     ctx = store.auth_context(key)
     assert ctx is not None and ctx.binding.revoked_reason == "password change"
-    with pytest.raises(NotFound):
+    with pytest.raises(RowNotFound):
         store.set_permissions(999_999, ["*"])
 
 

@@ -63,7 +63,7 @@ def test_page_sizes_that_are_no_whole_number_in_range_stay_400(
 
 def test_the_shared_field_helpers() -> None:
     """``boolean`` and ``integer`` of functions/_common: what every function's fields go through."""
-    from mcapi.emulator.functions._common import ItemError, boolean, integer
+    from mcapi.emulator.functions._common import ItemRefused, boolean, integer
 
     item = {"a": "False", "b": " 42 ", "c": "4.2", "d": 7, "e": "-1", "f": "maybe"}
     assert boolean(item, "a") is False
@@ -72,8 +72,8 @@ def test_the_shared_field_helpers() -> None:
     assert integer(item, "d", default=0, minimum=1, maximum=7) == 7
     assert integer(item, "missing", default=5) == 5
     for field, kwargs in (("c", {}), ("e", {"minimum": 0}), ("d", {"maximum": 6})):
-        with pytest.raises(ItemError) as info:
+        with pytest.raises(ItemRefused) as info:
             integer(item, field, default=0, **kwargs)
         assert info.value.field == field
-    with pytest.raises(ItemError, match="true or false"):
+    with pytest.raises(ItemRefused, match="true or false"):
         boolean(item, "f")

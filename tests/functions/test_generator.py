@@ -24,7 +24,7 @@ from mcapi.emulator._data import (
 )
 from mcapi.emulator._store import Store
 from mcapi.emulator.functions import _siem
-from mcapi.emulator.functions._common import ItemError
+from mcapi.emulator.functions._common import ItemRefused
 from mcapi.emulator.functions._paging import decode_token, encode_token, page, walk_now
 from tests.functions.conftest import T0
 
@@ -114,13 +114,13 @@ def test_page_tokens_round_trip_and_refuse_tampering() -> None:
     token = encode_token("audit-events", "n", [1_760_000_000.5, 42])
     assert decode_token(token, "audit-events") == ("n", [1_760_000_000.5, 42])
     for bad in (token[:-2], token[:5] + "A" + token[6:], "", "%%%"):
-        with pytest.raises(ItemError) as caught:
+        with pytest.raises(ItemRefused) as caught:
             decode_token(bad, "audit-events")
         assert (caught.value.code, caught.value.field) == (
             "err_validation_invalid_value",
             "pageToken",
         )
-    with pytest.raises(ItemError):
+    with pytest.raises(ItemRefused):
         decode_token(token, "ttp-logs:newest")
 
 
@@ -135,10 +135,10 @@ def test_a_token_carries_the_instant_its_walk_started() -> None:
     assert walk_now(PageRequest(page_token=unanchored), "s", T0 + 999) == T0 + 999
     for anchor in (float("inf"), True, "noon", [T0]):
         bad = encode_token("s", "n", [1.5, 2], cast(Any, anchor))
-        with pytest.raises(ItemError) as caught:
+        with pytest.raises(ItemRefused) as caught:
             walk_now(PageRequest(page_token=bad), "s", T0)
         assert caught.value.field == "pageToken"
-    with pytest.raises(ItemError):
+    with pytest.raises(ItemRefused):
         walk_now(PageRequest(page_token=token), "other-scope", T0)
 
 
@@ -146,7 +146,7 @@ def test_a_token_carries_the_instant_its_walk_started() -> None:
 def test_a_well_formed_token_with_an_impossible_key_is_refused(key: list[Any]) -> None:
     """A token is not secret: one built by hand must fail as a field error, never reach SQL."""
     store, _ = fresh()
-    with store.connect() as conn, pytest.raises(ItemError) as caught:
+    with store.connect() as conn, pytest.raises(ItemRefused) as caught:
         page(conn, sa.select(audit_events), [audit_events.c.event_time, audit_events.c.seq],
              request=PageRequest(page_size=5, page_token=encode_token("s", "n", key)),
              scope="s", descending=True)  # fmt: skip

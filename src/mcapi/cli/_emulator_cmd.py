@@ -94,8 +94,14 @@ def emulator() -> None:
 @click.option(
     "--admin-token",
     envvar="MCAPI_ADMIN_TOKEN",
-    help="Token of the admin API (env MCAPI_ADMIN_TOKEN); default: generated once, kept in the "
+    help="Token of the admin API; prefer the env MCAPI_ADMIN_TOKEN or --admin-token-file (a "
+    "command line is visible to every user of the machine); default: generated once, kept in the "
     "database, printed.",
+)
+@click.option(
+    "--admin-token-file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Read the admin API's token from this file (its first line).",
 )
 @click.option("--redis", "redis_url", help="Redis URL: share rate limits and replay protection.")
 @click.option(
@@ -151,6 +157,16 @@ def emulator() -> None:
     show_default=True,
     help="Connections served at once; while more are open, requests are answered 503.",
 )
+@click.option(
+    "--tls-cert",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="PEM certificate (chain): serve HTTPS instead of HTTP (with --tls-key).",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="PEM private key of --tls-cert.",
+)
 @click.option("--log-level", type=click.Choice(LOG_LEVELS), default="warning", show_default=True)
 @click.option("--access-log/--no-access-log", default=False, help="Log every request (slower).")
 def serve(
@@ -159,6 +175,7 @@ def serve(
     db: str,
     seed_file: Path | None,
     admin_token: str | None,
+    admin_token_file: Path | None,
     redis_url: str | None,
     redis_namespace: str | None,
     skew_minutes: float,
@@ -168,16 +185,24 @@ def serve(
     trust_forwarded_for: bool,
     request_timeout: float,
     max_connections: int,
+    tls_cert: Path | None,
+    tls_key: Path | None,
     log_level: str,
     access_log: bool,
 ) -> None:
     """Serve the emulator until Ctrl-C; the database keeps its state across restarts."""
     require_emulator_extra("mcapi emulator serve")
-    from mcapi.emulator._serve import ServeLimits, StartFailure, run, start
+    from mcapi.emulator._serve import ServeLimits, StartFailure, TlsFiles, run, start
+
+    if admin_token_file is not None:
+        admin_token = _read_token(admin_token_file)
+    if (tls_cert is None) != (tls_key is None):
+        raise click.UsageError("--tls-cert and --tls-key go together")
+    tls = TlsFiles(tls_cert, tls_key) if tls_cert is not None and tls_key is not None else None
 
     try:
         started = start(
-            host=host, port=port, db=db, seed_file=seed_file, demo=demo,
+            host=host, port=port, db=db, seed_file=seed_file, demo=demo, tls=tls,
             admin_token=admin_token, redis_url=redis_url, redis_namespace=redis_namespace,
             skew_seconds=skew_minutes * 60,
             skew_reference=skew_clock, public_url=public_url,
@@ -187,9 +212,9 @@ def serve(
         raise (SeedFileError if exc.exit_code == 2 else StartError)(str(exc)) from None
     emu = started.emulator
     try:
-        _banner(started, wildcard=host in ("0.0.0.0", "::", ""))
+        _banner(started, host)
         limits = ServeLimits(request_timeout=request_timeout, max_connections=max_connections)
-        run(emu, started.sock, log_level=log_level, access_log=access_log, limits=limits)
+        run(emu, started.sock, log_level=log_level, access_log=access_log, limits=limits, tls=tls)
     except KeyboardInterrupt:
         pass  # Ctrl-C before uvicorn took over the signal: the same clean stop
     finally:
@@ -197,14 +222,37 @@ def serve(
     click.echo("mcapi emulator stopped")
 
 
-def _banner(started: Any, wildcard: bool) -> None:
-    from mcapi.emulator._serve import describe_counts
+def _read_token(path: Path) -> str:
+    """The first line of ``path``, blanks around removed; a usage error when there is none."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.BadParameter(
+            f"cannot read {path}: {exc}", param_hint="--admin-token-file"
+        ) from None
+    token = lines[0].strip() if lines else ""
+    if not token:
+        raise click.BadParameter(f"{path} holds no token", param_hint="--admin-token-file")
+    return token
+
+
+def _banner(started: Any, host: str) -> None:
+    from rich.markup import escape
+
+    from mcapi.emulator._serve import describe_counts, is_loopback
     from mcapi.emulator._store._demo import DEMO_DATA
 
     emu, base_url, creds = started.emulator, started.base_url, started.credentials
+    wildcard = host in ("0.0.0.0", "::", "")
     out = console()
     out.print(f"[bold green]mcapi emulator[/] listening on [bold]{base_url}[/]  (Ctrl-C to stop)")
     out.print(f"[dim]database {started.db_url}[/]", markup=True)
+    if started.tls is None and not is_loopback(host):
+        out.print(
+            f"[bold yellow]warning:[/] listening on {escape(host or 'every address')} without "
+            "TLS: keys, passwords and the admin token cross the network in clear text (give "
+            "--tls-cert and --tls-key, or keep --host 127.0.0.1)"
+        )
     discovery = emu.config.public_base_url
     if discovery != base_url or wildcard:
         hint = ": give --public-url for other machines" if discovery == base_url else ""

@@ -39,11 +39,11 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from mcapi._constants import REDACTED
 from mcapi.client import AttemptEvent
 
 __all__ = ["Reporter", "redact_header"]
 
-REDACTED = "[redacted]"
 _MC_AUTH = re.compile(r"^MC\s+([^:\s]*):.*$", re.IGNORECASE)
 _SECRET_HEADER = re.compile(r"authorization|secret|password|token|key", re.IGNORECASE)
 _PUBLIC_HEADERS = frozenset({"x-mc-app-id", "x-mc-req-id", "x-mc-date"})

@@ -63,7 +63,7 @@ from mcapi.emulator._readiness import Readiness
 from mcapi.emulator._state import EmulatorState
 from mcapi.emulator._store import Account, StoreError, User
 from mcapi.emulator._store._seed_plan import generate_plan, validate_seed
-from mcapi.emulator._validation import InvalidInput, Problem
+from mcapi.emulator._validation import InvalidInput, Problems, known_fields
 
 __all__ = ["AdminError", "admin_app"]
 
@@ -107,10 +107,8 @@ async def _json_body(request: Request) -> Body:
 
 
 def _only(body: Mapping[str, Any], what: str, known: tuple[str, ...]) -> None:
-    unknown = sorted(set(body) - set(known))
-    if unknown:
-        allowed = f"{what} takes {', '.join(known)}" if known else f"{what} takes no field"
-        raise InvalidInput(Problem(name, f"unknown field ({allowed})") for name in unknown)
+    allowed = f"{what} takes {', '.join(known)}" if known else f"{what} takes no field"
+    known_fields(body, known, hint=allowed)
 
 
 def _required(body: Mapping[str, Any], name: str) -> Any:
@@ -234,16 +232,18 @@ def admin_app(state: EmulatorState) -> Starlette:
 
     async def journal(request: Request) -> Response:
         query = request.query_params
-        try:
-            entries = state.journal.entries(
-                limit=int(query["limit"]) if "limit" in query else None,
-                path=query.get("path"),
-                status=int(query["status"]) if "status" in query else None,
-                since=float(query["since"]) if "since" in query else None,
-                request_id=query.get("request_id"),
-            )
-        except ValueError as exc:
-            raise InvalidInput("", f"bad journal query: {exc}") from exc
+        numbers: dict[str, Any] = {}
+        problems = Problems()
+        for name, kind in (("limit", int), ("status", int), ("since", float)):
+            if name in query:
+                try:
+                    numbers[name] = kind(query[name])
+                except ValueError:
+                    problems.add(name, f"bad journal query: not a number: {query[name]!r}")
+        problems.raise_if_any()
+        entries = state.journal.entries(
+            **numbers, path=query.get("path"), request_id=query.get("request_id")
+        )
         if query.get("format") == "jsonl":
             return PlainTextResponse(
                 state.journal.to_jsonl(entries), media_type="application/x-ndjson"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 import uuid
 from collections.abc import Mapping
@@ -74,6 +75,9 @@ def default_redis_namespace(db_url: str) -> str:
         url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
     ):
         return f"mem-{uuid.uuid4().hex[:16]}"
+    database = url.database or ""
+    if url.get_backend_name() == "sqlite" and not database.startswith("file:"):
+        url = url.set(database=os.path.abspath(database))  # one file, however it is named
     identity = url.render_as_string(hide_password=True)
     return f"db-{hashlib.sha256(identity.encode()).hexdigest()[:16]}"
 

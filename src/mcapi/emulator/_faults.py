@@ -57,11 +57,18 @@ import itertools
 import logging
 import random
 import threading
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
-from mcapi.emulator._validation import InvalidInput, Problem, within
+from mcapi.emulator._validation import (
+    InvalidInput,
+    integer,
+    json_object,
+    known_fields,
+    text,
+    within,
+)
 
 TransportKind = Literal["reset", "empty", "truncated"]
 TRANSPORT_KINDS: tuple[TransportKind, ...] = ("reset", "empty", "truncated")
@@ -76,35 +83,7 @@ _EFFECT_FIELDS = (*_ANSWER_FIELDS, "transport", "after_execution", "item_failure
 _ITEM_FIELDS = ("index", "code", "message", "field")
 
 
-# ---- validation helpers: each names the field it rejects -----------------------------------------
-
-
-def _object(value: object, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise InvalidInput(where, "must be a JSON object")
-    return cast(Mapping[str, Any], value)
-
-
-def _known(data: Mapping[str, Any], allowed: Sequence[str], where: str) -> None:
-    unknown = [name for name in data if name not in allowed]
-    if unknown:
-        expected = f"unknown field (expected one of {', '.join(allowed)})"
-        raise InvalidInput(Problem(within(where, str(name)), expected) for name in unknown)
-
-
-def _int(value: object, where: str, *, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(where, f"must be an integer, got {value!r}")
-    if value < low or (high is not None and value > high):
-        bounds = f"at least {low}" if high is None else f"between {low} and {high}"
-        raise InvalidInput(where, f"must be {bounds}, got {value}")
-    return value
-
-
-def _text(value: object, where: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(where, f"must be a non-empty string, got {value!r}")
-    return value
+# ---- validation (the helpers are mcapi.emulator._validation's) ---------------------------------
 
 
 def _in_catalogue(status: int, sub_code: str | None, body_code: str | None) -> None:
@@ -157,18 +136,18 @@ class ItemFailure:
     field: str | None = None
 
     def __post_init__(self) -> None:
-        _text(self.code, "code")
+        text(self.code, "code")
         if self.index is not None:
-            _int(self.index, "index", low=0)
+            integer(self.index, "index", low=0)
         if self.message is not None and not isinstance(self.message, str):
             raise InvalidInput("message", f"must be a string or null, got {self.message!r}")
         if self.field is not None:
-            _text(self.field, "field")
+            text(self.field, "field")
 
     @classmethod
     def from_dict(cls, data: object, where: str = "") -> ItemFailure:
-        item = _object(data, where or "item failure")
-        _known(item, _ITEM_FIELDS, where)
+        item = json_object(data, where or "item failure")
+        known_fields(item, _ITEM_FIELDS, where)
         if "code" not in item:
             raise InvalidInput(within(where, "code"), "required")
         try:
@@ -204,9 +183,9 @@ class FaultEffect:
         ]
         if len(kinds) > 1:
             raise InvalidInput(kinds[1], f"cannot be combined with {kinds[0]} in one effect")
-        _int(self.latency_ms, "latency_ms", low=0, high=600_000)
+        integer(self.latency_ms, "latency_ms", low=0, high=600_000)
         if self.status is not None:
-            _int(self.status, "status", low=400, high=599)
+            integer(self.status, "status", low=400, high=599)
         else:
             for name in ("sub_code", "body_code", "retryable", "reset_ms"):
                 if getattr(self, name) is not None:
@@ -222,13 +201,13 @@ class FaultEffect:
                 "sub_code", f"must be four digits such as '0006', got {self.sub_code!r}"
             )
         if self.body_code is not None:
-            _text(self.body_code, "body_code")
+            text(self.body_code, "body_code")
         if self.retryable is not None and not isinstance(self.retryable, bool):
             raise InvalidInput("retryable", f"must be true, false or null, got {self.retryable!r}")
         if self.reset_ms is not None:
             if self.status != 429:
                 raise InvalidInput("reset_ms", "only meaningful with status 429")
-            _int(self.reset_ms, "reset_ms", low=0)
+            integer(self.reset_ms, "reset_ms", low=0)
         if not isinstance(self.after_execution, bool):
             raise InvalidInput(
                 "after_execution", f"must be true or false, got {self.after_execution!r}"
@@ -265,8 +244,8 @@ class FaultEffect:
     @classmethod
     def from_dict(cls, data: object) -> FaultEffect:
         """Build an effect from its JSON form; raises InvalidInput naming the bad field."""
-        effect = _object(data, "effect")
-        _known(effect, _EFFECT_FIELDS, "effect")
+        effect = json_object(data, "effect")
+        known_fields(effect, _EFFECT_FIELDS, "effect")
         raw_items = effect.get("item_failures", [])
         if not isinstance(raw_items, list):
             raise InvalidInput("effect.item_failures", "must be a list")
@@ -310,13 +289,13 @@ class FaultRule:
     at: Step = "fault"
 
     def __post_init__(self) -> None:
-        _text(self.path, "path")
+        text(self.path, "path")
         if self.user is not None:
-            _text(self.user, "user")
+            text(self.user, "user")
         if self.call_number is not None:
-            _int(self.call_number, "call_number", low=1)
+            integer(self.call_number, "call_number", low=1)
         if self.times is not None:
-            _int(self.times, "times", low=1)
+            integer(self.times, "times", low=1)
         if self.probability is not None and (
             isinstance(self.probability, bool)
             or not isinstance(self.probability, int | float)
@@ -326,9 +305,9 @@ class FaultRule:
                 "probability", f"must be above 0 and at most 1, got {self.probability!r}"
             )
         if self.seed is not None:
-            _int(self.seed, "seed", low=0)
+            integer(self.seed, "seed", low=0)
         if self.id is not None:
-            _text(self.id, "id")
+            text(self.id, "id")
         if self.note is not None and not isinstance(self.note, str):
             raise InvalidInput("note", f"must be a string, got {self.note!r}")
         if not isinstance(self.effect, FaultEffect):
@@ -365,13 +344,13 @@ class FaultRule:
     def from_dict(cls, data: object) -> FaultRule:
         """Build a rule from ``{"match": {...}, "effect": {...}}``; InvalidInput names the bad
         fields."""
-        rule = _object(data, "rule")
-        _known(rule, ("id", "note", "at", "match", "effect"), "")
+        rule = json_object(data, "rule")
+        known_fields(rule, ("id", "note", "at", "match", "effect"), "")
         for name in ("match", "effect"):
             if name not in rule:
                 raise InvalidInput(name, "required")
-        match = _object(rule["match"], "match")
-        _known(match, _MATCH_FIELDS, "match")
+        match = json_object(rule["match"], "match")
+        known_fields(match, _MATCH_FIELDS, "match")
         if "path" not in match:
             raise InvalidInput("match.path", "required")
         effect = FaultEffect.from_dict(rule["effect"])

@@ -36,7 +36,8 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple, TypeVar, overload
 
-REDACTED = "[redacted]"
+from mcapi._constants import REDACTED
+
 #: The most characters the journal keeps of one text field (a header value, a reason).
 MAX_FIELD_CHARS = 1024
 _T = TypeVar("_T")

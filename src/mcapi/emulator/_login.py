@@ -37,7 +37,7 @@ from mcapi._signing import LoginHeaderError, parse_login_header
 from mcapi.emulator._pipeline._access import ip_permitted
 from mcapi.emulator._pipeline._call import Call, Verdict, refuse
 from mcapi.emulator._pipeline._credentials import check_app_id
-from mcapi.emulator._store import Account, BindingLimitReached, NotFound, User
+from mcapi.emulator._store import Account, BindingLimitReached, RowNotFound, User
 from mcapi.emulator.functions._registry import FunctionResult
 
 
@@ -55,10 +55,10 @@ def discover(call: Call) -> Verdict | FunctionResult:
     if verdict is not None:
         return verdict
     email = str(_first_item(call).get("emailAddress") or "").strip()
-    call.login_user = email or None
-    if "@" not in email:
+    if "@" not in email:  # not recorded: it may be a password typed in the wrong field
         return refuse("discover", "emailAddress is missing or not an address", 400, None,
                       "err_request_malformed")  # fmt: skip
+    call.login_user = email
     store = call.state.store
     domain = store.find_domain(_domain_of(email))
     if domain is None:
@@ -100,11 +100,18 @@ def login(call: Call) -> Verdict | FunctionResult:
         credentials = parse_login_header(header)
     except LoginHeaderError as exc:
         return refuse("credentials", str(exc), 401, "0001", "err_xdk_credentials_incomplete")
-    call.login_user = credentials.username
-    domain = store.find_domain(_domain_of(credentials.username))
+    domain = None
+    if "@" in credentials.username:
+        domain = store.find_domain(_domain_of(credentials.username))
     if domain is None:
-        return refuse("domain", f"domain {_domain_of(credentials.username)} is not managed",
-                      404, "0003")  # fmt: skip
+        # Not an address of a managed domain: perhaps a password typed into the user-name field,
+        # so neither the name nor its "domain" reaches the journal.
+        reason = (
+            "the user name is not an address of a managed domain (not recorded: it may be a "
+            "password typed in the wrong field)"
+        )
+        return refuse("domain", reason, 404, "0003")
+    call.login_user = credentials.username
     account = store.get_account(domain.account_id)
     assert account is not None
     user = store.find_user(credentials.username)
@@ -167,7 +174,7 @@ def _after_password(call: Call, user: User, app_id: str) -> Verdict | FunctionRe
             binding = store.refresh_binding(
                 str(expired_key), now=call.now, ttl_seconds=ttl, user_id=user.id
             )
-        except NotFound:
+        except RowNotFound:
             return refuse("refresh", "the access key to refresh is revoked, unknown or another "
                           "user's", 401, "0008")  # fmt: skip
     else:

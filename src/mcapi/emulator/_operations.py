@@ -26,7 +26,15 @@ from mcapi.emulator._data import generate as generate_data
 from mcapi.emulator._data._generator import STAGES as GENERATE_STAGES
 from mcapi.emulator._jobs import Progress
 from mcapi.emulator._state import EmulatorState
-from mcapi.emulator._store import Account, NotFound, SeedError, SeedSummary, Store, User, apply_seed
+from mcapi.emulator._store import (
+    Account,
+    RowNotFound,
+    SeedError,
+    SeedSummary,
+    Store,
+    User,
+    apply_seed,
+)
 from mcapi.emulator._store._seed_plan import (
     GENERATE_DEFAULTS,
     bounded_policy_value,
@@ -111,9 +119,11 @@ def _number(value: Any, name: str, high: float, unit: str) -> float:
     return number
 
 
-def _text(value: Any, name: str, limit: int = 1024) -> str:
+def _text(value: Any, name: str, limit: int = 1024, *, secret: bool = False) -> str:
     if not isinstance(value, str) or not value:
-        raise InvalidInput(name, f"expected a non-empty string, got {_shown(value)}")
+        # a secret's value is never echoed, only its type: the error reaches logs and terminals
+        shown = type(value).__name__ if secret else _shown(value)
+        raise InvalidInput(name, f"expected a non-empty string, got {shown}")
     if len(value) > limit:
         raise InvalidInput(name, f"at most {limit} characters, got {len(value)}")
     return value
@@ -200,7 +210,7 @@ class Admin:
 
     def set_password(self, email: str, password: str) -> User:
         """Set the password (clears its expiry; the user's bindings are revoked)."""
-        value = _text(password, "password")
+        value = _text(password, "password", secret=True)
         return self.store.set_password(self.user(email).id, value)
 
     def set_permissions(self, email: str, permissions: Iterable[str]) -> User:
@@ -238,7 +248,7 @@ class Admin:
             raise UnknownTarget("access_key", f"no live binding with access key {key}")
         try:
             expired = self.store.refresh_binding(key, now=self.state.clock.now(), ttl_seconds=0)
-        except NotFound:  # revoked or deleted meanwhile
+        except RowNotFound:  # revoked or deleted meanwhile
             raise UnknownTarget("access_key", f"no live binding with access key {key}") from None
         owner = self.store.get_user(expired.user_id)
         return {

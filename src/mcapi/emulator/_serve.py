@@ -28,6 +28,14 @@ from typing import TYPE_CHECKING, Any
 
 from mcapi._constants import DEFAULT_HOST, LOG_LEVELS
 from mcapi.emulator._faults import TransportFaultLogFilter
+from mcapi.emulator._serve_options import (
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_HEAD_BYTES,
+    DEFAULT_REQUEST_TIMEOUT,
+    ServeLimits,
+    TlsFiles,
+    is_loopback,
+)
 
 if TYPE_CHECKING:
     import uvicorn
@@ -43,6 +51,7 @@ __all__ = [
     "ServerStartError",
     "StartFailure",
     "Started",
+    "TlsFiles",
     "attach_fault_filter",
     "bind_socket",
     "build_server",
@@ -50,20 +59,13 @@ __all__ = [
     "database_url",
     "describe_counts",
     "display_url",
+    "is_loopback",
     "open_emulator",
     "run",
     "seed_once",
     "serve_in_thread",
     "start",
 ]
-
-#: Connections served at once by default (the emulator's own choice; one more is answered 503).
-DEFAULT_MAX_CONNECTIONS = 1000
-#: Seconds a request may take to arrive whole, head and body (the emulator's own default).
-DEFAULT_REQUEST_TIMEOUT = 30.0
-#: The largest request line and headers read (the emulator's own bound: a signed call's head is
-#: under 1 KiB; 16 KiB is what common servers accept by default).
-DEFAULT_MAX_HEAD_BYTES = 16 * 1024
 
 
 class ServerStartError(RuntimeError):
@@ -88,6 +90,7 @@ class Started:
     db_url: str
     credentials: EmulatorCredentials | None
     seeded: str | None
+    tls: TlsFiles | None = None
 
 
 def start(
@@ -97,6 +100,7 @@ def start(
     db: str,
     seed_file: Path | None = None,
     demo: bool = False,
+    tls: TlsFiles | None = None,
     **options: Any,
 ) -> Started:
     """Everything ``serve`` does before serving: read the seed file, check Redis, listen, open the
@@ -109,6 +113,11 @@ def start(
         document = None if seed_file is None else load_seed_file(seed_file)
     except SeedError as exc:
         raise StartFailure(_not_loaded(exc), 2) from None
+    if tls is not None:
+        try:
+            tls.check()
+        except ValueError as exc:
+            raise StartFailure(str(exc)) from None
     if options.get("redis_url"):
         try:
             check_redis(options["redis_url"])
@@ -118,7 +127,7 @@ def start(
         sock = bind_socket(host, port)
     except OSError as exc:
         raise StartFailure(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    base_url = display_url(host, int(sock.getsockname()[1]))
+    base_url = display_url(host, int(sock.getsockname()[1]), tls=tls is not None)
     url = database_url(db)
     file = Path(url[len("sqlite:///") :]) if url.startswith("sqlite:///") else None
     new_file = file is not None and not file.exists()
@@ -136,7 +145,7 @@ def start(
         if new_file and file is not None:
             file.unlink(missing_ok=True)
         raise StartFailure(_not_loaded(exc), 2) from None
-    return Started(emulator, sock, base_url, url, creds, seeded)
+    return Started(emulator, sock, base_url, url, creds, seeded, tls)
 
 
 def _not_loaded(exc: ValueError) -> str:
@@ -275,7 +284,7 @@ def bind_socket(host: str = DEFAULT_HOST, port: int = 0) -> socket.socket:
     return sock
 
 
-def display_url(host: str, port: int) -> str:
+def display_url(host: str, port: int, *, tls: bool = False) -> str:
     """The URL a local client uses: a wildcard address is shown as the loopback one."""
     if host in ("0.0.0.0", ""):
         host = "127.0.0.1"
@@ -283,27 +292,7 @@ def display_url(host: str, port: int) -> str:
         host = "::1"
     if ":" in host:
         host = f"[{host}]"
-    return f"http://{host}:{port}"
-
-
-@dataclass(frozen=True)
-class ServeLimits:
-    """What one client may make a served emulator hold or wait for (``serve`` options).
-
-    ``request_timeout``: seconds a request may take to arrive whole, head and body (``None``: no
-    limit); ``max_connections``: connections served at once, a request on one more answered 503
-    (``None``: no limit); ``max_head_bytes``: the largest request line and headers (431 beyond).
-    """
-
-    request_timeout: float | None = DEFAULT_REQUEST_TIMEOUT
-    max_connections: int | None = DEFAULT_MAX_CONNECTIONS
-    max_head_bytes: int = DEFAULT_MAX_HEAD_BYTES
-
-    def __post_init__(self) -> None:
-        if self.request_timeout is not None and self.request_timeout <= 0:
-            raise ValueError(f"the request timeout must be positive, got {self.request_timeout}")
-        if self.max_connections is not None and self.max_connections < 1:
-            raise ValueError(f"max connections must be at least 1, got {self.max_connections}")
+    return f"{'https' if tls else 'http'}://{host}:{port}"
 
 
 def build_server(
@@ -314,13 +303,15 @@ def build_server(
     own_logging: bool = True,
     timeout_graceful_shutdown: int | None = 5,
     limits: ServeLimits | None = None,
+    tls: TlsFiles | None = None,
 ) -> uvicorn.Server:
     """A ``uvicorn.Server`` for ``app`` with the emulator's settings (host and port come from the
     socket later given to ``Server.run``).
 
     ``own_logging`` installs uvicorn's usual console logging (the foreground server); without it
     uvicorn's records propagate to whatever the process configured (a test run's capture).
-    ``limits`` bound slow and greedy clients (:class:`ServeLimits`; its defaults when ``None``).
+    ``limits`` bound slow and greedy clients (:class:`ServeLimits`; its defaults when ``None``);
+    with ``tls`` the server speaks HTTPS only.
     """
     import uvicorn
 
@@ -333,6 +324,8 @@ def build_server(
     if limits.max_connections is not None:
         # uvicorn answers 503 once the open connections (this one included) reach the limit
         options["limit_concurrency"] = limits.max_connections + 1
+    if tls is not None:
+        options["ssl_certfile"], options["ssl_keyfile"] = str(tls.cert), str(tls.key)
     config = uvicorn.Config(
         app,
         http=guarded_protocol(
@@ -359,13 +352,16 @@ def run(
     log_level: str = "warning",
     access_log: bool = False,
     limits: ServeLimits | None = None,
+    tls: TlsFiles | None = None,
 ) -> None:
     """Serve ``emulator`` on the bound ``sock`` until Ctrl-C or SIGTERM, then return.
 
     uvicorn re-raises the signal it caught once it has shut down; a SIGINT therefore surfaces
     here as ``KeyboardInterrupt``, which is swallowed: stopping is the normal end.
     """
-    server = build_server(emulator.app, log_level=log_level, access_log=access_log, limits=limits)
+    server = build_server(
+        emulator.app, log_level=log_level, access_log=access_log, limits=limits, tls=tls
+    )
     with contextlib.suppress(KeyboardInterrupt):
         server.run(sockets=[sock])
 
@@ -380,6 +376,7 @@ def serve_in_thread(
     startup_timeout: float = 10.0,
     shutdown_timeout: float = 10.0,
     limits: ServeLimits | None = None,
+    tls: TlsFiles | None = None,
 ) -> Iterator[str]:
     """Serve ``emulator`` from a background thread; yields its base URL (``http://host:port``).
 
@@ -391,7 +388,7 @@ def serve_in_thread(
     bound_port = int(sock.getsockname()[1])
     server = build_server(
         emulator.app, log_level=log_level, own_logging=False, timeout_graceful_shutdown=1,
-        limits=limits,
+        limits=limits, tls=tls,
     )  # fmt: skip
     failure: list[BaseException] = []
 
@@ -405,7 +402,7 @@ def serve_in_thread(
     thread.start()
     try:
         _wait_started(server, thread, failure, startup_timeout)
-        yield display_url(host, bound_port)
+        yield display_url(host, bound_port, tls=tls is not None)
     finally:
         server.should_exit = True
         thread.join(shutdown_timeout)

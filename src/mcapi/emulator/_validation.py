@@ -22,13 +22,22 @@ account or rule a request names does not exist: 404) and the store's ``SeedError
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-__all__ = ["InvalidInput", "Problem", "Problems", "within"]
+__all__ = [
+    "InvalidInput",
+    "Problem",
+    "Problems",
+    "integer",
+    "json_object",
+    "known_fields",
+    "text",
+    "within",
+]
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +106,7 @@ class Problems:
     def add(self, field: str, message: str) -> None:
         self._items.append(Problem(field, message))
 
-    def check(self, part: Callable[[], T]) -> T:
+    def check(self, part: Callable[[], _T]) -> _T:
         """Run ``part``; its InvalidInput is recorded, not raised.
 
         Returns what ``part`` returns, or None (typed as its result) when it raised: whoever
@@ -106,7 +115,7 @@ class Problems:
             return part()
         except InvalidInput as exc:
             self._items.extend(exc.problems)
-            return cast(T, None)
+            return cast(_T, None)
 
     def __bool__(self) -> bool:
         return bool(self._items)
@@ -118,3 +127,41 @@ class Problems:
         """Raise ``error(problems)`` (InvalidInput by default) when a problem was recorded."""
         if self._items:
             raise error(list(self._items))
+
+
+# ---- checks shared by the inputs: each names the field it rejects --------------------------------
+
+
+def json_object(value: object, field: str) -> Mapping[str, Any]:
+    """``value`` if it is a JSON object (a mapping)."""
+    if not isinstance(value, Mapping):
+        raise InvalidInput(field, "must be a JSON object")
+    return cast(Mapping[str, Any], value)
+
+
+def known_fields(
+    data: Mapping[str, Any], allowed: Sequence[str], where: str = "", *, hint: str | None = None
+) -> None:
+    """Refuse every key of ``data`` (an object at ``where``) that is not in ``allowed``, all at
+    once; ``hint`` replaces "expected one of ..." in the message."""
+    unknown = [name for name in data if name not in allowed]
+    if unknown:
+        expected = f"unknown field ({hint or 'expected one of ' + ', '.join(allowed)})"
+        raise InvalidInput(Problem(within(where, str(name)), expected) for name in unknown)
+
+
+def integer(value: object, field: str, *, low: int, high: int | None = None) -> int:
+    """``value`` if it is an integer (not a boolean) from ``low`` to ``high`` (None: no limit)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(field, f"must be an integer, got {value!r}")
+    if value < low or (high is not None and value > high):
+        bounds = f"at least {low}" if high is None else f"between {low} and {high}"
+        raise InvalidInput(field, f"must be {bounds}, got {value}")
+    return value
+
+
+def text(value: object, field: str) -> str:
+    """``value`` if it is a string with something besides blanks."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(field, f"must be a non-empty string, got {value!r}")
+    return value

@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["LITERAL_MAX_BYTES", "MAX_BODY_BYTES", "MAX_ITEMS", "BodyError", "decode_body"]
+__all__ = ["LITERAL_MAX_BYTES", "MAX_BODY_BYTES", "MAX_REQUEST_ITEMS", "BodyError", "decode_body"]
 
 #: The largest body the emulator reads; a larger one is answered 413 err_request_too_large without
 #: reading on (the emulator's own bound: the platform documents none).
@@ -29,7 +29,7 @@ MAX_BODY_BYTES = 10 * 1024 * 1024
 #: The most items one request's ``data`` may hold, whatever the function (413 beyond; functions
 #: with a documented lower limit fail every item instead, as the platform does). The emulator's
 #: own bound: it keeps one call from holding a worker for seconds and answering megabytes.
-MAX_ITEMS = 1000
+MAX_REQUEST_ITEMS = 1000
 
 #: The largest body the literal parser reads (the emulator's own bound: a literal body is an
 #: integration's small request, and parsing Python source costs far more than JSON).

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mcapi._envelope import EnvelopeError, parse_request
-from mcapi.emulator._pipeline._body import MAX_BODY_BYTES, MAX_ITEMS, BodyError, decode_body
+from mcapi.emulator._pipeline._body import MAX_BODY_BYTES, MAX_REQUEST_ITEMS, BodyError, decode_body
 from mcapi.emulator._pipeline._call import Call, Verdict, refuse
 
 
@@ -30,8 +30,10 @@ def check_body(call: Call) -> Verdict | None:
     except BodyError as exc:
         return _malformed(str(exc))
     data = document.get("data") if isinstance(document, dict) else None
-    if isinstance(data, list) and len(data) > MAX_ITEMS:
-        return too_large(f"data holds {len(data)} items; the emulator reads at most {MAX_ITEMS}")
+    if isinstance(data, list) and len(data) > MAX_REQUEST_ITEMS:
+        return too_large(
+            f"data holds {len(data)} items; the emulator reads at most {MAX_REQUEST_ITEMS}"
+        )
     try:
         call.request = parse_request(
             document,

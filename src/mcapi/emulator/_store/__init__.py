@@ -16,7 +16,7 @@ from mcapi.emulator._store._demo import (
 from mcapi.emulator._store._errors import (
     AlreadyExists,
     BindingLimitReached,
-    NotFound,
+    RowNotFound,
     SeedError,
     StoreError,
 )
@@ -46,7 +46,7 @@ __all__ = [
     "DemoCredentials",
     "Domain",
     "FunctionQuota",
-    "NotFound",
+    "RowNotFound",
     "SeedError",
     "SeedSummary",
     "Store",

@@ -32,6 +32,7 @@ which SQLAlchemy leaves out on SQLite, where BEGIN IMMEDIATE already serialises 
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import threading
 import time
@@ -56,8 +57,17 @@ def _is_memory(url: URL) -> bool:
     return url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
 
 
+def _create_private(path: str) -> None:
+    """Create the database file readable by its owner only (0600), unless it exists: it holds
+    secret keys and password hashes, and SQLite gives its -wal and -shm files the same mode."""
+    with contextlib.suppress(OSError):  # exists already, or cannot be: SQLite then says why
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
 def _sqlite_engine(url: URL) -> tuple[Engine, bool]:
     memory = _is_memory(url)
+    if not memory and url.database and not url.database.startswith("file:"):
+        _create_private(url.database)
     kwargs: dict[str, Any] = {
         "connect_args": {
             "check_same_thread": False,

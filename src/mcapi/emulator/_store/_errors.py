@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from mcapi.emulator._validation import InvalidInput
 
-__all__ = ["AlreadyExists", "BindingLimitReached", "NotFound", "SeedError", "StoreError"]
+__all__ = ["AlreadyExists", "BindingLimitReached", "RowNotFound", "SeedError", "StoreError"]
 
 
 class StoreError(Exception):
     """Base class of the store's own errors."""
 
 
-class NotFound(StoreError, LookupError):
+class RowNotFound(StoreError, LookupError):
     """The row an operation names does not exist (or, for a binding refresh, is not usable)."""
 
 

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mcapi.emulator._store import _validate as check
-from mcapi.emulator._store._errors import AlreadyExists, BindingLimitReached, NotFound
+from mcapi.emulator._store._errors import AlreadyExists, BindingLimitReached, RowNotFound
 from mcapi.emulator._store._models import (
     Account,
     Application,
@@ -85,7 +85,7 @@ def secret_key(value: Any) -> str:
 def integrity_error(exc: sa.exc.IntegrityError, what: str) -> Exception:
     """Turn a constraint violation into the store's exception: a missing parent or a duplicate."""
     if "foreign key" in str(exc.orig).lower():
-        return NotFound(f"{what}: the account, user or application it refers to does not exist")
+        return RowNotFound(f"{what}: the account, user or application it refers to does not exist")
     return AlreadyExists(f"{what} already exists")
 
 
@@ -201,7 +201,7 @@ def insert_binding(
     """Count the user's live bindings and insert a new one; call inside a write transaction."""
     limit = conn.execute(_LOCK_USER_LIMIT, {"user_id": user_id}).scalar()
     if limit is None:
-        raise NotFound(f"user {user_id} does not exist")
+        raise RowNotFound(f"user {user_id} does not exist")
     if conn.execute(_LIVE_BINDINGS, {"user_id": user_id}).scalar_one() >= limit:
         raise BindingLimitReached(user_id, limit)
     values = {

@@ -76,7 +76,7 @@ _USER_KEYS = {
 }
 _BINDING_KEYS = {"user", "application", "access_key", "secret_key", "ttl_seconds"}
 _POLICY = set(check.POLICY_FIELDS)
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -415,15 +415,15 @@ def _binding(item: Any, path: str, parts: _Parts, seen: _Seen, p: Problems) -> B
 
 
 def _each(
-    acc: Mapping[str, Any], key: str, path: str, p: Problems, part: Callable[[Any, str], T]
-) -> tuple[list[T], bool]:
+    acc: Mapping[str, Any], key: str, path: str, p: Problems, part: Callable[[Any, str], _T]
+) -> tuple[list[_T], bool]:
     """Each item of the list ``acc[key]`` through ``part``: the valid ones, and whether every
     item was valid."""
     items = p.check(lambda: _list(acc, key, path))
     if items is None:
         return [], False
     before = len(p)
-    plans: list[T] = []
+    plans: list[_T] = []
     for i, x in enumerate(items):
         plan = p.check(partial(part, x, f"{_join(path, key)}[{i}]"))
         if plan is not None:

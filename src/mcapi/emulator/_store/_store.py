@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from mcapi.emulator._store._addresses import AddressOps
-from mcapi.emulator._store._errors import NotFound
+from mcapi.emulator._store._errors import RowNotFound
 from mcapi.emulator._store._models import (
     Account,
     Application,
@@ -96,7 +96,7 @@ class Store(UserOps, AddressOps):
         with self.connect() as conn:
             row = conn.execute(stmt).first()
         if row is None:
-            raise NotFound(f"account {account_id} does not exist")
+            raise RowNotFound(f"account {account_id} does not exist")
         return account_from_row(row._mapping)
 
     def get_account(self, account_id: int) -> Account | None:
@@ -234,7 +234,7 @@ class Store(UserOps, AddressOps):
         ttl_seconds: float | None,
         user_id: int | None = None,
     ) -> Binding:
-        """Give the binding a new expiry (same keys). NotFound (-> 401 0008) when it does not
+        """Give the binding a new expiry (same keys). RowNotFound (-> 401 0008) when it does not
         exist, is revoked, or does not belong to ``user_id`` (when given)."""
         conditions = [bindings.c.access_key == access_key, bindings.c.revoked == sa.false()]
         if user_id is not None:
@@ -249,7 +249,7 @@ class Store(UserOps, AddressOps):
         with self.connect() as conn:
             row = conn.execute(stmt).first()
         if row is None:
-            raise NotFound("the binding does not exist, is revoked or belongs to another user")
+            raise RowNotFound("the binding does not exist, is revoked or belongs to another user")
         return binding_from_row(row._mapping)
 
     def delete_binding(self, access_key: str) -> bool:

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 
 from mcapi.emulator._store import _validate as check
 from mcapi.emulator._store._engine import StoreBase
-from mcapi.emulator._store._errors import NotFound
+from mcapi.emulator._store._errors import RowNotFound
 from mcapi.emulator._store._models import User, user_from_row
 from mcapi.emulator._store._ops import insert_user
 from mcapi.emulator._store._passwords import hash_password, verify_password
@@ -47,7 +47,7 @@ def _update(conn: Connection, user_id: int, values: Mapping[str, Any]) -> User:
     stmt = users.update().where(users.c.id == user_id).values(**values).returning(*users.c)
     row = conn.execute(stmt).first()
     if row is None:
-        raise NotFound(f"user {user_id} does not exist")
+        raise RowNotFound(f"user {user_id} does not exist")
     return user_from_row(row._mapping)
 
 
@@ -147,7 +147,7 @@ class UserOps(StoreBase):
         with self.connect() as conn:
             row = conn.execute(stmt).first()
         if row is None:
-            raise NotFound(f"user {user_id} does not exist")
+            raise RowNotFound(f"user {user_id} does not exist")
         locked = row.locked_until
         return int(row.failed_attempts), None if locked is None else float(locked)
 

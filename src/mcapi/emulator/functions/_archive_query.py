@@ -22,7 +22,7 @@ The query comes from the caller, so it is parsed defensively: at most :data:`MAX
 characters, with the standard library's expat parser and handlers that refuse any document type
 declaration, entity declaration or external entity reference before they take effect. Without a
 DTD there are no entities to expand (no "billion laughs") and nothing is fetched. Anything that is
-not such a query is an :class:`ItemError` on the field ``query``.
+not such a query is an :class:`ItemRefused` on the field ``query``.
 """
 
 from __future__ import annotations
@@ -33,11 +33,11 @@ from datetime import UTC, datetime
 from typing import Any
 from xml.parsers import expat
 
-from mcapi.emulator.functions._common import INVALID, OUT_OF_RANGE, ItemError
+from mcapi.emulator.functions._common import INVALID, OUT_OF_RANGE, ItemRefused
+from mcapi.emulator.functions._paging import MAX_PAGE_SIZE
 
 __all__ = [
-    "DEFAULT_PAGE_SIZE",
-    "MAX_PAGE_SIZE",
+    "ARCHIVE_DEFAULT_PAGE_SIZE",
     "MAX_QUERY_CHARS",
     "RETURN_FIELDS",
     "ArchiveQuery",
@@ -45,8 +45,8 @@ __all__ = [
 ]
 
 MAX_QUERY_CHARS = 20_000
-DEFAULT_PAGE_SIZE = 25
-MAX_PAGE_SIZE = 500
+#: The archive search's own default page size (the XML query's page-size attribute).
+ARCHIVE_DEFAULT_PAGE_SIZE = 25
 #: The return fields the emulator answers (an unknown return field is left out of the items).
 RETURN_FIELDS = (
     "id", "subject", "displayfrom", "displayfromaddress", "displayto", "displaytoaddresslist",
@@ -68,8 +68,8 @@ DOC_TYPES: dict[str, tuple[str, ...]] = {
 _FIELDED = re.compile(r"^(subject|body|from|to)\s*:\s*(.*)$", re.IGNORECASE | re.DOTALL)
 
 
-def _bad(message: str) -> ItemError:
-    return ItemError(INVALID, f"query: {message}", "query")
+def _bad(message: str) -> ItemRefused:
+    return ItemRefused(INVALID, f"query: {message}", "query")
 
 
 @dataclass
@@ -88,9 +88,11 @@ def _refuse(*_: Any) -> Any:
 
 
 def parse_xml(text: str) -> _Node:
-    """The root element of ``text``; ItemError for anything but a small, DTD-free document."""
+    """The root element of ``text``; ItemRefused for anything but a small, DTD-free document."""
     if len(text) > MAX_QUERY_CHARS:
-        raise ItemError(OUT_OF_RANGE, f"query is longer than {MAX_QUERY_CHARS} characters", "query")
+        raise ItemRefused(
+            OUT_OF_RANGE, f"query is longer than {MAX_QUERY_CHARS} characters", "query"
+        )
     parser = expat.ParserCreate()
     parser.StartDoctypeDeclHandler = _refuse
     parser.EntityDeclHandler = _refuse
@@ -123,7 +125,7 @@ def parse_xml(text: str) -> _Node:
 class ArchiveQuery:
     """What a search asks for, in the emulator's terms."""
 
-    page_size: int = DEFAULT_PAGE_SIZE
+    page_size: int = ARCHIVE_DEFAULT_PAGE_SIZE
     start_row: int = 0
     mailboxes: tuple[str, ...] = ()
     return_fields: tuple[str, ...] = RETURN_FIELDS
@@ -147,7 +149,7 @@ def parse_query(text: str, now: float) -> ArchiveQuery:
         raise _bad("metadata is required")
     if meta.attrs.get("query-type", "emailarchive") != "emailarchive":
         raise _bad("metadata query-type must be emailarchive")
-    page_size = _number(meta.attrs, "page-size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    page_size = _number(meta.attrs, "page-size", ARCHIVE_DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
     start_row = _number(meta.attrs, "startrow", 0, 0, 10**9)
     boxes = meta.child("mailboxes")
     mailboxes = (
@@ -182,7 +184,7 @@ def _number(attrs: dict[str, str], name: str, default: int, low: int, high: int)
         raise _bad(f"{name} must be a whole number")
     value = int(raw)
     if not low <= value <= high:
-        raise ItemError(OUT_OF_RANGE, f"query: {name} must be between {low} and {high}", "query")
+        raise ItemRefused(OUT_OF_RANGE, f"query: {name} must be between {low} and {high}", "query")
     return value
 
 

@@ -50,10 +50,10 @@ __all__ = [
     "NULL",
     "OUT_OF_RANGE",
     "TOO_MANY",
-    "Conflict",
     "Item",
-    "ItemError",
-    "Outcome",
+    "ItemConflict",
+    "ItemRefused",
+    "ItemResults",
     "boolean",
     "choice",
     "email",
@@ -84,7 +84,7 @@ TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 _EMAIL = re.compile(r"^[^@\s]{1,64}@(?!-)[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+$")
 
 
-class ItemError(Exception):
+class ItemRefused(Exception):
     """One item cannot be processed: a body code, a message and the field at fault."""
 
     def __init__(self, code: str, message: str, field: str | None = None) -> None:
@@ -97,7 +97,7 @@ class ItemError(Exception):
         return ErrorDetail(code=self.code, message=self.message, retryable=False, field=self.field)
 
 
-class Conflict(ItemError):
+class ItemConflict(ItemRefused):
     """The data's state contradicts the item: 409 alone, a ``fail`` entry among several."""
 
     @property
@@ -110,20 +110,20 @@ class Conflict(ItemError):
         return entry
 
 
-class Outcome:
+class ItemResults:
     """Collects one call's results; :meth:`result` applies the conflict rule."""
 
     def __init__(self) -> None:
         self.data: list[Any] = []
         self.fail: list[FailItem] = []
-        self._conflicts: list[Conflict] = []
+        self._conflicts: list[ItemConflict] = []
 
     def ok(self, *records: Any) -> None:
         self.data.extend(records)
 
-    def failed(self, key: Any, error: ItemError) -> None:
+    def failed(self, key: Any, error: ItemRefused) -> None:
         self.fail.append(FailItem(key=key, errors=(error.detail(),)))
-        if isinstance(error, Conflict):
+        if isinstance(error, ItemConflict):
             self._conflicts.append(error)
 
     def injected(self, key: Any, errors: Sequence[Any]) -> None:
@@ -139,7 +139,7 @@ class Outcome:
 
 def too_many(items: Sequence[Item], limit: int) -> FunctionResult:
     """Every item fails: the call carries more than ``limit``."""
-    error = ItemError(
+    error = ItemRefused(
         TOO_MANY, f"at most {limit} item(s) per call; this call has {len(items)}", "data"
     )
     return FunctionResult(
@@ -156,7 +156,7 @@ def over_limit(ctx: FunctionContext, items: Sequence[Item]) -> FunctionResult | 
 
 
 def run_items(ctx: FunctionContext, handle: Callable[[Item], Iterable[Any]]) -> FunctionResult:
-    """Run ``handle`` once per item; it returns the item's records or raises :class:`ItemError`.
+    """Run ``handle`` once per item; it returns the item's records or raises :class:`ItemRefused`.
 
     More items than the spec's ``max_items`` fail together. A call without items (``{}``,
     ``data`` null or ``[]``) runs one empty item, as :func:`run_single` does: a function whose
@@ -166,7 +166,7 @@ def run_items(ctx: FunctionContext, handle: Callable[[Item], Iterable[Any]]) -> 
     refused = over_limit(ctx, items)
     if refused is not None:
         return refused
-    out = Outcome()
+    out = ItemResults()
     for index, item in enumerate(items):
         injected = ctx.injected_failures.get(index)
         if injected:
@@ -174,7 +174,7 @@ def run_items(ctx: FunctionContext, handle: Callable[[Item], Iterable[Any]]) -> 
             continue
         try:
             out.ok(*handle(item))
-        except ItemError as exc:
+        except ItemRefused as exc:
             out.failed(dict(item), exc)
     return out.result(units=len(items))
 
@@ -199,7 +199,7 @@ def run_single(
         return FunctionResult(fail=[FailItem(key=key, errors=tuple(injected))])
     try:
         return handle(item)
-    except ItemError as exc:
+    except ItemRefused as exc:
         return FunctionResult(fail=[FailItem(key=key, errors=(exc.detail(),))])
 
 
@@ -211,20 +211,20 @@ def nested(prefix: str) -> Iterator[None]:
     """Name the fields of a nested object by their path in errors (``searchBy.fieldName``)."""
     try:
         yield
-    except ItemError as exc:
+    except ItemRefused as exc:
         if exc.field is None or exc.field == prefix.split("[")[0]:
             raise
-        raise ItemError(exc.code, exc.message, f"{prefix}.{exc.field}") from None
+        raise ItemRefused(exc.code, exc.message, f"{prefix}.{exc.field}") from None
 
 
 def _present(item: Item, field: str) -> Any:
     if field not in item:
-        raise ItemError(BLANK, f"{field} is required", field)
+        raise ItemRefused(BLANK, f"{field} is required", field)
     value = item[field]
     if value is None:
-        raise ItemError(NULL, f"{field} must not be null", field)
+        raise ItemRefused(NULL, f"{field} must not be null", field)
     if isinstance(value, str) and not value.strip():
-        raise ItemError(BLANK, f"{field} must not be blank", field)
+        raise ItemRefused(BLANK, f"{field} must not be blank", field)
     return value
 
 
@@ -232,9 +232,9 @@ def required_text(item: Item, field: str, *, max_length: int = 500) -> str:
     """A non-blank string field."""
     value = _present(item, field)
     if not isinstance(value, str):
-        raise ItemError(INVALID, f"{field} must be a string", field)
+        raise ItemRefused(INVALID, f"{field} must be a string", field)
     if len(value) > max_length:
-        raise ItemError(OUT_OF_RANGE, f"{field} is longer than {max_length} characters", field)
+        raise ItemRefused(OUT_OF_RANGE, f"{field} is longer than {max_length} characters", field)
     return value.strip()
 
 
@@ -250,7 +250,7 @@ def email(item: Item, field: str) -> str:
     """A required e-mail address, lower-cased."""
     value = _present(item, field)
     if not isinstance(value, str) or not _EMAIL.match(value.strip()):
-        raise ItemError(INVALID_EMAIL, "Email address is not valid", field)
+        raise ItemRefused(INVALID_EMAIL, "Email address is not valid", field)
     return value.strip().lower()
 
 
@@ -271,7 +271,7 @@ def choice(item: Item, field: str, options: Sequence[str], *, default: str | Non
         for option in options:
             if option.lower() == value.strip().lower():
                 return option
-    raise ItemError(INVALID, f"{field} must be one of {', '.join(options)}", field)
+    raise ItemRefused(INVALID, f"{field} must be one of {', '.join(options)}", field)
 
 
 def boolean(item: Item, field: str, *, default: bool = False) -> bool:
@@ -282,7 +282,7 @@ def boolean(item: Item, field: str, *, default: bool = False) -> bool:
         return default
     parsed = lenient_bool(value)
     if parsed is None:
-        raise ItemError(INVALID, f"{field} must be true or false", field)
+        raise ItemRefused(INVALID, f"{field} must be true or false", field)
     return parsed
 
 
@@ -297,12 +297,12 @@ def integer(
         return default
     parsed = lenient_int(value)
     if parsed is None:
-        raise ItemError(INVALID, f"{field} must be a whole number", field)
+        raise ItemRefused(INVALID, f"{field} must be a whole number", field)
     if (minimum is not None and parsed < minimum) or (maximum is not None and parsed > maximum):
         low = "" if minimum is None else f" at least {minimum}"
         high = "" if maximum is None else f" at most {maximum}"
         joined = " and".join(part for part in (low, high) if part)
-        raise ItemError(OUT_OF_RANGE, f"{field} must be{joined}", field)
+        raise ItemRefused(OUT_OF_RANGE, f"{field} must be{joined}", field)
     return parsed
 
 
@@ -312,11 +312,11 @@ def string_list(item: Item, field: str, *, required: bool = False, limit: int = 
         return []
     value = _present(item, field)
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise ItemError(INVALID, f"{field} must be a list of non-blank strings", field)
+        raise ItemRefused(INVALID, f"{field} must be a list of non-blank strings", field)
     if required and not value:
-        raise ItemError(BLANK, f"{field} must not be empty", field)
+        raise ItemRefused(BLANK, f"{field} must not be empty", field)
     if len(value) > limit:
-        raise ItemError(TOO_MANY, f"{field} takes at most {limit} entries", field)
+        raise ItemRefused(TOO_MANY, f"{field} takes at most {limit} entries", field)
     return [v.strip() for v in value]
 
 
@@ -332,7 +332,7 @@ def parse_time(item: Item, field: str, *, default: float | None = None) -> float
                 return datetime.strptime(text, pattern).timestamp()
             except (ValueError, OverflowError):
                 continue
-    raise ItemError(INVALID, f"{field} must be a date-time like 2011-12-03T10:15:30+0000", field)
+    raise ItemRefused(INVALID, f"{field} must be a date-time like 2011-12-03T10:15:30+0000", field)
 
 
 def format_time(epoch: float) -> str:

@@ -45,7 +45,7 @@ from mcapi.emulator.functions._common import (
     INVALID,
     OUT_OF_RANGE,
     Item,
-    ItemError,
+    ItemRefused,
     boolean,
     parse_time,
 )
@@ -80,7 +80,7 @@ def encode_token(
 
 
 def _decode(token: str, scope: str) -> tuple[str, list[Any], float | None]:
-    bad = ItemError(INVALID, "pageToken is not a token this function issued", "pageToken")
+    bad = ItemRefused(INVALID, "pageToken is not a token this function issued", "pageToken")
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         check, body = raw[:6], raw[6:]
@@ -98,14 +98,14 @@ def _decode(token: str, scope: str) -> tuple[str, list[Any], float | None]:
 
 
 def decode_token(token: str, scope: str) -> tuple[str, list[Any]]:
-    """``(direction, key)`` of a token issued for ``scope``; ItemError otherwise."""
+    """``(direction, key)`` of a token issued for ``scope``; ItemRefused otherwise."""
     direction, key, _ = _decode(token, scope)
     return direction, key
 
 
 def walk_now(request: PageRequest | None, scope: str, now: float) -> float:
     """The instant of the walk a request continues: ``now`` on a first page, the instant carried
-    by the token on the next ones (ItemError for a token ``scope`` did not issue)."""
+    by the token on the next ones (ItemRefused for a token ``scope`` did not issue)."""
     token = request.page_token if request else None
     if not token:
         return now
@@ -144,7 +144,7 @@ def log_window(request: PageRequest | None, item: Item, name: str, now: float) -
     end = parse_time(item, "to", default=now)
     start = parse_time(item, "from", default=end - 86400)
     if end < start:
-        raise ItemError(OUT_OF_RANGE, "to is before from", "to")
+        raise ItemRefused(OUT_OF_RANGE, "to is before from", "to")
     return LogWindow(start, end, now, oldest_first, scope)
 
 
@@ -171,7 +171,7 @@ def page(
     query = stmt
     if key is not None:
         if len(key) != len(keys) or not all(map(_fits, key, keys)):
-            raise ItemError(INVALID, "pageToken is not a token this function issued", "pageToken")
+            raise ItemRefused(INVALID, "pageToken is not a token this function issued", "pageToken")
         row_key, bound = sa.tuple_(*keys), sa.tuple_(*[sa.literal(v) for v in key])
         query = query.where(row_key > bound if ascending else row_key < bound)
     order = [k.asc() if ascending else k.desc() for k in keys]

@@ -22,7 +22,7 @@ from mcapi.emulator.functions._schemas import BOOL, INT, STR, array, obj
 
 __all__ = ["SPECS"]
 
-PERMISSION = "Account | Dashboard | Read"
+_PERMISSION = "Account | Dashboard | Read"
 
 ACCOUNT = obj(
     {
@@ -134,7 +134,7 @@ SPECS = (
         path="/api/account/get-account",
         handler=get_account,
         summary="The caller's account: code, name, region, users, retention, packages",
-        permission=PERMISSION,
+        permission=_PERMISSION,
         read_only=True,
         request_schema=obj({}),
         response_schema=ACCOUNT,

@@ -36,7 +36,7 @@ from mcapi.emulator.functions._common import (
     NOT_FOUND,
     OUT_OF_RANGE,
     Item,
-    ItemError,
+    ItemRefused,
     boolean,
     choice,
     format_time,
@@ -106,7 +106,7 @@ def _load(ctx: FunctionContext, item: Item) -> tuple[Any, float]:
         ).first()
         retention_days = get_profile(conn, ctx.account.id).max_retention_days
     if row is None:
-        raise ItemError(NOT_FOUND, f"no archived message has the id {message_id}", "id")
+        raise ItemRefused(NOT_FOUND, f"no archived message has the id {message_id}", "id")
     parties = {row.sender, *row.recipients}
     if (not can_view_all and ctx.user.email not in parties) or (
         mailbox is not None and mailbox not in parties
@@ -224,7 +224,7 @@ def get_file(ctx: FunctionContext) -> FunctionResult | StreamResult:
             name = f"{row.id[:32]}.eml"
         else:
             if index >= len(row.attachments):
-                raise ItemError(NOT_FOUND, f"no file has the id {file_id}", "id")
+                raise ItemRefused(NOT_FOUND, f"no file has the id {file_id}", "id")
             attachment = row.attachments[index]
             chunks = attachment_bytes(row.id, index, int(attachment["size"]))
             name = str(attachment["filename"]).replace('"', "")
@@ -257,7 +257,7 @@ def get_message_list(ctx: FunctionContext) -> FunctionResult | StreamResult:
         end = parse_time(item, "end", default=now - now % 86400 + 86400)  # the day's end
         start = parse_time(item, "start", default=_month_before(now))
         if end < start:
-            raise ItemError(OUT_OF_RANGE, "end is before start", "end")
+            raise ItemRefused(OUT_OF_RANGE, "end is before start", "end")
         t = messages.c
         with ctx.store.connect() as conn:
             retention = get_profile(conn, ctx.account.id).max_retention_days

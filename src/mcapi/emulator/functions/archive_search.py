@@ -27,7 +27,6 @@ from mcapi._codes import lookup
 from mcapi.emulator._data import get_profile, messages
 from mcapi.emulator.functions._archive_query import (
     DOC_TYPES,
-    MAX_PAGE_SIZE,
     ArchiveQuery,
     parse_query,
 )
@@ -39,7 +38,7 @@ from mcapi.emulator.functions._common import (
     required_text,
     run_single,
 )
-from mcapi.emulator.functions._paging import page, walk_now
+from mcapi.emulator.functions._paging import MAX_PAGE_SIZE, page, walk_now
 from mcapi.emulator.functions._registry import (
     FunctionContext,
     FunctionError,
@@ -50,10 +49,10 @@ from mcapi.emulator.functions._registry import (
 from mcapi.emulator.functions._schemas import BOOL, DATE, INT, STR, array, obj
 from mcapi.emulator.functions.archive import CONTENT_VIEW
 
-__all__ = ["PERMISSION", "SPECS"]
+__all__ = ["SPECS"]
 
-PERMISSION = "Archive | Search | Read"
-SCOPE = "archive-search"
+_PERMISSION = "Archive | Search | Read"
+_SCOPE = "archive-search"
 _ADDRESS = obj({"emailAddress": STR, "displayableName": STR}, "emailAddress")
 ITEM = obj(
     {
@@ -82,7 +81,7 @@ def search(ctx: FunctionContext) -> FunctionResult | StreamResult:
         paging = ctx.request.pagination
         keyset = paging is not None and bool(paging.page_size or paging.page_token)
         # relative dates ("last_year") keep the walk's instant on every page of a token walk
-        now = walk_now(paging, SCOPE, ctx.now) if keyset else ctx.now
+        now = walk_now(paging, _SCOPE, ctx.now) if keyset else ctx.now
         query = parse_query(required_text(item, "query", max_length=10**6), now)
         others = [m for m in query.mailboxes if m != ctx.user.email]
         if others and not admin and not ctx.user.has_permission(CONTENT_VIEW):
@@ -93,7 +92,7 @@ def search(ctx: FunctionContext) -> FunctionResult | StreamResult:
             stmt = _select(ctx, query, admin, oldest=ctx.now - retention * 86400)
             if keyset:
                 found = page(
-                    conn, stmt, [t.received, t.seq], request=paging, scope=SCOPE,
+                    conn, stmt, [t.received, t.seq], request=paging, scope=_SCOPE,
                     descending=True, default_size=query.page_size, anchor=now,
                 )  # fmt: skip
                 rows, pagination = found.rows, found.pagination
@@ -186,7 +185,7 @@ SPECS = (
         path="/api/archive/search",
         handler=search,
         summary="Archive search with the XML query form (page-size, startrow in the query)",
-        permission=PERMISSION,
+        permission=_PERMISSION,
         read_only=True,
         request_schema=obj({"admin": BOOL, "query": STR, "searchReason": STR}, "query"),
         response_schema=obj({"items": array(ITEM), "queryDuration": INT}, "items"),

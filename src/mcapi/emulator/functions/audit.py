@@ -16,7 +16,7 @@ from mcapi.emulator.functions._common import (
     INVALID,
     OUT_OF_RANGE,
     Item,
-    ItemError,
+    ItemRefused,
     boolean,
     choice,
     format_time,
@@ -65,12 +65,12 @@ def get_audit_events(ctx: FunctionContext) -> FunctionResult | StreamResult:
         start = parse_time(item, "startDateTime")
         end = parse_time(item, "endDateTime")
         if end < start:
-            raise ItemError(OUT_OF_RANGE, "endDateTime is before startDateTime", "endDateTime")
+            raise ItemRefused(OUT_OF_RANGE, "endDateTime is before startDateTime", "endDateTime")
         # the look-back is counted from the walk's first page, so that a walk started in time
         # is not cut off by the clock moving on
         now = walk_now(ctx.request.pagination, "audit-events", ctx.now)
         if start < now - LOOKBACK_DAYS * 86400:
-            raise ItemError(
+            raise ItemRefused(
                 OUT_OF_RANGE,
                 f"startDateTime is more than {LOOKBACK_DAYS} days ago; the audit log "
                 f"can be searched {LOOKBACK_DAYS} days back",
@@ -80,7 +80,7 @@ def get_audit_events(ctx: FunctionContext) -> FunctionResult | StreamResult:
         categories = string_list(item, "categories", limit=len(AUDIT_CATEGORIES))
         unknown = sorted(set(categories) - set(AUDIT_CATEGORIES))
         if unknown:
-            raise ItemError(
+            raise ItemRefused(
                 INVALID,
                 f"unknown categories {unknown}; known: {', '.join(AUDIT_CATEGORIES)}",
                 "categories",
@@ -138,7 +138,7 @@ def get_siem_logs(ctx: FunctionContext) -> FunctionResult | StreamResult:
         if token is not None:
             named = _siem.decode_token(token, ctx.account.id)
             if named is None or named[0] < _siem.first_kept_slot(now) or named[0] > last:
-                raise ItemError(
+                raise ItemRefused(
                     "err_audit_siem_invalid_token",
                     "The SIEM token is invalid or its log file is no longer kept",
                     "token",

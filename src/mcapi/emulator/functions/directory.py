@@ -18,7 +18,7 @@ from mcapi.emulator.functions._common import (
     INVALID,
     NOT_FOUND,
     Item,
-    ItemError,
+    ItemRefused,
     choice,
     optional_email,
     optional_text,
@@ -37,8 +37,8 @@ from mcapi.emulator.functions._schemas import BOOL, EMAIL, INT, STR, array, enum
 
 __all__ = ["SPECS"]
 
-EDIT = "Directories | Groups | Edit"
-MAX_ITEMS = 100
+_EDIT = "Directories | Groups | Edit"
+_MAX_ITEMS = 100
 MEMBER_EXISTS = "err_folder_group_member_already_exists"
 MEMBER_NOT_FOUND = "err_folder_email_address_not_found"
 
@@ -120,14 +120,14 @@ def _member(item: Item) -> tuple[str, str, str]:
     address = optional_email(item, "emailAddress")
     domain = optional_text(item, "domain", max_length=253).lower()
     if address and domain:
-        raise ItemError(INVALID, "give emailAddress or domain, not both", "domain")
+        raise ItemRefused(INVALID, "give emailAddress or domain, not both", "domain")
     if address:
         return group_id, "email", address
     if domain:
         if "." not in domain or "@" in domain:
-            raise ItemError(INVALID, "domain is not a domain name", "domain")
+            raise ItemRefused(INVALID, "domain is not a domain name", "domain")
         return group_id, "domain", domain
-    raise ItemError(BLANK, "emailAddress or domain is required", "emailAddress")
+    raise ItemRefused(BLANK, "emailAddress or domain is required", "emailAddress")
 
 
 def _record(member_id: str, group_id: str, kind: str, member: str, internal: bool) -> Any:
@@ -140,7 +140,7 @@ def _check_group(conn: Any, ctx: FunctionContext, group_id: str) -> None:
         sa.select(groups.c.id).where(groups.c.account_id == ctx.account.id, groups.c.id == group_id)
     ).first()
     if found is None:
-        raise ItemError(NOT_FOUND, f"no group has the id {group_id}", "id")
+        raise ItemRefused(NOT_FOUND, f"no group has the id {group_id}", "id")
 
 
 def add_group_member(ctx: FunctionContext) -> FunctionResult:
@@ -160,7 +160,7 @@ def add_group_member(ctx: FunctionContext) -> FunctionResult:
                     sa.select(m.id).where(m.group_id == group_id, m.member == member)
                 ).first()
                 if exists is not None:
-                    raise ItemError(MEMBER_EXISTS, "Group member already exists")
+                    raise ItemRefused(MEMBER_EXISTS, "Group member already exists")
                 domain = member.rpartition("@")[2]
                 internal = (
                     conn.execute(
@@ -187,7 +187,7 @@ def add_group_member(ctx: FunctionContext) -> FunctionResult:
             # meanwhile (foreign key): answer as if this call had come second.
             with ctx.store.connect() as conn:
                 _check_group(conn, ctx, group_id)
-            raise ItemError(MEMBER_EXISTS, "Group member already exists") from None
+            raise ItemRefused(MEMBER_EXISTS, "Group member already exists") from None
         return [_record(member_id, group_id, kind, member, internal)]
 
     return run_items(ctx, handle)
@@ -207,7 +207,7 @@ def remove_group_member(ctx: FunctionContext) -> FunctionResult:
                 .returning(m.id, m.internal)
             ).first()
             if row is None:
-                raise ItemError(MEMBER_NOT_FOUND, "Error email address not found")
+                raise ItemRefused(MEMBER_NOT_FOUND, "Error email address not found")
             record_audit(
                 conn, ctx.account.id, user=ctx.user.email, audit_type="Group Member Removed",
                 category="directory_logs", info=f"{member} removed from group {group_id}",
@@ -223,7 +223,7 @@ SPECS = (
         path="/api/directory/find-groups",
         handler=find_groups,
         summary="Directory groups whose description contains the query, paged",
-        permission=EDIT,
+        permission=_EDIT,
         read_only=True,
         request_schema=obj({"query": STR, "source": enum("cloud", "ldap")}),
         response_schema=obj({"source": STR, "folders": array(FOLDER)}, "folders"),
@@ -235,20 +235,20 @@ SPECS = (
         path="/api/directory/add-group-member",
         handler=add_group_member,
         summary="Add an address or a domain to a group",
-        permission=EDIT,
+        permission=_EDIT,
         read_only=False,
         request_schema=_MEMBER_ITEM,
         response_schema=MEMBER,
-        max_items=MAX_ITEMS,
+        max_items=_MAX_ITEMS,
     ),
     FunctionSpec(
         path="/api/directory/remove-group-member",
         handler=remove_group_member,
         summary="Remove an address or a domain from a group",
-        permission=EDIT,
+        permission=_EDIT,
         read_only=False,
         request_schema=_MEMBER_ITEM,
         response_schema=MEMBER,
-        max_items=MAX_ITEMS,
+        max_items=_MAX_ITEMS,
     ),
 )

@@ -20,7 +20,7 @@ from mcapi.emulator.functions._common import (
     INVALID,
     NOT_FOUND,
     Item,
-    ItemError,
+    ItemRefused,
     optional_text,
     required_text,
     run_items,
@@ -37,10 +37,10 @@ from mcapi.emulator.functions._schemas import BOOL, INT, STR, array, obj
 
 __all__ = ["SPECS"]
 
-EDIT = "Directories | Groups | Edit"
-READ = "Directories | Groups | Read"
-MAX_ITEMS = 100
-SCOPE = "group-members"
+_EDIT = "Directories | Groups | Edit"
+_READ = "Directories | Groups | Read"
+_MAX_ITEMS = 100
+_SCOPE = "group-members"
 #: How deep a group may be nested (a guard against cycles in the parent walk).
 MAX_DEPTH = 100
 
@@ -82,7 +82,7 @@ def _group(conn: Connection, ctx: FunctionContext, group_id: str, field: str) ->
         sa.select(groups).where(groups.c.account_id == ctx.account.id, groups.c.id == group_id)
     ).first()
     if row is None:
-        raise ItemError(NOT_FOUND, f"no group has the id {group_id}", field)
+        raise ItemRefused(NOT_FOUND, f"no group has the id {group_id}", field)
     return row
 
 
@@ -123,7 +123,7 @@ def get_group_members(ctx: FunctionContext) -> FunctionResult | StreamResult:
         with ctx.store.connect() as conn:
             _group(conn, ctx, group_id, "id")
             found = page(
-                conn, stmt, [m.member, m.id], request=ctx.request.pagination, scope=SCOPE,
+                conn, stmt, [m.member, m.id], request=ctx.request.pagination, scope=_SCOPE,
                 descending=False,
             )  # fmt: skip
         members = [
@@ -153,9 +153,9 @@ def _parent(conn: Connection, ctx: FunctionContext, item: Item, moving: str | No
         if current is None:
             return parent_id
         if current == moving:
-            raise ItemError(INVALID, "a group cannot be moved inside itself", "parentId")
+            raise ItemRefused(INVALID, "a group cannot be moved inside itself", "parentId")
         current = conn.execute(sa.select(groups.c.parent_id).where(groups.c.id == current)).scalar()
-    raise ItemError(INVALID, f"groups nest at most {MAX_DEPTH} deep", "parentId")
+    raise ItemRefused(INVALID, f"groups nest at most {MAX_DEPTH} deep", "parentId")
 
 
 def create_group(ctx: FunctionContext) -> FunctionResult:
@@ -212,7 +212,7 @@ SPECS = (
         path="/api/directory/get-group-members",
         handler=get_group_members,
         summary="The members of a directory group, by address, paged",
-        permission=READ,
+        permission=_READ,
         read_only=True,
         request_schema=obj({"id": STR}, "id"),
         response_schema=obj({"groupMembers": array(GROUP_MEMBER)}, "groupMembers"),
@@ -224,20 +224,20 @@ SPECS = (
         path="/api/directory/create-group",
         handler=create_group,
         summary="Create a directory group, at the root or under parentId",
-        permission=EDIT,
+        permission=_EDIT,
         read_only=False,
         request_schema=obj({"description": STR, "parentId": STR}, "description"),
         response_schema=GROUP,
-        max_items=MAX_ITEMS,
+        max_items=_MAX_ITEMS,
     ),
     FunctionSpec(
         path="/api/directory/update-group",
         handler=update_group,
         summary="Rename a directory group or move it under another group",
-        permission=EDIT,
+        permission=_EDIT,
         read_only=False,
         request_schema=obj({"id": STR, "description": STR, "parentId": STR}, "id"),
         response_schema=GROUP,
-        max_items=MAX_ITEMS,
+        max_items=_MAX_ITEMS,
     ),
 )

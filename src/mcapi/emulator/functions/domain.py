@@ -19,12 +19,13 @@ from mcapi.emulator._store import AlreadyExists, Domain
 from mcapi.emulator._store._models import domain_from_row
 from mcapi.emulator._store._ops import insert_domain
 from mcapi.emulator._store._schema import domains
+from mcapi.emulator._store._validate import INBOUND_TYPES
 from mcapi.emulator.functions._common import (
     INVALID,
     NOT_FOUND,
-    Conflict,
     Item,
-    ItemError,
+    ItemConflict,
+    ItemRefused,
     choice,
     format_time,
     required_text,
@@ -35,8 +36,7 @@ from mcapi.emulator.functions._schemas import BOOL, STR, enum, obj
 
 __all__ = ["SPECS"]
 
-MAX_ITEMS = 100
-INBOUND_TYPES = ("any", "smtp", "ldap", "known")
+_MAX_ITEMS = 100
 VERIFY_DAYS = 14
 
 DOMAIN = obj(
@@ -93,11 +93,11 @@ def create_domain(ctx: FunctionContext) -> FunctionResult:
                     now=ctx.now, app_id=ctx.app_id,
                 )  # fmt: skip
         except AlreadyExists:
-            raise Conflict(
+            raise ItemConflict(
                 "err_domain_exists", f"the domain {name} is already registered"
             ) from None
         except ValueError:
-            raise ItemError(INVALID, "domain is not a valid domain name", "domain") from None
+            raise ItemRefused(INVALID, "domain is not a valid domain name", "domain") from None
         token = hashlib.sha256(f"verify:{row.domain}".encode()).hexdigest()[:32]
         return [
             {
@@ -127,7 +127,9 @@ def get_internal_domain(ctx: FunctionContext) -> FunctionResult:
                 )
             ).first()
         if row is None:
-            raise ItemError(NOT_FOUND, f"{name} is not an internal domain of the account", "domain")
+            raise ItemRefused(
+                NOT_FOUND, f"{name} is not an internal domain of the account", "domain"
+            )
         return [_record(domain_from_row(row._mapping))]
 
     return run_items(ctx, handle)
@@ -142,7 +144,7 @@ SPECS = (
         read_only=False,
         request_schema=obj({"domain": STR, "inboundType": enum(*INBOUND_TYPES)}, "domain"),
         response_schema=CREATED,
-        max_items=MAX_ITEMS,
+        max_items=_MAX_ITEMS,
     ),
     FunctionSpec(
         path="/api/domain/get-internal-domain",
@@ -152,6 +154,6 @@ SPECS = (
         read_only=True,
         request_schema=obj({"domain": STR}, "domain"),
         response_schema=DOMAIN,
-        max_items=MAX_ITEMS,
+        max_items=_MAX_ITEMS,
     ),
 )

@@ -24,7 +24,7 @@ from mcapi.emulator._data import processing_messages
 from mcapi.emulator.functions._common import (
     OUT_OF_RANGE,
     Item,
-    ItemError,
+    ItemRefused,
     format_time,
     parse_time,
     run_single,
@@ -51,7 +51,7 @@ def get_email_queues(ctx: FunctionContext) -> FunctionResult | StreamResult:
         start = parse_time(item, "start")
         end = parse_time(item, "end")
         if end < start:
-            raise ItemError(OUT_OF_RANGE, "end is before start", "end")
+            raise ItemRefused(OUT_OF_RANGE, "end is before start", "end")
         start = max(start, ctx.now - HISTORY_DAYS * 86400)
         end = min(end, ctx.now)
         first = math.ceil(start / SAMPLE_SECONDS) * SAMPLE_SECONDS

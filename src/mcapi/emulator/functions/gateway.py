@@ -21,10 +21,10 @@ from mcapi.emulator.functions._common import (
     INVALID,
     NOT_FOUND,
     OUT_OF_RANGE,
-    Conflict,
     Item,
-    ItemError,
-    Outcome,
+    ItemConflict,
+    ItemRefused,
+    ItemResults,
     boolean,
     choice,
     format_time,
@@ -48,8 +48,8 @@ from mcapi.emulator.functions._schemas import BOOL, DATE, INT, STR, array, enum,
 
 __all__ = ["SPECS"]
 
-EDIT = "Account | Monitoring | Held | Edit"
-MAX_ITEMS = 100
+_EDIT = "Account | Monitoring | Held | Edit"
+_MAX_ITEMS = 100
 MAX_IDS = 100
 ALREADY_PROCESSED = "err_hold_already_processed"
 REJECT_REASONS = (
@@ -96,7 +96,7 @@ def get_hold_message_list(ctx: FunctionContext) -> FunctionResult | StreamResult
         end = parse_time(item, "end", default=now)
         start = parse_time(item, "start", default=0.0)
         if end < start:
-            raise ItemError(OUT_OF_RANGE, "end is before start", "end")
+            raise ItemRefused(OUT_OF_RANGE, "end is before start", "end")
         t = held_messages.c
         stmt = sa.select(held_messages).where(
             t.account_id == ctx.account.id, t.status == "held",
@@ -130,7 +130,7 @@ def _search(stmt: sa.Select[Any], item: Item) -> sa.Select[Any]:
     if search_by is None:
         return stmt
     if not isinstance(search_by, Mapping):
-        raise ItemError(INVALID, "searchBy must be an object", "searchBy")
+        raise ItemRefused(INVALID, "searchBy must be an object", "searchBy")
     field = choice(search_by, "fieldName", ("all", *_SEARCH_FIELDS), default="all")
     value = optional_text(search_by, "value", max_length=200).lower()
     if not value:
@@ -145,7 +145,7 @@ def _filters(item: Item) -> list[Mapping[str, Any]]:
     if rules is None:
         return []
     if not isinstance(rules, list) or not all(isinstance(r, Mapping) for r in rules):
-        raise ItemError(INVALID, "filterBy must be a list of {fieldName, value}", "filterBy")
+        raise ItemRefused(INVALID, "filterBy must be a list of {fieldName, value}", "filterBy")
     return rules
 
 
@@ -188,8 +188,8 @@ def _process(ctx: FunctionContext, held_id: str, status: str, note: str) -> None
                 sa.select(t.status).where(t.account_id == ctx.account.id, t.id == held_id)
             ).scalar()
             if current is None:
-                raise ItemError(NOT_FOUND, f"no held message has the id {held_id}", "id")
-            raise Conflict(ALREADY_PROCESSED, f"the message {held_id} was already {current}")
+                raise ItemRefused(NOT_FOUND, f"no held message has the id {held_id}", "id")
+            raise ItemConflict(ALREADY_PROCESSED, f"the message {held_id} was already {current}")
         if row.message_id is not None:
             delivered = "delivered" if status == "released" else "rejected"
             conn.execute(
@@ -221,7 +221,7 @@ def hold_reject(ctx: FunctionContext) -> FunctionResult:
     refused = over_limit(ctx, items)
     if refused is not None:
         return refused
-    out = Outcome()
+    out = ItemResults()
     units = 0
     for index, item in enumerate(items):
         injected = ctx.injected_failures.get(index)
@@ -235,7 +235,7 @@ def hold_reject(ctx: FunctionContext) -> FunctionResult:
                 choice(item, "reasonType", REJECT_REASONS)
             optional_text(item, "message", max_length=1000)
             notify = boolean(item, "notify")
-        except ItemError as exc:
+        except ItemRefused as exc:
             units += 1
             out.failed(dict(item), exc)
             continue
@@ -244,7 +244,7 @@ def hold_reject(ctx: FunctionContext) -> FunctionResult:
         for held_id in ids:
             try:
                 _process(ctx, held_id, "rejected", note)
-            except ItemError as exc:
+            except ItemRefused as exc:
                 out.failed({**item, "ids": [held_id]}, exc)
             else:
                 out.ok({"id": held_id, "reject": True})
@@ -317,17 +317,17 @@ SPECS = (
         path="/api/gateway/hold-release",
         handler=hold_release,
         summary="Release held messages (409 when the one message named was already processed)",
-        permission=EDIT,
+        permission=_EDIT,
         read_only=False,
         request_schema=obj({"id": STR}, "id"),
         response_schema=obj({"id": STR, "release": BOOL}, "id", "release"),
-        max_items=MAX_ITEMS,
+        max_items=_MAX_ITEMS,
     ),
     FunctionSpec(
         path="/api/gateway/hold-reject",
         handler=hold_reject,
         summary="Reject held messages (409 when the one message named was already processed)",
-        permission=EDIT,
+        permission=_EDIT,
         read_only=False,
         request_schema=obj(
             {
@@ -339,6 +339,6 @@ SPECS = (
             "ids",
         ),
         response_schema=obj({"id": STR, "reject": BOOL}, "id", "reject"),
-        max_items=MAX_ITEMS,
+        max_items=_MAX_ITEMS,
     ),
 )

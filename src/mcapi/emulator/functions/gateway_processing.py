@@ -18,7 +18,7 @@ from mcapi.emulator.functions._common import (
     INVALID,
     OUT_OF_RANGE,
     Item,
-    ItemError,
+    ItemRefused,
     choice,
     format_time,
     nested,
@@ -37,9 +37,9 @@ from mcapi.emulator.functions._schemas import BOOL, DATE, INT, STR, array, enum,
 
 __all__ = ["SPECS"]
 
-PERMISSION = "Gateway | Tracking | Read"
+_PERMISSION = "Gateway | Tracking | Read"
 SORT_ORDERS = ("ascending", "descending", "asc", "desc")
-ROUTES = ("all", "inbound", "outbound", "internal", "external")
+_ROUTES = ("all", "inbound", "outbound", "internal", "external")
 #: searchBy.fieldName -> the columns it searches (ALL: every one of them)
 _SEARCH = {"fromAddress": ("sender",), "toAddress": ("recipient",), "subject": ("subject",),
            "info": ("info",), "remoteIp": ("remote_ip",)}  # fmt: skip
@@ -83,7 +83,7 @@ def find_processing_messages(ctx: FunctionContext) -> FunctionResult | StreamRes
         end = parse_time(item, "end", default=now)
         start = parse_time(item, "start", default=0.0)
         if end < start:
-            raise ItemError(OUT_OF_RANGE, "end is before start", "end")
+            raise ItemRefused(OUT_OF_RANGE, "end is before start", "end")
         t = processing_messages.c
         stmt = sa.select(processing_messages).where(
             t.account_id == ctx.account.id,
@@ -97,7 +97,7 @@ def find_processing_messages(ctx: FunctionContext) -> FunctionResult | StreamRes
         if rules is not None and not (
             isinstance(rules, list) and all(isinstance(r, Mapping) for r in rules)
         ):
-            raise ItemError(INVALID, "filterBy must be a list of objects", "filterBy")
+            raise ItemRefused(INVALID, "filterBy must be a list of objects", "filterBy")
         for index, rule in enumerate(rules or []):
             with nested(f"filterBy[{index}]"):
                 stmt = _filter(stmt, rule)
@@ -122,7 +122,7 @@ def _search(stmt: sa.Select[Any], search_by: Any) -> sa.Select[Any]:
     if search_by is None:
         return stmt
     if not isinstance(search_by, Mapping):
-        raise ItemError(INVALID, "searchBy must be an object", "searchBy")
+        raise ItemRefused(INVALID, "searchBy must be an object", "searchBy")
     field = choice(search_by, "fieldName", ("ALL", *_SEARCH), default="ALL")
     value = optional_text(search_by, "value", max_length=200).lower()
     if not value:
@@ -140,10 +140,10 @@ def _filter(stmt: sa.Select[Any], rule: Mapping[str, Any]) -> sa.Select[Any]:
         name = choice(rule, "fieldName", ("route", "attachments"))
         try:
             return _filter(stmt, {name: rule.get("value")})
-        except ItemError as exc:
-            raise ItemError(exc.code, exc.message.replace(name, "value", 1), "value") from None
+        except ItemRefused as exc:
+            raise ItemRefused(exc.code, exc.message.replace(name, "value", 1), "value") from None
     if rule.get("route") is not None:
-        route = choice(rule, "route", ROUTES)
+        route = choice(rule, "route", _ROUTES)
         if route != "all":
             stmt = stmt.where(t.route == route)
     attachments = rule.get("attachments")
@@ -151,7 +151,7 @@ def _filter(stmt: sa.Select[Any], rule: Mapping[str, Any]) -> sa.Select[Any]:
         if isinstance(attachments, str) and attachments.strip().lower() in ("true", "false"):
             attachments = attachments.strip().lower() == "true"
         if not isinstance(attachments, bool):
-            raise ItemError(INVALID, "attachments must be true or false", "attachments")
+            raise ItemRefused(INVALID, "attachments must be true or false", "attachments")
         stmt = stmt.where(t.has_attachments == attachments)
     return stmt
 
@@ -181,7 +181,7 @@ SPECS = (
         path="/api/gateway/find-processing-messages",
         handler=find_processing_messages,
         summary="Messages waiting in the delivery queue, paged, newest first unless ascending",
-        permission=PERMISSION,
+        permission=_PERMISSION,
         read_only=True,
         request_schema=obj(
             {
@@ -194,7 +194,7 @@ SPECS = (
                         {
                             "fieldName": enum("route", "attachments"),
                             "value": STR,
-                            "route": enum(*ROUTES),
+                            "route": enum(*_ROUTES),
                             "attachments": BOOL,
                         }
                     )

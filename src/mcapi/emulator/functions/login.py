@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from mcapi.emulator.functions._common import NOT_FOUND, Item, ItemError, required_text, run_items
+from mcapi.emulator.functions._common import NOT_FOUND, Item, ItemRefused, required_text, run_items
 from mcapi.emulator.functions._registry import FunctionContext, FunctionResult, FunctionSpec
 from mcapi.emulator.functions._schemas import BOOL, STR, obj
 
@@ -23,7 +23,7 @@ def logout(ctx: FunctionContext) -> FunctionResult:
         access_key = required_text(item, "accessKey")
         binding = ctx.store.get_binding(access_key)
         if binding is None or binding.user_id != ctx.user.id:
-            raise ItemError(NOT_FOUND, "no binding of yours has this access key", "accessKey")
+            raise ItemRefused(NOT_FOUND, "no binding of yours has this access key", "accessKey")
         ctx.store.delete_binding(binding.access_key)
         return [{"accessKey": binding.access_key, "logout": True}]
 

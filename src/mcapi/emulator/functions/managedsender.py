@@ -14,7 +14,7 @@ from mcapi.emulator.functions._schemas import EMAIL, STR, enum, obj
 
 __all__ = ["SPECS"]
 
-MAX_ITEMS = 100
+_MAX_ITEMS = 100
 
 
 def permit_or_block_sender(ctx: FunctionContext) -> FunctionResult:
@@ -85,6 +85,6 @@ SPECS = (
             "to",
             "type",
         ),
-        max_items=MAX_ITEMS,
+        max_items=_MAX_ITEMS,
     ),
 )

@@ -13,7 +13,7 @@ from mcapi.emulator.functions._common import (
     INVALID,
     OUT_OF_RANGE,
     Item,
-    ItemError,
+    ItemRefused,
     choice,
     format_time,
     nested,
@@ -33,7 +33,7 @@ from mcapi.emulator.functions._schemas import BOOL, DATE, INT, STR, array, enum,
 __all__ = ["SEARCH_DAYS", "SPECS"]
 
 SEARCH_DAYS = 30
-SCOPE = "message-finder"
+_SCOPE = "message-finder"
 _DOMAIN = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63})+$")
 _ADDRESS = obj({"emailAddress": STR, "displayableName": STR}, "emailAddress")
 TRACKED = obj(
@@ -77,7 +77,7 @@ def _address_value(options: Mapping[str, Any], field: str) -> str | None:
     text = value.strip().lower() if isinstance(value, str) else ""
     local, at, domain = text.rpartition("@")
     if not _DOMAIN.match(domain) or (at and not local):
-        raise ItemError(INVALID, f"{field} must be an address or a domain", field)
+        raise ItemRefused(INVALID, f"{field} must be an address or a domain", field)
     return text
 
 
@@ -86,18 +86,18 @@ def search(ctx: FunctionContext) -> FunctionResult | StreamResult:
 
     def handle(item: Item) -> FunctionResult:
         # the walk's instant: the last 30 days are the same ones on every page
-        now = walk_now(ctx.request.pagination, SCOPE, ctx.now)
+        now = walk_now(ctx.request.pagination, _SCOPE, ctx.now)
         end = parse_time(item, "end", default=now)
         start = parse_time(item, "start", default=now - SEARCH_DAYS * 86400)
         if end < start:
-            raise ItemError(OUT_OF_RANGE, "end is before start", "end")
+            raise ItemRefused(OUT_OF_RANGE, "end is before start", "end")
         if start < now - SEARCH_DAYS * 86400 - 60:
-            raise ItemError(OUT_OF_RANGE, f"start is more than {SEARCH_DAYS} days ago", "start")
+            raise ItemRefused(OUT_OF_RANGE, f"start is more than {SEARCH_DAYS} days ago", "start")
         optional_text(item, "searchReason", max_length=500)
         message_id = optional_text(item, "messageId", max_length=255)
         options = item.get("advancedTrackAndTraceOptions") or {}
         if not isinstance(options, Mapping):
-            raise ItemError(
+            raise ItemRefused(
                 INVALID, "advancedTrackAndTraceOptions must be an object",
                 "advancedTrackAndTraceOptions",
             )  # fmt: skip
@@ -112,7 +112,7 @@ def search(ctx: FunctionContext) -> FunctionResult | StreamResult:
         with ctx.store.connect() as conn:
             found = page(
                 conn, stmt, [t.received, t.seq], request=ctx.request.pagination,
-                scope=SCOPE, descending=True, anchor=now,
+                scope=_SCOPE, descending=True, anchor=now,
             )  # fmt: skip
         tracked = [_tracked(row) for row in found.rows]
         return FunctionResult(data=[{"trackedEmails": tracked}], pagination=found.pagination)

@@ -28,7 +28,7 @@ from mcapi.emulator._data import (
 from mcapi.emulator.functions._common import (
     NOT_FOUND,
     Item,
-    ItemError,
+    ItemRefused,
     format_time,
     required_text,
     run_items,
@@ -38,7 +38,7 @@ from mcapi.emulator.functions._schemas import BOOL, DATE, INT, STR, array, obj
 
 __all__ = ["SPECS"]
 
-MAX_ITEMS = 100
+_MAX_ITEMS = 100
 _DAY = 86400.0
 #: The tracking status of each message status (a delivered message is reported as archived).
 STATUS = {"delivered": "archived", "held": "held", "rejected": "rejected", "bounced": "bounced"}
@@ -313,7 +313,7 @@ def get_message_info(ctx: FunctionContext) -> FunctionResult:
                 )
             ).first()
             if row is None:
-                raise ItemError(NOT_FOUND, f"no message has the id {message_id}", "id")
+                raise ItemRefused(NOT_FOUND, f"no message has the id {message_id}", "id")
             return [_detail(ctx, conn, row)]
 
     return run_items(ctx, handle)
@@ -328,6 +328,6 @@ SPECS = (
         read_only=True,
         request_schema=obj({"id": STR}, "id"),
         response_schema=MESSAGE_INFO,
-        max_items=MAX_ITEMS,
+        max_items=_MAX_ITEMS,
     ),
 )

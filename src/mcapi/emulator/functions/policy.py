@@ -30,7 +30,7 @@ from mcapi.emulator.functions._common import (
     NOT_FOUND,
     OUT_OF_RANGE,
     Item,
-    ItemError,
+    ItemRefused,
     boolean,
     choice,
     email,
@@ -54,10 +54,10 @@ from mcapi.emulator.functions._schemas import BOOL, DATE, STR, array, enum, obj
 
 __all__ = ["SPECS"]
 
-EDIT = "Gateway | Policies | Edit"
-READ = "Gateway | Policies | Read"
-MAX_ITEMS = 100
-SCOPE = "blocked-senders"
+_EDIT = "Gateway | Policies | Edit"
+_READ = "Gateway | Policies | Read"
+_MAX_ITEMS = 100
+_SCOPE = "blocked-senders"
 #: How the platform writes the dates of an eternal policy.
 ETERNAL_FROM, ETERNAL_TO = "1900-01-01T00:00:00+0000", "2100-01-01T23:59:59+0000"
 _DOMAIN = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63})+$")
@@ -155,7 +155,7 @@ def _value(ctx: FunctionContext, policy: Item, field: str, kind: str) -> str | N
     if kind == "email_domain":
         domain = required_text(policy, field, max_length=253).lower()
         if not _DOMAIN.match(domain):
-            raise ItemError(INVALID, f"{field} must be a domain name without @", field)
+            raise ItemRefused(INVALID, f"{field} must be a domain name without @", field)
         return domain
     if kind == "profile_group":
         group_id = required_text(policy, field, max_length=64)
@@ -166,7 +166,7 @@ def _value(ctx: FunctionContext, policy: Item, field: str, kind: str) -> str | N
                 )
             ).first()
         if found is None:
-            raise ItemError(NOT_FOUND, f"no group has the id {group_id}", field)
+            raise ItemRefused(NOT_FOUND, f"no group has the id {group_id}", field)
         return group_id
     return None
 
@@ -184,14 +184,14 @@ def _source_ips(policy: Item) -> list[str]:
     if conditions is None:
         return []
     if not isinstance(conditions, Mapping):
-        raise ItemError(INVALID, "conditions must be an object", "conditions")
+        raise ItemRefused(INVALID, "conditions must be an object", "conditions")
     with nested("conditions"):
         ips = string_list(conditions, "sourceIPs", limit=100)
         for ip in ips:
             try:
                 ipaddress.ip_network(ip, strict=False)
             except ValueError:
-                raise ItemError(
+                raise ItemRefused(
                     INVALID, f"{ip} is not an address range like 192.0.2.0/24", "sourceIPs"
                 ) from None
     return ips
@@ -202,15 +202,15 @@ def _settings(ctx: FunctionContext, item: Item) -> dict[str, Any]:
     option = choice(item, "option", OPTIONS)
     policy = item.get("policy")
     if policy is None:
-        raise ItemError(BLANK, "policy is required", "policy")
+        raise ItemRefused(BLANK, "policy is required", "policy")
     if not isinstance(policy, Mapping):
-        raise ItemError(INVALID, "policy must be an object", "policy")
+        raise ItemRefused(INVALID, "policy must be an object", "policy")
     with nested("policy"):
         from_type = choice(policy, "fromType", TARGET_TYPES, default="everyone")
         to_type = choice(policy, "toType", TARGET_TYPES, default="everyone")
         start, end = _window(policy, "from"), _window(policy, "to")
         if start is not None and end is not None and end < start:
-            raise ItemError(OUT_OF_RANGE, "toDate is before fromDate", "toDate")
+            raise ItemRefused(OUT_OF_RANGE, "toDate is before fromDate", "toDate")
         values: dict[str, Any] = {
             "option": option,
             "description": required_text(policy, "description", max_length=200),
@@ -255,7 +255,7 @@ def create_policy(ctx: FunctionContext) -> FunctionResult:
                     .values(updated=ctx.now, **values)
                 ).rowcount
                 if not changed:
-                    raise ItemError(NOT_FOUND, f"no blocked-sender policy has the id {policy_id}",
+                    raise ItemRefused(NOT_FOUND, f"no blocked-sender policy has the id {policy_id}",
                                     "id")  # fmt: skip
                 verb = "Updated"
             record_audit(
@@ -285,11 +285,11 @@ def get_policy(ctx: FunctionContext) -> FunctionResult | StreamResult:
             stmt = stmt.where(t.id == policy_id)
         with ctx.store.connect() as conn:
             found = page(
-                conn, stmt, [t.seq], request=ctx.request.pagination, scope=SCOPE,
+                conn, stmt, [t.seq], request=ctx.request.pagination, scope=_SCOPE,
                 descending=False,
             )  # fmt: skip
         if policy_id and not found.rows:
-            raise ItemError(NOT_FOUND, f"no blocked-sender policy has the id {policy_id}", "id")
+            raise ItemRefused(NOT_FOUND, f"no blocked-sender policy has the id {policy_id}", "id")
         return FunctionResult(data=[render(r) for r in found.rows], pagination=found.pagination)
 
     return run_single(ctx, handle)
@@ -310,7 +310,9 @@ def delete_policy(ctx: FunctionContext) -> FunctionResult:
                 .returning(t.description)
             ).first()
             if row is None:
-                raise ItemError(NOT_FOUND, f"no blocked-sender policy has the id {policy_id}", "id")
+                raise ItemRefused(
+                    NOT_FOUND, f"no blocked-sender policy has the id {policy_id}", "id"
+                )
             record_audit(
                 conn, ctx.account.id, user=ctx.user.email,
                 audit_type="Blocked Sender Policy Deleted", category="policy_logs",
@@ -326,19 +328,19 @@ SPECS = (
         path="/api/policy/blockedsenders/create-policy",
         handler=create_policy,
         summary="Create a blocked-sender policy (or, with an id, replace its settings)",
-        permission=EDIT,
+        permission=_EDIT,
         read_only=False,
         request_schema=obj(
             {"id": STR, "option": enum(*OPTIONS), "policy": POLICY_IN}, "option", "policy"
         ),
         response_schema=RECORD,
-        max_items=MAX_ITEMS,
+        max_items=_MAX_ITEMS,
     ),
     FunctionSpec(
         path="/api/policy/blockedsenders/get-policy",
         handler=get_policy,
         summary="One blocked-sender policy by id, or all of them in creation order, paged",
-        permission=READ,
+        permission=_READ,
         read_only=True,
         request_schema=obj({"id": STR}),
         response_schema=RECORD,
@@ -350,10 +352,10 @@ SPECS = (
         path="/api/policy/blockedsenders/delete-policy",
         handler=delete_policy,
         summary="Delete blocked-sender policies by id",
-        permission=EDIT,
+        permission=_EDIT,
         read_only=False,
         request_schema=obj({"id": STR}, "id"),
         response_schema=obj({"id": STR}, "id"),
-        max_items=MAX_ITEMS,
+        max_items=_MAX_ITEMS,
     ),
 )

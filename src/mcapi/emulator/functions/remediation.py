@@ -40,7 +40,7 @@ from mcapi.emulator.functions._common import (
     NOT_FOUND,
     OUT_OF_RANGE,
     Item,
-    ItemError,
+    ItemRefused,
     choice,
     format_time,
     parse_time,
@@ -59,13 +59,13 @@ from mcapi.emulator.functions._schemas import BOOL, DATE, INT, STR, array, enum,
 
 __all__ = ["SPECS", "is_hash"]
 
-READ = "Services | Threat Remediation | Read"
-EDIT = "Services | Threat Remediation | Edit"
-MAX_ITEMS = 100
+_READ = "Services | Threat Remediation | Read"
+_EDIT = "Services | Threat Remediation | Edit"
+_MAX_ITEMS = 100
 MAX_HASHES = 100
 SEARCH_BY = ("hash", "messageId")
 #: How far back create searches without ``start`` ("one month back"), and search-hash looks.
-DEFAULT_WINDOW = 30 * 86400
+REMEDIATION_WINDOW = 30 * 86400
 HASH_LOOKBACK = 365 * 86400
 _HASH = re.compile(r"^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64})$")
 
@@ -161,20 +161,20 @@ def _parse_create(ctx: FunctionContext, item: Item) -> dict[str, Any]:
     value = required_text(item, "hashOrMessageId", max_length=998)
     if search_by == "hash":
         if not is_hash(value):
-            raise ItemError(
+            raise ItemRefused(
                 INVALID, "hashOrMessageId must be an MD5, SHA-1 or SHA-256 hash", "hashOrMessageId"
             )
         value = value.lower()
     elif not (value.startswith("<") and value.endswith(">")):
-        raise ItemError(
+        raise ItemRefused(
             INVALID,
             "hashOrMessageId must be a Message-ID with its '<' '>' delimiters",
             "hashOrMessageId",
         )
     end = parse_time(item, "end", default=ctx.now)
-    start = parse_time(item, "start", default=ctx.now - DEFAULT_WINDOW)
+    start = parse_time(item, "start", default=ctx.now - REMEDIATION_WINDOW)
     if end < start:
-        raise ItemError(OUT_OF_RANGE, "end is before start", "end")
+        raise ItemRefused(OUT_OF_RANGE, "end is before start", "end")
     return {"reason": reason, "search_by": search_by, "value": value, "start": start, "end": end}
 
 
@@ -275,7 +275,7 @@ def get_incident(ctx: FunctionContext) -> FunctionResult:
                 )
             ).first()
             if row is None:
-                raise ItemError(
+                raise ItemRefused(
                     NOT_FOUND, f"no remediation incident has the id {incident_id}", "id"
                 )
             counts = _counts(conn, incident_id)
@@ -326,7 +326,7 @@ SPECS = (
         handler=create,
         summary="Create remediation incidents: remove the messages carrying a file hash or "
         "Message-ID from the mailboxes",
-        permission=EDIT,
+        permission=_EDIT,
         read_only=False,
         request_schema=obj(
             {
@@ -340,23 +340,23 @@ SPECS = (
             "hashOrMessageId",
         ),
         response_schema=INCIDENT,
-        max_items=MAX_ITEMS,
+        max_items=_MAX_ITEMS,
     ),
     FunctionSpec(
         path="/api/ttp/remediation/get-incident",
         handler=get_incident,
         summary="Remediation incidents by id, with how many messages each identified and removed",
-        permission=READ,
+        permission=_READ,
         read_only=True,
         request_schema=obj({"id": STR}, "id"),
         response_schema=INCIDENT,
-        max_items=MAX_ITEMS,
+        max_items=_MAX_ITEMS,
     ),
     FunctionSpec(
         path="/api/ttp/remediation/search-hash",
         handler=search_hash,
         summary="Whether the account's mail of the last year carried each file hash",
-        permission=READ,
+        permission=_READ,
         read_only=True,
         request_schema=obj({"hashes": array(STR)}, "hashes"),
         response_schema=obj(

@@ -25,7 +25,7 @@ from mcapi.emulator.functions._common import (
     NOT_FOUND,
     OUT_OF_RANGE,
     Item,
-    ItemError,
+    ItemRefused,
     boolean,
     choice,
     optional_text,
@@ -62,7 +62,7 @@ def get_feed(ctx: FunctionContext) -> FunctionResult | StreamResult:
         end = parse_time(item, "end", default=ctx.now)
         start = parse_time(item, "start", default=ctx.now - DEFAULT_DAYS * 86400)
         if end < start:
-            raise ItemError(OUT_OF_RANGE, "end is before start", "end")
+            raise ItemRefused(OUT_OF_RANGE, "end is before start", "end")
         token = optional_text(item, "token", max_length=1000)
         t = threat_indicators.c
         stmt = sa.select(threat_indicators).where(
@@ -71,7 +71,7 @@ def get_feed(ctx: FunctionContext) -> FunctionResult | StreamResult:
         if token:
             after = decode_token(token, ctx.account.id, feed_type)
             if after is None:
-                raise ItemError(INVALID, "token is not a token of this feed", "token")
+                raise ItemRefused(INVALID, "token is not a token of this feed", "token")
             stmt = stmt.where(
                 sa.tuple_(t.created, t.seq) > sa.tuple_(sa.literal(after[0]), sa.literal(after[1]))
             )
@@ -82,7 +82,7 @@ def get_feed(ctx: FunctionContext) -> FunctionResult | StreamResult:
         if not rows and file_type == "csv":
             # Nothing left: the JSON answer collectors of CSV files recognise, repeating the token
             # sent (the position has not moved), which is how they know the walk is over.
-            failure = ItemError(NOT_FOUND, NO_RESULTS).detail()
+            failure = ItemRefused(NOT_FOUND, NO_RESULTS).detail()
             return FunctionResult(
                 fail=[FailItem(key=dict(item), errors=(failure,))],
                 headers={FEED_TOKEN_HEADER: token} if token else None,

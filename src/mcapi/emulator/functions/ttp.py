@@ -12,7 +12,7 @@ from mcapi.emulator._data import click_logs, managed_urls, new_id, record_audit
 from mcapi.emulator.functions._common import (
     INVALID,
     Item,
-    ItemError,
+    ItemRefused,
     boolean,
     choice,
     format_time,
@@ -33,9 +33,9 @@ from mcapi.emulator.functions._urls import unprotect_url
 
 __all__ = ["SPECS"]
 
-READ = "Monitoring | URL Protection | Read"
-EDIT = "Monitoring | URL Protection | Edit"
-MAX_ITEMS = 100
+_READ = "Monitoring | URL Protection | Read"
+_EDIT = "Monitoring | URL Protection | Edit"
+_MAX_ITEMS = 100
 URL_EXISTS = "err_managed_url_exists_code"
 URL_NOT_FOUND = "err_managed_url_not_found"
 
@@ -92,7 +92,7 @@ def decode_url(ctx: FunctionContext) -> FunctionResult:
         link = required_text(item, "url", max_length=4096)
         url = unprotect_url(link)
         if url is None:
-            raise ItemError(INVALID, "url is not a Mimecast URL Protect link", "url")
+            raise ItemRefused(INVALID, "url is not a Mimecast URL Protect link", "url")
         return [{"url": url, "success": True}]
 
     return run_items(ctx, handle)
@@ -106,10 +106,10 @@ def _parse_managed(item: Item) -> dict[str, Any]:
         parts = urlsplit(text)
         port = parts.port if parts.port is not None else -1
     except ValueError:
-        raise ItemError(INVALID, "url is not a valid URL", "url") from None
+        raise ItemRefused(INVALID, "url is not a valid URL", "url") from None
     host = (parts.hostname or "").lower()
     if parts.scheme.lower() not in ("http", "https") or "." not in host:
-        raise ItemError(INVALID, "url must be an http(s) URL with a domain name", "url")
+        raise ItemRefused(INVALID, "url must be an http(s) URL with a domain name", "url")
     scheme = parts.scheme.lower()
     if match_type == "domain":
         key, path, query = f"domain:{host}", "", ""
@@ -167,7 +167,7 @@ def create_managed_url(ctx: FunctionContext) -> FunctionResult:
                     info=f"Managed URL {row.domain}{row.path} set to {row.action}",
                 )  # fmt: skip
         except sa.exc.IntegrityError:  # the (account, url_key) unique constraint
-            raise ItemError(
+            raise ItemRefused(
                 URL_EXISTS, "The managed URL already exists; to update it, delete and recreate"
             ) from None
         return [_managed_record(row)]
@@ -231,7 +231,7 @@ def delete_managed_url(ctx: FunctionContext) -> FunctionResult:
                 .returning(t.domain, t.path)
             ).first()
             if row is None:
-                raise ItemError(URL_NOT_FOUND, "Managed URL not found", "id")
+                raise ItemRefused(URL_NOT_FOUND, "Managed URL not found", "id")
             record_audit(
                 conn, ctx.account.id, user=ctx.user.email, audit_type="Managed URL Deleted",
                 category="ttp_logs", info=f"Managed URL {row.domain}{row.path} deleted",
@@ -311,27 +311,27 @@ SPECS = (
         path="/api/ttp/url/decode-url",
         handler=decode_url,
         summary="The original URL behind a URL Protect link",
-        permission=READ,
+        permission=_READ,
         read_only=True,
         request_schema=obj({"url": STR}, "url"),
         response_schema=obj({"url": STR, "success": BOOL}, "url", "success"),
-        max_items=MAX_ITEMS,
+        max_items=_MAX_ITEMS,
     ),
     FunctionSpec(
         path="/api/ttp/url/create-managed-url",
         handler=create_managed_url,
         summary="Add managed URLs (block or permit)",
-        permission=EDIT,
+        permission=_EDIT,
         read_only=False,
         request_schema=_URL_ITEM,
         response_schema=MANAGED_URL,
-        max_items=MAX_ITEMS,
+        max_items=_MAX_ITEMS,
     ),
     FunctionSpec(
         path="/api/ttp/url/get-all-managed-urls",
         handler=get_all_managed_urls,
         summary="The managed URLs, oldest first, paged",
-        permission=READ,
+        permission=_READ,
         read_only=True,
         request_schema=obj({"domainOrUrl": STR, "exactMatch": BOOL, "domain": STR}),
         response_schema=MANAGED_URL,
@@ -343,17 +343,17 @@ SPECS = (
         path="/api/ttp/url/delete-managed-url",
         handler=delete_managed_url,
         summary="Remove managed URLs by id",
-        permission=EDIT,
+        permission=_EDIT,
         read_only=False,
         request_schema=obj({"id": STR}, "id"),
         response_schema=obj({"id": STR}, "id"),
-        max_items=MAX_ITEMS,
+        max_items=_MAX_ITEMS,
     ),
     FunctionSpec(
         path="/api/ttp/url/get-logs",
         handler=get_logs,
         summary="URL Protect click logs between two dates, paged",
-        permission=READ,
+        permission=_READ,
         read_only=True,
         request_schema=obj(
             {

@@ -17,7 +17,7 @@ from mcapi.emulator._data import attachment_logs, impersonation_logs
 from mcapi.emulator.functions._common import (
     INVALID,
     Item,
-    ItemError,
+    ItemRefused,
     boolean,
     choice,
     format_time,
@@ -38,7 +38,7 @@ __all__ = ["SPECS"]
 
 ATTACHMENT_READ = "Monitoring | Attachment Protection | Read"
 IMPERSONATION_READ = "Monitoring | Impersonation Protection | Read"
-ROUTES = ("all", "internal", "outbound", "inbound")
+_ROUTES = ("all", "internal", "outbound", "inbound")
 RESULTS = ("all", "malicious", "safe", "error", "timeout")
 SEARCH_FIELDS = ("all", "senderAddress", "recipientAddress", "subject", "policy", "senderIpAddress")
 #: The identifiers the filter accepts; ``repy_address_mismatch`` is how the platform's reference
@@ -108,7 +108,7 @@ def get_attachment_logs(ctx: FunctionContext) -> FunctionResult | StreamResult:
         window = log_window(ctx.request.pagination, item, "ttp-attachment-logs", ctx.now)
         start, end, now = window.start, window.end, window.now
         scope, oldest_first = window.scope, window.oldest_first
-        route = choice(item, "route", ROUTES, default="all")
+        route = choice(item, "route", _ROUTES, default="all")
         result = choice(item, "result", RESULTS, default="all")
         t = attachment_logs.c
         stmt = sa.select(attachment_logs).where(
@@ -154,7 +154,7 @@ def _impersonation_filters(item: Item) -> list[sa.ColumnElement[bool]]:
     identifiers = string_list(item, "identifiers", limit=len(IDENTIFIERS))
     unknown = sorted(set(identifiers) - set(IDENTIFIERS))
     if unknown:
-        raise ItemError(INVALID, f"unknown identifiers {unknown}", "identifiers")
+        raise ItemRefused(INVALID, f"unknown identifiers {unknown}", "identifiers")
     wanted = {"reply_address_mismatch" if i == "repy_address_mismatch" else i for i in identifiers}
     if wanted:
         # identifiers are a JSON list; a quoted match is exact and portable across databases
@@ -164,7 +164,7 @@ def _impersonation_filters(item: Item) -> list[sa.ColumnElement[bool]]:
     actions = string_list(item, "actions", limit=len(ACTIONS))
     unknown = sorted(set(actions) - set(ACTIONS))
     if unknown:
-        raise ItemError(INVALID, f"unknown actions {unknown}", "actions")
+        raise ItemRefused(INVALID, f"unknown actions {unknown}", "actions")
     if actions:
         where.append(t.action.in_(actions))
     for field, column in (("taggedMalicious", t.tagged_malicious),
@@ -235,7 +235,7 @@ SPECS = (
         summary="Attachment Protect logs between two dates, paged",
         permission=ATTACHMENT_READ,
         read_only=True,
-        request_schema=obj({**_WINDOW, "route": enum(*ROUTES), "result": enum(*RESULTS)}),
+        request_schema=obj({**_WINDOW, "route": enum(*_ROUTES), "result": enum(*RESULTS)}),
         response_schema=obj({"attachmentLogs": array(ATTACHMENT_LOG)}, "attachmentLogs"),
         max_items=1,
         paginated=True,

@@ -20,9 +20,9 @@ from mcapi.emulator._store._ops import insert_user
 from mcapi.emulator._store._schema import domains, users
 from mcapi.emulator.functions._common import (
     INVALID,
-    Conflict,
     Item,
-    ItemError,
+    ItemConflict,
+    ItemRefused,
     boolean,
     email,
     optional_text,
@@ -40,7 +40,7 @@ from mcapi.emulator.functions._schemas import BOOL, EMAIL, STR, array, obj
 
 __all__ = ["SPECS"]
 
-MAX_ITEMS = 100
+_MAX_ITEMS = 100
 USER_EXISTS = "err_user_exists"
 
 USER = obj(
@@ -78,7 +78,7 @@ def create_user(ctx: FunctionContext) -> FunctionResult:
         force_change = boolean(item, "forcePasswordChange")
         code = optional_text(item, "accountCode", max_length=32)
         if code and code != ctx.account.account_code:
-            raise ItemError(INVALID, "accountCode is not the caller's account", "accountCode")
+            raise ItemRefused(INVALID, "accountCode is not the caller's account", "accountCode")
         hashed = None if password is None else hash_password(password, n=ctx.store.kdf_n)
         try:
             with ctx.store.begin() as conn:
@@ -89,7 +89,7 @@ def create_user(ctx: FunctionContext) -> FunctionResult:
                     )
                 ).first()
                 if internal is None:
-                    raise ItemError(
+                    raise ItemRefused(
                         INVALID, "the address is not in an internal domain of the account",
                         "emailAddress",
                     )  # fmt: skip
@@ -105,9 +105,9 @@ def create_user(ctx: FunctionContext) -> FunctionResult:
                     now=ctx.now, app_id=ctx.app_id,
                 )  # fmt: skip
         except AlreadyExists:
-            raise Conflict(USER_EXISTS, f"the user {address} already exists") from None
+            raise ItemConflict(USER_EXISTS, f"the user {address} already exists") from None
         except ValueError:
-            raise ItemError(INVALID, "emailAddress is not accepted", "emailAddress") from None
+            raise ItemRefused(INVALID, "emailAddress is not accepted", "emailAddress") from None
         return [_record(user.id, user.email, user.name)]
 
     return run_items(ctx, handle)
@@ -159,7 +159,7 @@ SPECS = (
             "emailAddress",
         ),
         response_schema=USER,
-        max_items=MAX_ITEMS,
+        max_items=_MAX_ITEMS,
     ),
     FunctionSpec(
         path="/api/user/get-internal-users",
