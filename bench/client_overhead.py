@@ -13,8 +13,15 @@ so that no call meets 429) serves both contestants, in the same run, round after
   machinery and logging checks.
 
 The same pair runs again with asyncio (``httpx.AsyncClient`` vs ``AsyncClient``, ``--concurrency``
-tasks each). Each figure is the median of the rounds; the ratio mcapi / raw is printed with the
-target (>= 0.9). Bounded: about ``4 * rounds * seconds`` seconds plus the server's start.
+tasks each). Then both pairs again on API 2.0, with the demo's API 2.0 application:
+
+* ``raw 2.0``: an ``httpx`` loop with a fixed ``Authorization: Bearer`` token, fetched once
+  before the clock starts;
+* ``mcapi 2.0``: ``Client`` built from the client id and secret (its token auth flow, which gets
+  the token on the first call and checks its expiry on each).
+
+Each figure is the median of the rounds; the ratio mcapi / raw is printed with the target
+(>= 0.9). Bounded: about ``8 * rounds * seconds`` seconds plus the server's start.
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import serve_demo
-from mcapi.client import AsyncClient, Client, Credentials
+from mcapi.client import AsyncClient, Client, Credentials, OAuthCredentials
 
 GET_ACCOUNT = "/api/account/get-account"
 TARGET = 0.9
@@ -51,6 +58,7 @@ class Served:
     """A running emulator: the demo credentials and the admin API's address and token."""
 
     creds: Credentials
+    oauth: OAuthCredentials
     base_url: str
     admin_token: str
 
@@ -71,7 +79,8 @@ def emulator(quota: dict[str, int] | None = None) -> Iterator[Served]:
     """``mcapi emulator serve --demo`` on a free loopback port, its quota set."""
     with serve_demo(quota) as (server, env):
         creds = Credentials.from_env({**env, "MCAPI_BASE_URL": server.base_url})
-        yield Served(creds, server.base_url, env["MCAPI_ADMIN_TOKEN"])
+        oauth = OAuthCredentials.from_env({**env, "MCAPI_BASE_URL": server.base_url})
+        yield Served(creds, oauth, server.base_url, env["MCAPI_ADMIN_TOKEN"])
 
 
 def signed(creds: Credentials, key: bytes) -> dict[str, str]:
@@ -103,7 +112,52 @@ def run_raw(creds: Credentials, seconds: float) -> float:
     return calls / (time.perf_counter() - started)
 
 
-def run_client(creds: Credentials, seconds: float) -> float:
+def bearer(oauth: OAuthCredentials) -> dict[str, str]:
+    """The headers of a 2.0 call with a token fetched once, by hand."""
+    form = {
+        "client_id": oauth.client_id,
+        "client_secret": oauth.client_secret,
+        "grant_type": "client_credentials",
+    }
+    answer = httpx.post(f"{oauth.base_url}/oauth/token", data=form, timeout=10)
+    token = answer.raise_for_status().json()["access_token"]
+    return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+
+def run_raw_bearer(oauth: OAuthCredentials, seconds: float) -> float:
+    headers = bearer(oauth)
+    url = oauth.base_url + GET_ACCOUNT
+    calls = 0
+    with httpx.Client() as http:
+        end = time.perf_counter() + seconds
+        started = time.perf_counter()
+        while time.perf_counter() < end:
+            answer = http.post(url, content=b'{"data":[]}', headers=headers)
+            assert answer.status_code == 200 and answer.json()["data"], answer.text
+            calls += 1
+    return calls / (time.perf_counter() - started)
+
+
+async def run_raw_bearer_async(oauth: OAuthCredentials, seconds: float, tasks: int) -> float:
+    headers = bearer(oauth)
+    url = oauth.base_url + GET_ACCOUNT
+    calls = 0
+    async with httpx.AsyncClient() as http:
+        end = time.perf_counter() + seconds
+
+        async def worker() -> None:
+            nonlocal calls
+            while time.perf_counter() < end:
+                answer = await http.post(url, content=b'{"data":[]}', headers=headers)
+                assert answer.status_code == 200 and answer.json()["data"], answer.text
+                calls += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(tasks)))
+    return calls / (time.perf_counter() - started)
+
+
+def run_client(creds: Credentials | OAuthCredentials, seconds: float) -> float:
     calls = 0
     with Client(creds) as client:
         end = time.perf_counter() + seconds
@@ -134,7 +188,9 @@ async def run_raw_async(creds: Credentials, seconds: float, tasks: int) -> float
     return calls / (time.perf_counter() - started)
 
 
-async def run_client_async(creds: Credentials, seconds: float, tasks: int) -> float:
+async def run_client_async(
+    creds: Credentials | OAuthCredentials, seconds: float, tasks: int
+) -> float:
     calls = 0
     async with AsyncClient(creds) as client:
         end = time.perf_counter() + seconds
@@ -158,11 +214,15 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=8, help="tasks in the async runs")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    figures: dict[str, list[float]] = {k: [] for k in ("raw", "mcapi", "raw_async", "mcapi_async")}
+    names = ("raw", "mcapi", "raw_async", "mcapi_async")
+    names += ("raw2", "mcapi2", "raw2_async", "mcapi2_async")
+    figures: dict[str, list[float]] = {k: [] for k in names}
     with emulator() as served:
-        creds = served.creds
-        run_raw(creds, 0.5)  # warm both paths (connections, imports, caches)
+        creds, oauth = served.creds, served.oauth
+        run_raw(creds, 0.5)  # warm every path (connections, imports, caches)
         run_client(creds, 0.5)
+        run_raw_bearer(oauth, 0.5)
+        run_client(oauth, 0.5)
         for _ in range(args.rounds):
             figures["raw"].append(run_raw(creds, args.seconds))
             figures["mcapi"].append(run_client(creds, args.seconds))
@@ -172,29 +232,35 @@ def main() -> int:
             figures["mcapi_async"].append(
                 asyncio.run(run_client_async(creds, args.seconds, args.concurrency))
             )
+            figures["raw2"].append(run_raw_bearer(oauth, args.seconds))
+            figures["mcapi2"].append(run_client(oauth, args.seconds))
+            figures["raw2_async"].append(
+                asyncio.run(run_raw_bearer_async(oauth, args.seconds, args.concurrency))
+            )
+            figures["mcapi2_async"].append(
+                asyncio.run(run_client_async(oauth, args.seconds, args.concurrency))
+            )
     median = {name: statistics.median(values) for name, values in figures.items()}
     ratios = {
         "sync": median["mcapi"] / median["raw"],
         "async": median["mcapi_async"] / median["raw_async"],
+        "sync 2.0": median["mcapi2"] / median["raw2"],
+        "async 2.0": median["mcapi2_async"] / median["raw2_async"],
     }
     if args.json:
         print(json.dumps({"calls_per_second": median, "ratios": ratios, "target": TARGET}))
     else:
         print(f"get-account calls/s, median of {args.rounds} rounds of {args.seconds:g} s each")
+        tasks = f" ({args.concurrency} tasks)"
         rows = (
-            ("sync ", "raw", "mcapi", "mcapi.Client     ", ""),
-            (
-                "async",
-                "raw_async",
-                "mcapi_async",
-                "mcapi.AsyncClient",
-                f" ({args.concurrency} tasks)",
-            ),
+            ("1.0 sync ", "hand-signed ", "raw", "mcapi", "mcapi.Client     ", ""),
+            ("1.0 async", "hand-signed ", "raw_async", "mcapi_async", "mcapi.AsyncClient", tasks),
+            ("2.0 sync ", "fixed Bearer", "raw2", "mcapi2", "mcapi.Client     ", ""),
+            ("2.0 async", "fixed Bearer", "raw2_async", "mcapi2_async", "mcapi.AsyncClient", tasks),
         )
-        for kind, raw, ours, name, note in rows:
+        for kind, how, raw, ours, name, note in rows:
             print(
-                f"  {kind}  raw httpx, hand-signed {median[raw]:8.1f}   "
-                f"{name} {median[ours]:8.1f}{note}"
+                f"  {kind}  raw httpx, {how} {median[raw]:8.1f}   {name} {median[ours]:8.1f}{note}"
             )
         for kind, ratio in ratios.items():
             verdict = "meets" if ratio >= TARGET else "MISSES"

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
         FileStream,
         ItemError,
         ItemFailure,
+        OAuthCredentials,
         Pacer,
         RateLimit,
         Result,
@@ -57,8 +58,8 @@ if TYPE_CHECKING:
 _CLIENT_NAMES = frozenset(
     {
         "AsyncClient", "AttemptEvent", "Client", "Credentials", "CredentialsError", "Downloaded",
-        "FileStream", "ItemError", "ItemFailure", "Pacer", "RateLimit", "Result", "RetryBudget",
-        "RetryPolicy", "is_read_only", "RECORD_FIELDS",
+        "FileStream", "ItemError", "ItemFailure", "OAuthCredentials", "Pacer", "RateLimit",
+        "Result", "RetryBudget", "RetryPolicy", "is_read_only", "RECORD_FIELDS",
     }
 )  # fmt: skip
 
@@ -94,6 +95,7 @@ __all__ = [
     "LocalProtocolError",
     "MimecastError",
     "NotFound",
+    "OAuthCredentials",
     "Pacer",
     "ProtocolError",
     "Provenance",

@@ -1,6 +1,9 @@
 """Fixtures for the client tests: a real emulator, and one test body run against both clients.
 
-``harness`` is parametrized over ``sync`` and ``async``. Its :meth:`Harness.client` builds a
+``harness`` is parametrized over ``sync`` and ``async``; in a module that sets
+``BOTH_API_VERSIONS = True``, also over ``api_version`` ``"1.0"`` and ``"2.0"``: its bodies run
+with a binding and with an API 2.0 application's client id and secret (the demo's, which holds
+the administrator's permissions). Its :meth:`Harness.client` builds a
 ``Client`` (served the emulator over a loopback socket, called from a worker thread) or an
 ``AsyncClient`` (the emulator in-process through ``httpx.ASGITransport``), wrapped in a driver
 with the same awaitable methods, so a test body is written once.
@@ -34,6 +37,8 @@ KDF_N = 2**10
 ACCOUNT = "/api/account/get-account"
 LOGIN = "/api/login/login"
 LOGOUT = "/api/login/logout"
+#: A client asked for with one of these is a 1.0 client whatever the api_version.
+_KEYS_1_0 = frozenset({"app_id", "app_key", "access_key", "secret_key", "email", "password"})
 
 
 @pytest.fixture
@@ -106,8 +111,12 @@ class Driver:
 class Harness:
     """The emulator, its demo tenant, and a factory of clients of one kind."""
 
-    def __init__(self, kind: str, emu: Emulator, demo: EmulatorCredentials, stack: ExitStack):
+    def __init__(
+        self, kind: str, emu: Emulator, demo: EmulatorCredentials, stack: ExitStack,
+        api_version: str = "1.0",
+    ) -> None:  # fmt: skip
         self.kind = kind
+        self.api_version = api_version
         self.emu = emu
         self.demo = demo
         self._stack = stack
@@ -119,6 +128,11 @@ class Harness:
     @property
     def is_async(self) -> bool:
         return self.kind == "async"
+
+    def only_1_0(self, why: str) -> None:
+        """Skip the API 2.0 run of a body that needs 1.0 semantics (``why``)."""
+        if self.api_version != "1.0":
+            pytest.skip(f"API 1.0 only: {why}")
 
     def loopback(self) -> str:
         """The emulator on a loopback socket (started on first use)."""
@@ -155,14 +169,21 @@ class Harness:
         return options
 
     def client(self, network: bool = False, **overrides: Any) -> Driver:
-        """A client bound to the demo admin's never-expiring binding (no password)."""
-        keys = {
+        """A client bound to the demo admin's never-expiring binding (no password); under API
+        2.0, a client with the demo application's client id and secret."""
+        keys: dict[str, Any] = {
             "base_url": self.base_url(network),
             "app_id": self.demo.app_id,
             "app_key": self.demo.app_key,
             "access_key": self.demo.access_key,
             "secret_key": self.demo.secret_key,
         }
+        if self.api_version == "2.0" and not _KEYS_1_0 & set(overrides):
+            keys = {
+                "base_url": self.base_url(network),
+                "client_id": self.demo.client_id,
+                "client_secret": self.demo.client_secret,
+            }
         for name in [*keys, "email", "password"]:
             if name in overrides:
                 keys[name] = overrides.pop(name)
@@ -230,12 +251,24 @@ class Harness:
         return [e.outcome for e in self.events if path is None or e.path == path]
 
 
+@pytest.fixture
+def api_version() -> str:
+    """The credentials ``harness.client()`` uses: ``"1.0"`` (a binding), unless the module sets
+    ``BOTH_API_VERSIONS = True`` (then ``"1.0"`` and ``"2.0"``, see pytest_generate_tests)."""
+    return "1.0"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "harness" in metafunc.fixturenames and getattr(metafunc.module, "BOTH_API_VERSIONS", False):
+        metafunc.parametrize("api_version", ["1.0", "2.0"])
+
+
 @pytest.fixture(params=["sync", "async"])
 async def harness(
-    request: pytest.FixtureRequest, emu: Emulator, demo: EmulatorCredentials
+    request: pytest.FixtureRequest, emu: Emulator, demo: EmulatorCredentials, api_version: str
 ) -> AsyncIterator[Harness]:
     with ExitStack() as stack:
-        h = Harness(request.param, emu, demo, stack)
+        h = Harness(request.param, emu, demo, stack, api_version)
         try:
             yield h
         finally:

@@ -8,7 +8,7 @@ import pytest
 from mcapi._errors import ServerError, TransportError, api_error
 from mcapi._signing import parse_authorization, parse_date, verify
 from mcapi.client import Credentials
-from mcapi.client._auth import GENERATION, Binding, SigningAuth, UnsignedAuth
+from mcapi.client._auth import GENERATION, CredentialsInUse, SigningAuth, UnsignedAuth
 
 SECRET = "c2VjcmV0LWtleS1ieXRlcy1mb3ItdGVzdHM="
 CREDS = Credentials(
@@ -25,7 +25,7 @@ def signed(auth: httpx.Auth, path: str = "/api/account/get-account") -> httpx.Re
 
 def test_each_attempt_gets_a_fresh_date_request_id_and_valid_signature() -> None:
     now = [1_700_000_000.0]
-    auth = SigningAuth(Binding(CREDS), lambda: now[0])
+    auth = SigningAuth(CredentialsInUse(CREDS), lambda: now[0])
     first = signed(auth)
     now[0] += 61
     second = signed(auth)
@@ -43,7 +43,7 @@ def test_each_attempt_gets_a_fresh_date_request_id_and_valid_signature() -> None
 
 
 def test_the_flow_signs_with_the_binding_current_when_sent() -> None:
-    binding = Binding(CREDS)
+    binding = CredentialsInUse(CREDS)
     auth = SigningAuth(binding, lambda: 1_700_000_000.0)
     assert signed(auth).extensions[GENERATION] == 0
     binding.replace(CREDS.with_binding("ACCESS-KEY-2", SECRET))
@@ -61,7 +61,7 @@ def test_login_header_is_built_per_attempt_and_hidden_from_repr() -> None:
 
 
 def test_renewal_plan_skips_when_another_caller_renewed() -> None:
-    binding = Binding(CREDS)
+    binding = CredentialsInUse(CREDS)
     plan = binding.plan_renewal(0, refresh=True)
     assert plan == (("cloud", "a@b.example", "pw"), "ACCESS-KEY-1")
     assert binding.plan_renewal(0, refresh=False) == (("cloud", "a@b.example", "pw"), None)
@@ -70,7 +70,7 @@ def test_renewal_plan_skips_when_another_caller_renewed() -> None:
 
 
 def test_a_credential_failure_is_remembered_a_passing_one_is_not() -> None:
-    binding = Binding(CREDS)
+    binding = CredentialsInUse(CREDS)
     binding.renewal_failed(0, ServerError("boom"))
     binding.renewal_failed(0, TransportError("reset"))
     binding.renewal_failed(0, api_error(500, sub_code="0006"))

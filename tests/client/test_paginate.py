@@ -18,6 +18,8 @@ from mcapi.client._result import Result
 from .conftest import LOGIN, Harness
 
 pytestmark = pytest.mark.anyio
+#: Each harness test runs with API 1.0 and API 2.0 credentials (conftest: api_version).
+BOTH_API_VERSIONS = True
 
 AUDIT = "/api/audit/get-audit-events"
 

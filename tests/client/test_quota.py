@@ -12,6 +12,8 @@ from mcapi.client import RetryPolicy
 from .conftest import ACCOUNT, Harness
 
 pytestmark = pytest.mark.anyio
+#: Each harness test runs with API 1.0 and API 2.0 credentials (conftest: api_version).
+BOTH_API_VERSIONS = True
 
 
 def answers(harness: Harness) -> list[int]:

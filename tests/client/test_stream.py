@@ -13,6 +13,8 @@ from mcapi._errors import LocalProtocolError
 from .conftest import LOGIN, Harness
 
 pytestmark = pytest.mark.anyio
+#: Each harness test runs with API 1.0 and API 2.0 credentials (conftest: api_version).
+BOTH_API_VERSIONS = True
 
 SIEM = "/api/audit/get-siem-logs"
 

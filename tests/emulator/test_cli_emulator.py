@@ -449,6 +449,18 @@ def signed_post(
     return httpx.post(env["MCAPI_BASE_URL"] + path, json={"data": data}, headers=sent, timeout=10)
 
 
+def bearer_post(env: dict[str, str], path: str, data: list[dict[str, object]]) -> httpx.Response:
+    """An API 2.0 call with the client id and secret ``serve --demo`` printed."""
+    form = {
+        "client_id": env["MCAPI_CLIENT_ID"], "client_secret": env["MCAPI_CLIENT_SECRET"],
+        "grant_type": "client_credentials",
+    }  # fmt: skip
+    token = httpx.post(env["MCAPI_BASE_URL"] + "/oauth/token", data=form, timeout=10)
+    assert token.status_code == 200, token.text
+    bearer = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    return httpx.post(env["MCAPI_BASE_URL"] + path, json={"data": data}, headers=bearer, timeout=10)
+
+
 def discover(env: dict[str, str], **headers: str) -> str:
     """The region API URL discovery answers for the demo administrator."""
     sent = {
@@ -481,13 +493,14 @@ def test_serve_demo_restart_keeps_credentials(
     assert env["MCAPI_BASE_URL"] == f"http://127.0.0.1:{port}"
     assert set(env) == {
         "MCAPI_BASE_URL", "MCAPI_APP_ID", "MCAPI_APP_KEY", "MCAPI_ACCESS_KEY",
-        "MCAPI_SECRET_KEY", "MCAPI_ADMIN_TOKEN",
+        "MCAPI_SECRET_KEY", "MCAPI_ADMIN_TOKEN", "MCAPI_CLIENT_ID", "MCAPI_CLIENT_SECRET",
     }  # fmt: skip
     assert any("seed acme.toml: loaded 1 accounts" in line for line in output)
     assert any(line.strip().startswith("admin@demo.example") for line in output)
     first.read_until("Demo data generated (seed 1, 25 people, 3 days): 25 users, ")
     held = signed_post(env, HOLD_LIST, [{"admin": True}])
     assert held.status_code == 200 and held.json()["data"]  # data out of the box
+    assert bearer_post(env, HOLD_LIST, [{"admin": True}]).json() == held.json()  # API 2.0 too
     token = env["MCAPI_ADMIN_TOKEN"]
     users = httpx.get(
         env["MCAPI_BASE_URL"] + "/_emulator/users",

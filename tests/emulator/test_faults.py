@@ -20,7 +20,7 @@ from mcapi.emulator._faults import (
     FaultEffect,
     FaultEngine,
     FaultRule,
-    ItemFailure,
+    InjectedFailure,
     TransportFault,
     TransportFaultLogFilter,
     send_transport_fault,
@@ -163,8 +163,8 @@ def test_times_is_exact_under_threads() -> None:
 def test_item_failures_per_index_and_for_every_item() -> None:
     effect = FaultEffect(
         item_failures=(
-            ItemFailure("err_validation_blank", index=1, message="blank", field="sender"),
-            ItemFailure("err_validation_null"),
+            InjectedFailure("err_validation_blank", index=1, message="blank", field="sender"),
+            InjectedFailure("err_validation_null"),
         )
     )
     assert [f.code for f in effect.failures_for(0)] == ["err_validation_null"]

@@ -90,10 +90,17 @@ async def test_400_developer_headers_missing(api: Api, missing: str) -> None:
     assert missing in str(last_entry(api.emu)["reason"])
 
 
-@pytest.mark.parametrize("header", ["Bearer abc:def", "Basic-Cloud abc", "mc key:sig"])
+@pytest.mark.parametrize("header", ["Basic-Cloud abc", "mc key:sig", "Bearerabc:def"])
 async def test_401_0005_realm_not_mc(api: Api, header: str) -> None:
     response = await api.call(ACCOUNT, headers={"Authorization": header})
     assert code_of(response) == "401 0005 err_xdk_realm_missing"
+
+
+async def test_bearer_is_an_api_2_0_call_not_a_wrong_realm(api: Api) -> None:
+    # A Bearer token is API 2.0's credential (tests/emulator/test_api2.py): an unknown one is
+    # an invalid token, whatever signing headers come with it.
+    response = await api.call(ACCOUNT, headers={"Authorization": "Bearer abc:def"})
+    assert code_of(response) == "401 err_invalid_token"
 
 
 async def test_401_0013_unknown_access_key(api: Api) -> None:

@@ -461,6 +461,7 @@ def test_documented_seed_examples_load_the_same_tenant(
         "applications": 1,
         "users": 3,
         "bindings": 2,
+        "api2_applications": 0,
     }
     assert summary.generated_passwords == {}
     view = _summary_view(store)

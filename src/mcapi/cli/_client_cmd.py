@@ -1,7 +1,8 @@
 """``mcapi login`` and ``mcapi call``: the client from the command line.
 
 ``login`` discovers the user's region, logs in and stores the binding in a profile (mode 0600,
-written atomically; the password is never stored). ``call`` signs and sends one call with a
+written atomically; the password is never stored); ``login --client-id`` checks an API 2.0
+client id and secret by getting a token and stores them. ``call`` signs and sends one call with a
 profile's binding, else the ``MCAPI_*`` variables, prints the result as JSON, and says how it went
 in its exit code (:data:`EXIT_CODES`), so scripts can branch on the outcome class without parsing
 the output. ``call --all-pages`` streams: each record is written to stdout as one line of JSON
@@ -22,11 +23,19 @@ from typing import Any
 import click
 
 from mcapi._codes import Action
+from mcapi._constants import DEFAULT_OAUTH_BASE_URL
 from mcapi._errors import MimecastError, RemoteProtocolError, TransportError
 from mcapi.cli._progress import Reporter
 from mcapi.client import Client, Credentials, CredentialsError, RetryPolicy
 from mcapi.client._auth import DEFAULT_DISCOVERY_URL
-from mcapi.client._credentials import default_profile_path, load_profile, save_profile
+from mcapi.client._credentials import (
+    AnyCredentials,
+    OAuthCredentials,
+    credentials_from_env,
+    default_profile_path,
+    load_profile,
+    save_profile,
+)
 from mcapi.client._paginate import records_of
 
 __all__ = ["EXIT_CODES", "call", "exit_code_for", "login"]
@@ -95,8 +104,14 @@ def _fail(error: MimecastError, *, stream: bool = False) -> None:
     show_default=True,
     help="Basic-Cloud (cloud password) or Basic-AD (domain).",
 )
-@click.option("--app-id", envvar="MCAPI_APP_ID", required=True, help="Application ID.")
-@click.option("--app-key", envvar="MCAPI_APP_KEY", required=True, help="Application key.")
+@click.option("--app-id", envvar="MCAPI_APP_ID", help="Application ID (API 1.0).")
+@click.option("--app-key", envvar="MCAPI_APP_KEY", help="Application key (API 1.0).")
+@click.option("--client-id", envvar="MCAPI_CLIENT_ID", help="API 2.0: the application's client id.")
+@click.option(
+    "--client-secret",
+    envvar="MCAPI_CLIENT_SECRET",
+    help="API 2.0: the client secret (prompted for when --client-id is given without it).",
+)
 @click.option(
     "--discovery-url",
     envvar="MCAPI_DISCOVERY_URL",
@@ -104,23 +119,38 @@ def _fail(error: MimecastError, *, stream: bool = False) -> None:
     show_default=True,
     help="Where to discover the user's region.",
 )
-@click.option("--base-url", help="Skip discovery and log in at this region URL.")
+@click.option(
+    "--base-url",
+    help="Skip discovery and log in at this region URL (API 2.0: the gateway, default "
+    "https://api.services.mimecast.com).",
+)
 @click.option("--profile", default="default", show_default=True, help="Profile to save to.")
 def login(
     email: str | None,
     password: str | None,
     auth_type: str,
-    app_id: str,
-    app_key: str,
+    app_id: str | None,
+    app_key: str | None,
+    client_id: str | None,
+    client_secret: str | None,
     discovery_url: str,
     base_url: str | None,
     profile: str,
 ) -> None:
-    """Log in and save the binding (access and secret key) in a profile.
+    """Log in and save the binding (access and secret key) in a profile; with --client-id
+    (API 2.0), check the client id and secret by getting a token and save them instead.
 
     The profile file is $MCAPI_CONFIG, else ~/.config/mcapi/profiles.toml, written with mode
     0600. The password is only sent to log in; it is never saved.
     """
+    if client_id:
+        _login_2_0(client_id, client_secret, base_url, profile)
+        return
+    if not app_id or not app_key:
+        raise click.UsageError(
+            "give --app-id and --app-key (MCAPI_APP_ID, MCAPI_APP_KEY) for API 1.0, "
+            "or --client-id (MCAPI_CLIENT_ID) for API 2.0"
+        )
     # Prompts go to stderr: stdout carries only the outcome (JSON on failure).
     if not email:
         email = str(click.prompt("Email address", err=True))
@@ -138,6 +168,7 @@ def login(
             keep_password=False,
         ) as client:
             credentials = client.credentials
+        assert isinstance(credentials, Credentials)
         path = save_profile(profile, credentials)
     except MimecastError as error:
         _fail(error)
@@ -150,6 +181,39 @@ def login(
     click.echo(
         f"Logged in as {email} at {credentials.base_url}; binding saved to profile "
         f"{profile!r} in {path} ({expiry})."
+    )
+
+
+def _login_2_0(
+    client_id: str, client_secret: str | None, base_url: str | None, profile: str
+) -> None:
+    """``mcapi login --client-id``: get one token to check the id and secret, then save them."""
+    import time
+
+    import httpx
+
+    from mcapi._errors import TransportError as McTransportError
+    from mcapi.client._oauth import TokenAuth
+
+    if not client_secret:
+        client_secret = str(click.prompt("Client secret", hide_input=True, err=True))
+    credentials = OAuthCredentials(client_id, client_secret, base_url or DEFAULT_OAUTH_BASE_URL)
+    try:
+        with httpx.Client(timeout=30.0) as http:
+            try:
+                TokenAuth(credentials, time.time).fetch(http)
+            except httpx.TransportError as exc:
+                raise McTransportError(
+                    f"cannot reach {credentials.base_url}: {type(exc).__name__}: {exc}",
+                    endpoint="/oauth/token",
+                ) from exc
+        path = save_profile(profile, credentials)
+    except MimecastError as error:
+        _fail(error)
+        return
+    click.echo(
+        f"API 2.0 client {client_id} got a token at {credentials.base_url}; client id and "
+        f"secret saved to profile {profile!r} in {path} (tokens are fetched as needed)."
     )
 
 
@@ -176,8 +240,9 @@ def _load_data(value: str | None) -> list[dict[str, Any]]:
     return parsed
 
 
-def _credentials(profile: str | None) -> Credentials:
-    """A named profile; else the default profile when there is one; else MCAPI_*."""
+def _credentials(profile: str | None) -> AnyCredentials:
+    """A named profile; else the default profile when there is one; else MCAPI_* (API 2.0
+    when MCAPI_CLIENT_ID and MCAPI_CLIENT_SECRET are set)."""
     if profile is not None:
         return load_profile(profile)
     if default_profile_path().exists():
@@ -185,7 +250,7 @@ def _credentials(profile: str | None) -> Credentials:
             return load_profile("default")
         except CredentialsError:
             pass
-    return Credentials.from_env()
+    return credentials_from_env()
 
 
 def _jsonl(value: Any) -> str:

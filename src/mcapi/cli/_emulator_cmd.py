@@ -28,6 +28,7 @@ from mcapi.cli._admin_client import (
 )
 from mcapi.cli._admin_jobs import run_job
 from mcapi.cli._emulator_account_cmd import generate, policy
+from mcapi.cli._emulator_apps_cmd import app
 from mcapi.cli._emulator_faults_cmd import faults, quotas
 from mcapi.cli._emulator_users_cmd import user
 from mcapi.cli._extras import require_emulator_extra
@@ -268,6 +269,16 @@ def _banner(started: Any, host: str) -> None:
     env["MCAPI_ADMIN_TOKEN"] = emu.admin_token
     for name, value in env.items():  # plain lines: rich must not wrap or colour them
         click.echo(f"export {name}={shlex.quote(value)}")
+    if creds and creds.client_id:
+        out.print(
+            "\n[bold]API 2.0 (OAuth 2.0)[/]: paste these as well to call with a Bearer token "
+            "(Client.from_env() then ignores the 1.0 keys):"
+        )
+        for name, value in creds.env2().items():
+            if name != "MCAPI_BASE_URL":
+                click.echo(f"export {name}={shlex.quote(value)}")
+        if creds.client_secret is None:
+            click.echo("  (the client secret was rotated since the tenant was created)")
     if creds:
         out.print(f"\n[bold]Demo users[/] (account {creds.account_code}):")
         for email, secret, role in (
@@ -317,6 +328,8 @@ def seed(admin: AdminClient, file: Path) -> None:
     click.echo(f"loaded {file}: {counts}")
     for email, password in answer.get("generated_passwords", {}).items():
         click.echo(f"  generated password for {email}: {password}")
+    for client_id, secret in answer.get("generated_client_secrets", {}).items():
+        click.echo(f"  generated client secret for {client_id}: {secret}")
     for code, made in answer.get("generated", {}).items():
         data = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in made.items())
         click.echo(f"  generated data for {code}: {data}")
@@ -408,5 +421,5 @@ def _key(entry: dict[str, Any]) -> tuple[Any, ...]:
     return (entry.get("time"), entry.get("request_id"), entry.get("path"), entry.get("status"))
 
 
-for _command in (faults, quotas, user, policy, generate):
+for _command in (faults, quotas, user, policy, generate, app):
     emulator.add_command(_command)

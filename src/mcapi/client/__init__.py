@@ -32,7 +32,7 @@ from mcapi._errors import (
 )
 from mcapi.client._async_client import AsyncClient
 from mcapi.client._client import Client
-from mcapi.client._credentials import Credentials, CredentialsError
+from mcapi.client._credentials import Credentials, CredentialsError, OAuthCredentials
 from mcapi.client._functions import is_read_only
 from mcapi.client._limiter import Pacer
 from mcapi.client._paginate import RECORD_FIELDS
@@ -60,6 +60,7 @@ __all__ = [
     "LocalProtocolError",
     "MimecastError",
     "NotFound",
+    "OAuthCredentials",
     "Pacer",
     "ProtocolError",
     "QuotaExceeded",

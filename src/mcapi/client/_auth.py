@@ -8,8 +8,9 @@ fresh ``x-mc-date`` (from the injected clock), a fresh ``x-mc-req-id`` (the plat
 replayed one) and a signature made with the binding current at that instant. Nothing signed is
 ever re-sent.
 
-The binding itself lives in a :class:`Binding`: the credentials and a *generation* number, swapped
-together as one tuple (atomic for readers), the generation increased on every renewal. The flow
+The binding itself lives in a :class:`CredentialsInUse`: the credentials and a *generation*
+number, swapped together as one tuple (atomic for readers), the generation increased on every
+renewal. The flow
 stamps the generation it signed with on the request (``request.extensions``); when an attempt
 fails with 418, the shell compares that number with the current one: if another call has renewed
 the binding meanwhile, it simply retries with the new keys instead of renewing again.
@@ -41,7 +42,7 @@ from mcapi.client._result import Result
 __all__ = [
     "DEFAULT_DISCOVERY_URL",
     "GENERATION",
-    "Binding",
+    "CredentialsInUse",
     "SigningAuth",
     "UnsignedAuth",
     "discover_body",
@@ -57,7 +58,7 @@ GENERATION = "mcapi.binding_generation"
 _FINAL_ACTIONS = frozenset({Action.STOP, Action.FORBIDDEN, Action.CALLER, Action.RELOGIN})
 
 
-class Binding:
+class CredentialsInUse:
     """The credentials in use and their generation, replaced together (thread-safe)."""
 
     def __init__(self, credentials: Credentials) -> None:
@@ -129,7 +130,7 @@ class SigningAuth(httpx.Auth):
 
     requires_request_body = True
 
-    def __init__(self, binding: Binding, clock: Callable[[], float]) -> None:
+    def __init__(self, binding: CredentialsInUse, clock: Callable[[], float]) -> None:
         self.binding = binding
         self.clock = clock
         self._date: tuple[int, str] = (-1, "")  # x-mc-date has whole seconds: format once each

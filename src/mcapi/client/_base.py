@@ -25,11 +25,12 @@ import httpx
 
 from mcapi._envelope import render_request
 from mcapi._errors import LocalProtocolError, MimecastError, RemoteProtocolError
-from mcapi.client._auth import GENERATION, Binding, SigningAuth
+from mcapi.client._auth import GENERATION, CredentialsInUse, SigningAuth
 from mcapi.client._bounded import UNTIL
 from mcapi.client._core import CallState, Core, Exchange, Outcome, Step, TransportFailure
-from mcapi.client._credentials import Credentials
+from mcapi.client._credentials import AnyCredentials, OAuthCredentials
 from mcapi.client._limiter import Pacer
+from mcapi.client._oauth import TokenAuth
 from mcapi.client._result import AttemptEvent
 from mcapi.client._retry import RetryBudget, RetryPolicy
 
@@ -121,8 +122,10 @@ def file_in_call(path: str, response: httpx.Response | None) -> MimecastError:
 class ShellBase:
     """Set-up and reporting shared by the sync and async clients."""
 
-    _binding: Binding | None
-    _auth: SigningAuth | None
+    _binding: CredentialsInUse | None
+    _auth: SigningAuth | TokenAuth | None
+    #: API 2.0 credentials, when the client calls with a Bearer token instead of a binding
+    _oauth: OAuthCredentials | None
     #: Total seconds one attempt's answer may take (the client's ``timeout``).
     _attempt_seconds: float
 
@@ -144,16 +147,23 @@ class ShellBase:
         self._event_hook = event_hook
         self._binding = None
         self._auth = None
+        self._oauth = None
 
-    def _install(self, credentials: Credentials) -> None:
-        self._binding = Binding(credentials)
+    def _install(self, credentials: AnyCredentials) -> None:
+        if isinstance(credentials, OAuthCredentials):
+            self._oauth = credentials
+            self._auth = TokenAuth(credentials, self._wall)
+            return
+        self._binding = CredentialsInUse(credentials)
         self._auth = SigningAuth(self._binding, self._wall)
 
     # ---- public, read-only views ----------------------------------------------------------------
 
     @property
-    def credentials(self) -> Credentials:
+    def credentials(self) -> AnyCredentials:
         """The credentials in use now (after any refresh). Their ``repr`` hides the secrets."""
+        if self._oauth is not None:
+            return self._oauth
         return self._bound().credentials
 
     @property
@@ -171,8 +181,13 @@ class ShellBase:
         """The quota pacer shared by this client's calls."""
         return self._pacer
 
-    def _bound(self) -> Binding:
+    def _bound(self) -> CredentialsInUse:
         if self._binding is None:
+            if self._oauth is not None:
+                raise LocalProtocolError(
+                    "this client calls API 2.0 with a Bearer token: it has no binding to "
+                    "refresh (the token renews by itself)"
+                )
             raise LocalProtocolError("this client has no binding yet (log in first)")
         return self._binding
 
@@ -207,6 +222,8 @@ class ShellBase:
         )
 
     def _url(self, path: str, base_url: str | None = None) -> str:
+        if base_url is None and self._oauth is not None:
+            base_url = self._oauth.base_url
         return (base_url or self._bound().credentials.base_url) + path
 
     @staticmethod

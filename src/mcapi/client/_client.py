@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from mcapi._codes import Action
-from mcapi._constants import DISCOVER_PATH, LOGIN_PATH
+from mcapi._constants import DEFAULT_OAUTH_BASE_URL, DISCOVER_PATH, LOGIN_PATH
 from mcapi._errors import ApiError, MimecastError
 from mcapi.client._auth import (
     DEFAULT_DISCOVERY_URL,
@@ -39,7 +39,13 @@ from mcapi.client._auth import (
 from mcapi.client._base import EventHook, ShellBase, decode_json, encode_body, file_in_call, is_file
 from mcapi.client._bounded import attempt_seconds, bound_sync
 from mcapi.client._core import CallState, Outcome, Step
-from mcapi.client._credentials import Credentials
+from mcapi.client._credentials import (
+    AnyCredentials,
+    Credentials,
+    OAuthCredentials,
+    credentials_from_env,
+    load_profile,
+)
 from mcapi.client._paginate import iter_items, iter_pages
 from mcapi.client._result import Result
 from mcapi.client._retry import RetryBudget, RetryPolicy
@@ -59,6 +65,9 @@ class Client(ShellBase):
     (:meth:`from_env`), from a profile (:meth:`from_profile`), or by logging in (:meth:`login`).
     Give ``email`` and ``password`` too and it refreshes an expired binding and logs in again
     after a revoked one by itself.
+    For API 2.0 give ``client_id`` and ``client_secret`` (and ``base_url``, default the global
+    gateway) or ``Client(OAuthCredentials(...))``: it gets a Bearer token by itself, renews it
+    before it expires and once after a 401 saying it is invalid; everything else is the same.
 
     Options: ``transport`` (an ``httpx.BaseTransport``), ``timeout`` (seconds or
     ``httpx.Timeout``), ``retry`` (the default :class:`RetryPolicy`), ``retry_budget``,
@@ -70,7 +79,7 @@ class Client(ShellBase):
 
     def __init__(
         self,
-        credentials: Credentials | None = None,
+        credentials: AnyCredentials | None = None,
         *,
         base_url: str | None = None,
         app_id: str | None = None,
@@ -80,6 +89,8 @@ class Client(ShellBase):
         email: str | None = None,
         password: str | None = None,
         auth_type: str = "cloud",
+        client_id: str | None = None,
+        client_secret: str | None = None,
         transport: httpx.BaseTransport | None = None,
         timeout: float | httpx.Timeout = 30.0,
         retry: RetryPolicy | None = None,
@@ -91,6 +102,10 @@ class Client(ShellBase):
         pacing: bool = True,
         pacing_reserve: int = 0,
     ) -> None:
+        if credentials is None and (client_id or client_secret):
+            credentials = OAuthCredentials(
+                client_id or "", client_secret or "", base_url or DEFAULT_OAUTH_BASE_URL
+            )
         if credentials is None:
             credentials = Credentials(
                 base_url or "", app_id or "", app_key or "", access_key or "", secret_key or "",
@@ -123,15 +138,17 @@ class Client(ShellBase):
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **options: Any) -> Client:
-        """A client from the ``MCAPI_*`` environment variables (see :class:`Credentials`)."""
-        return cls(Credentials.from_env(environ), **options)
+        """A client from the ``MCAPI_*`` environment variables: API 2.0 when
+        ``MCAPI_CLIENT_ID`` and ``MCAPI_CLIENT_SECRET`` are set, else API 1.0 (see
+        :func:`credentials_from_env`)."""
+        return cls(credentials_from_env(environ), **options)
 
     @classmethod
     def from_profile(
         cls, name: str = "default", path: str | Path | None = None, **options: Any
     ) -> Client:
-        """A client from a profile written by ``mcapi login``."""
-        return cls(Credentials.from_profile(name, path), **options)
+        """A client from a profile written by ``mcapi login`` (API 1.0 or 2.0)."""
+        return cls(load_profile(name, path), **options)
 
     @classmethod
     def login(

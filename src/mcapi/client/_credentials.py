@@ -7,6 +7,11 @@ binding's access and secret keys. :class:`Credentials` holds them, plus (optiona
 email, password and auth type, which let the client refresh an expired binding (418) or log in
 again after a revoked one (401 0012) without the caller's help. Secrets never show in ``repr``.
 
+API 2.0 needs three: the base URL, the client id and the client secret (:class:`OAuthCredentials`);
+the client exchanges them for a Bearer token by itself. :func:`credentials_from_env` picks the
+API 2.0 set when ``MCAPI_CLIENT_ID`` and ``MCAPI_CLIENT_SECRET`` are given (the 1.0 variables
+then take no part), and refuses a set given by half.
+
 The profile file (``$MCAPI_CONFIG``, else ``~/.config/mcapi/profiles.toml``) holds one TOML table
 per profile under ``[profiles.<name>]``. It is written atomically (a temporary file in the same
 directory, flushed, then renamed over the old one) with mode 0600, because it holds the secret
@@ -27,12 +32,17 @@ from typing import Any
 
 import tomli_w
 
+from mcapi._constants import DEFAULT_OAUTH_BASE_URL
 from mcapi._errors import LocalProtocolError
 
 __all__ = [
     "ENV_VARS",
+    "OAUTH_ENV_VARS",
+    "AnyCredentials",
     "Credentials",
     "CredentialsError",
+    "OAuthCredentials",
+    "credentials_from_env",
     "default_profile_path",
     "load_profile",
     "save_profile",
@@ -50,6 +60,12 @@ ENV_VARS: Mapping[str, str] = {
     "email": "MCAPI_EMAIL",
     "password": "MCAPI_PASSWORD",
     "auth_type": "MCAPI_AUTH_TYPE",
+}
+#: OAuthCredentials field -> environment variable (API 2.0); all three are required.
+OAUTH_ENV_VARS: Mapping[str, str] = {
+    "base_url": "MCAPI_BASE_URL",
+    "client_id": "MCAPI_CLIENT_ID",
+    "client_secret": "MCAPI_CLIENT_SECRET",
 }
 _REQUIRED = ("base_url", "app_id", "app_key", "access_key", "secret_key")
 _PROFILE_FIELDS = (*_REQUIRED, "email", "auth_type", "expires_at")
@@ -137,8 +153,12 @@ class Credentials:
 
     @classmethod
     def from_profile(cls, name: str = "default", path: str | Path | None = None) -> Credentials:
-        """Read profile ``name`` from the profile file (see :func:`default_profile_path`)."""
-        return load_profile(name, path)
+        """Read API 1.0 profile ``name`` from the profile file (see
+        :func:`default_profile_path`); :func:`load_profile` reads either kind."""
+        loaded = load_profile(name, path)
+        if not isinstance(loaded, Credentials):
+            raise CredentialsError(f"profile {name!r} holds API 2.0 credentials (client_id)")
+        return loaded
 
     def to_profile(self) -> dict[str, Any]:
         """The fields written to a profile (never the password)."""
@@ -148,6 +168,80 @@ class Credentials:
             if value is not None:
                 out[name] = value
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthCredentials:
+    """API 2.0: an application's client id and secret, exchanged for Bearer tokens.
+
+    Attributes:
+        base_url: the API 2.0 gateway, e.g. ``https://api.services.mimecast.com`` (the default)
+            or a regional one; the token endpoint is ``{base_url}/oauth/token``.
+        client_id, client_secret: the application's, as the console showed them once.
+    """
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    base_url: str = DEFAULT_OAUTH_BASE_URL
+
+    def __post_init__(self) -> None:
+        missing = [n for n in ("base_url", "client_id", "client_secret") if not getattr(self, n)]
+        if missing:
+            raise CredentialsError(f"OAuth credentials lack {', '.join(missing)}")
+        object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+
+    def __repr__(self) -> str:
+        return f"OAuthCredentials(base_url={self.base_url!r}, client_id={self.client_id!r})"
+
+    @property
+    def can_renew(self) -> bool:
+        """A token is always renewed by the client itself; there is no binding to renew."""
+        return False
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> OAuthCredentials:
+        """Read ``MCAPI_CLIENT_ID`` and ``MCAPI_CLIENT_SECRET`` (required) and
+        ``MCAPI_BASE_URL`` (default: the global gateway)."""
+        env = os.environ if environ is None else environ
+        values = {name: env.get(var, "").strip() for name, var in OAUTH_ENV_VARS.items()}
+        missing = [OAUTH_ENV_VARS[n] for n in ("client_id", "client_secret") if not values[n]]
+        if missing:
+            raise CredentialsError(f"set {', '.join(missing)} for API 2.0")
+        return cls(
+            client_id=values["client_id"],
+            client_secret=values["client_secret"],
+            base_url=values["base_url"] or DEFAULT_OAUTH_BASE_URL,
+        )
+
+    def to_profile(self) -> dict[str, Any]:
+        """The fields written to a profile (the file is 0600, as for a 1.0 secret key)."""
+        return {
+            "base_url": self.base_url,
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+        }
+
+
+#: Either kind of credentials a client accepts.
+AnyCredentials = Credentials | OAuthCredentials
+
+
+def credentials_from_env(environ: Mapping[str, str] | None = None) -> AnyCredentials:
+    """API 2.0 credentials when ``MCAPI_CLIENT_ID`` or ``MCAPI_CLIENT_SECRET`` is set (the 1.0
+    variables then take no part; both must be set), else the 1.0 ones
+    (:meth:`Credentials.from_env`)."""
+    env = os.environ if environ is None else environ
+    given = [v for v in ("MCAPI_CLIENT_ID", "MCAPI_CLIENT_SECRET") if env.get(v, "").strip()]
+    if len(given) == 1:
+        other = ({"MCAPI_CLIENT_ID", "MCAPI_CLIENT_SECRET"} - set(given)).pop()
+        raise CredentialsError(
+            f"{given[0]} is set but {other} is not: set both for API 2.0, or neither to use "
+            "the API 1.0 variables (MCAPI_APP_ID, MCAPI_APP_KEY, MCAPI_ACCESS_KEY, "
+            "MCAPI_SECRET_KEY)"
+        )
+    if given:
+        return OAuthCredentials.from_env(env)
+    return Credentials.from_env(env)
 
 
 def default_profile_path() -> Path:
@@ -171,8 +265,9 @@ def _read(path: Path) -> dict[str, Any]:
         raise CredentialsError(f"the profile file {path} is not valid TOML: {exc}") from exc
 
 
-def load_profile(name: str = "default", path: str | Path | None = None) -> Credentials:
-    """The credentials of profile ``name``; :class:`CredentialsError` says what is missing."""
+def load_profile(name: str = "default", path: str | Path | None = None) -> AnyCredentials:
+    """The credentials of profile ``name`` (API 2.0 when it holds a ``client_id``);
+    :class:`CredentialsError` says what is missing."""
     file = Path(path) if path is not None else default_profile_path()
     document = _read(file)
     profiles = document.get("profiles", {})
@@ -186,6 +281,15 @@ def load_profile(name: str = "default", path: str | Path | None = None) -> Crede
     mode = stat.S_IMODE(file.stat().st_mode)
     if mode & 0o077:
         log.warning("profile file %s is readable by others (mode %o); chmod 600 it", file, mode)
+    if raw.get("client_id"):
+        lacking = [k for k in ("base_url", "client_secret") if not raw.get(k)]
+        if lacking:
+            raise CredentialsError(f"profile {name!r} in {file} lacks {', '.join(lacking)}")
+        return OAuthCredentials(
+            client_id=str(raw["client_id"]),
+            client_secret=str(raw["client_secret"]),
+            base_url=str(raw["base_url"]),
+        )
     missing = [key for key in _REQUIRED if not raw.get(key)]
     if missing:
         raise CredentialsError(f"profile {name!r} in {file} lacks {', '.join(missing)}")
@@ -202,7 +306,7 @@ def load_profile(name: str = "default", path: str | Path | None = None) -> Crede
     )
 
 
-def save_profile(name: str, credentials: Credentials, path: str | Path | None = None) -> Path:
+def save_profile(name: str, credentials: AnyCredentials, path: str | Path | None = None) -> Path:
     """Write profile ``name`` (other profiles are kept), atomically and with mode 0600.
 
     Returns the file's path.

@@ -37,6 +37,7 @@ the same ones ``Emulator.admin`` offers Python code.
     POST   /_emulator/bindings/{access_key}/expire  expire one binding now (calls get 418 0001
                                                   until a login refreshes it)
     POST   /_emulator/accounts/{code}/policy      account policy fields (lockout, TTL, quotas...)
+    GET    /_emulator/api2/apps ...               API 2.0 applications (see ._admin_api2)
     POST   /_emulator/accounts/{code}/generate    {"seed", "users", "days",
                                                   "messages_per_user_day"?}: fill the account
                                                   with deterministic messages, events, clicks
@@ -147,6 +148,8 @@ def _user_answer(result: User | int | BindingKeys) -> dict[str, Any]:
 
 def admin_app(state: EmulatorState) -> Starlette:
     """The Starlette app serving ``/_emulator/...`` for ``state``."""
+    from mcapi.emulator._admin_api2 import api2_routes  # it reads this module's helpers
+
     admin = Admin(state)
 
     def guarded(endpoint: Endpoint) -> Endpoint:
@@ -207,6 +210,7 @@ def admin_app(state: EmulatorState) -> Starlette:
             return {
                 "created": summary.counts(),
                 "generated_passwords": dict(summary.generated_passwords),
+                "generated_client_secrets": dict(summary.generated_client_secrets),
                 "generated": {code: dict(counts) for code, counts in summary.generated.items()},
             }
 
@@ -298,6 +302,7 @@ def admin_app(state: EmulatorState) -> Starlette:
         Route("/_emulator/bindings/{access_key}/expire", guarded(expire_binding), methods=["POST"]),
         Route("/_emulator/accounts/{code}/policy", guarded(account_policy), methods=["POST"]),
         Route("/_emulator/accounts/{code}/generate", guarded(generate), methods=["POST"]),
+        *api2_routes(admin, guarded),
     ]
     return Starlette(routes=routes)
 

@@ -3,7 +3,9 @@
 The order of the checks a signed call passes is the tuple :data:`PIPELINE` below, in the order of
 ``docs/design/RESPONSE-CODES.md``; the first check that refuses decides the answer. Login and
 discovery are unsigned and pass only :data:`UNSIGNED_PIPELINE` before their own handler
-(``mcapi.emulator._login`` documents login's order). ``/_emulator/...`` is the admin API.
+(``mcapi.emulator._login`` documents login's order). An API 2.0 call (``Authorization: Bearer``)
+passes :data:`BEARER_PIPELINE`; ``POST /oauth/token`` issues its tokens (``mcapi.emulator._oauth``).
+``/_emulator/...`` is the admin API.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from starlette.types import Receive, Scope, Send
 from mcapi._constants import DISCOVER_PATH, LOGIN_PATH
 from mcapi.emulator._admin import admin_app
 from mcapi.emulator._login import discover, login
+from mcapi.emulator._oauth import TOKEN_PATH, token_endpoint
 from mcapi.emulator._pipeline._access import check_faults, check_ip, check_permission, check_quota
+from mcapi.emulator._pipeline._bearer import check_bearer
 from mcapi.emulator._pipeline._binding import (
     check_access_key,
     check_revoked,
@@ -49,6 +53,18 @@ PIPELINE: tuple[Check, ...] = (
     check_faults,  # 15 fault rules
 )
 
+#: An API 2.0 call (Authorization: Bearer): the token replaces rows 4-11; the rest is the same.
+BEARER_PIPELINE: tuple[Check, ...] = (
+    check_route,
+    check_method,
+    check_body,
+    check_bearer,  # 401 err_invalid_token   token unknown, expired, application revoked
+    check_ip,
+    check_permission,
+    check_quota,
+    check_faults,
+)
+
 #: Login and discovery: the method and body checks and fault rules; then their own handlers.
 UNSIGNED_PIPELINE: tuple[Check, ...] = (check_method, check_body, check_faults)
 
@@ -59,12 +75,16 @@ class _Dispatch:
     def __init__(self, state: EmulatorState) -> None:
         self.state = state
         self.api = ApiEndpoint(
-            state, PIPELINE, UNSIGNED_PIPELINE, {DISCOVER_PATH: discover, LOGIN_PATH: login}
-        )
+            state, PIPELINE, UNSIGNED_PIPELINE, {DISCOVER_PATH: discover, LOGIN_PATH: login},
+            BEARER_PIPELINE,
+        )  # fmt: skip
+        self.token = token_endpoint(state)
         self.admin = admin_app(state)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not scope["path"].startswith("/_emulator"):
+        if scope["type"] == "http" and scope["path"] == TOKEN_PATH:
+            await self.token(scope, receive, send)
+        elif scope["type"] == "http" and not scope["path"].startswith("/_emulator"):
             await self.api(scope, receive, send)
         else:
             await self.admin(scope, receive, send)

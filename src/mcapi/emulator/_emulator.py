@@ -53,6 +53,18 @@ class EmulatorCredentials:
     #: what ``load_demo(generate_data=True)`` generated when it created the tenant (counts by
     #: kind); empty when the tenant was there already or no data was asked for
     generated: Mapping[str, int] = field(default_factory=dict)
+    #: the demo's API 2.0 application (the administrator's permissions); the secret is None once
+    #: rotated
+    client_id: str = ""
+    client_secret: str | None = field(default=None, repr=False)
+
+    def env2(self) -> dict[str, str]:
+        """The API 2.0 variables (``MCAPI_CLIENT_ID``, ``MCAPI_CLIENT_SECRET``): when they are set,
+        ``mcapi.Client.from_env()`` calls with OAuth 2.0 and ignores the 1.0 ones."""
+        env = {"MCAPI_BASE_URL": self.base_url, "MCAPI_CLIENT_ID": self.client_id}
+        if self.client_secret is not None:
+            env["MCAPI_CLIENT_SECRET"] = self.client_secret
+        return env
 
     def env(self) -> dict[str, str]:
         """The ``MCAPI_*`` variables that ``mcapi.Client.from_env()`` reads."""
@@ -192,6 +204,8 @@ class Emulator:
             account_code=demo.account_code,
             passwords=dict(passwords),
             generated=generated,
+            client_id=demo.client_id,
+            client_secret=demo.client_secret,
         )
 
     def seed(self, document: Mapping[str, Any]) -> SeedSummary:

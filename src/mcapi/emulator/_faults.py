@@ -124,7 +124,7 @@ def _quota_effect(effect: FaultEffect) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class ItemFailure:
+class InjectedFailure:
     """A failure injected into ``fail`` for one item (``index``) or every item (``index`` None).
 
     ``message`` None means the catalogue's text for ``code``.
@@ -145,7 +145,7 @@ class ItemFailure:
             text(self.field, "field")
 
     @classmethod
-    def from_dict(cls, data: object, where: str = "") -> ItemFailure:
+    def from_dict(cls, data: object, where: str = "") -> InjectedFailure:
         item = json_object(data, where or "item failure")
         known_fields(item, _ITEM_FIELDS, where)
         if "code" not in item:
@@ -173,7 +173,7 @@ class FaultEffect:
     #: With ``transport``: run the function first, then break the reply (the write happened but
     #: the client cannot know: the case that must never be blindly retried).
     after_execution: bool = False
-    item_failures: tuple[ItemFailure, ...] = ()
+    item_failures: tuple[InjectedFailure, ...] = ()
 
     def __post_init__(self) -> None:
         kinds = [
@@ -221,9 +221,9 @@ class FaultEffect:
                 "transport", f"must be one of {', '.join(TRANSPORT_KINDS)}, got {self.transport!r}"
             )
         for failure in self.item_failures:
-            if not isinstance(failure, ItemFailure):
+            if not isinstance(failure, InjectedFailure):
                 raise InvalidInput(
-                    "item_failures", f"expected ItemFailure entries, got {failure!r}"
+                    "item_failures", f"expected InjectedFailure entries, got {failure!r}"
                 )
 
     @property
@@ -237,7 +237,7 @@ class FaultEffect:
             return "item_failures"
         return "latency"
 
-    def failures_for(self, index: int) -> tuple[ItemFailure, ...]:
+    def failures_for(self, index: int) -> tuple[InjectedFailure, ...]:
         """The failures injected into the item at ``index`` of the request's ``data``."""
         return tuple(f for f in self.item_failures if f.index is None or f.index == index)
 
@@ -250,7 +250,7 @@ class FaultEffect:
         if not isinstance(raw_items, list):
             raise InvalidInput("effect.item_failures", "must be a list")
         items = tuple(
-            ItemFailure.from_dict(item, f"effect.item_failures[{i}]")
+            InjectedFailure.from_dict(item, f"effect.item_failures[{i}]")
             for i, item in enumerate(raw_items)
         )
         try:

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from mcapi.emulator._api2_admin import Api2AdminOps
 from mcapi.emulator._data import generate as generate_data
 from mcapi.emulator._data._generator import STAGES as GENERATE_STAGES
 from mcapi.emulator._jobs import Progress
@@ -159,7 +160,7 @@ def _instant(value: Any) -> float:
     return epoch
 
 
-class Admin:
+class Admin(Api2AdminOps):
     """The administrator's handle on one emulator (``Emulator.admin``).
 
     Users are named by e-mail address, accounts by account code. See the module docstring for the

@@ -251,6 +251,10 @@ def seed_once(emulator: Emulator, document: Mapping[str, Any], label: str) -> st
     lines = [f"seed {label}: loaded {describe_counts(summary.counts())}"]
     lines += [f"  generated password for {e}: {p}" for e, p in summary.generated_passwords.items()]
     lines += [
+        f"  generated client secret for {c}: {s}"
+        for c, s in summary.generated_client_secrets.items()
+    ]
+    lines += [
         f"  generated data for {c}: {describe_counts(n)}" for c, n in summary.generated.items()
     ]
     return "\n".join(lines)

@@ -13,7 +13,8 @@ from functools import lru_cache
 from mcapi._codes import lookup
 from mcapi.emulator._pipeline._call import Call, Verdict, refuse
 from mcapi.emulator._ratelimit import DEFAULT_BUCKET, Decision
-from mcapi.emulator._store import Account
+from mcapi.emulator._store import Account, AuthContext
+from mcapi.emulator._store._api2 import Api2AuthContext
 
 
 @lru_cache(maxsize=1024)
@@ -54,8 +55,11 @@ def check_permission(call: Call) -> Verdict | None:
     return None
 
 
-def rate_key(user_id: int) -> str:
-    return f"user:{user_id}"
+def rate_key(auth: AuthContext) -> str:
+    """Whose quota a call spends: the user's (API 1.0) or the API 2.0 application's."""
+    if isinstance(auth, Api2AuthContext):
+        return f"app:{auth.api2_app.client_id}"
+    return f"user:{auth.user.id}"
 
 
 def user_bucket(account: Account, path: str) -> tuple[str, int, int]:
@@ -78,7 +82,7 @@ def check_quota(call: Call) -> Verdict | None:
         call.fault_rule = forced.id
         return _quota_verdict(call, f"forced quota rule {forced.id}: call to {path} refused")
     call.rate = state.limiter.acquire(
-        rate_key(call.auth.user.id), bucket, limit=limit, reset_ms=reset_ms, now=call.now
+        rate_key(call.auth), bucket, limit=limit, reset_ms=reset_ms, now=call.now
     )
     if not call.rate.allowed:
         which = f"the quota of {path}" if bucket != DEFAULT_BUCKET else "the user's quota"
@@ -108,7 +112,7 @@ def settle_rate(call: Call) -> Decision:
             call.auth.account, call.spec.path if call.spec else ""
         )
         call.rate = state.limiter.peek(
-            rate_key(call.auth.user.id), bucket, limit=limit, reset_ms=reset_ms, now=call.now
+            rate_key(call.auth), bucket, limit=limit, reset_ms=reset_ms, now=call.now
         )
     else:
         limit, reset_ms = state.config.anonymous_quota

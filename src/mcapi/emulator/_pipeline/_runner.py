@@ -9,7 +9,8 @@ happens, exactly one journal entry records the request with the check that decid
 every answer carries ``X-RateLimit-*`` headers: the quota decision is settled on the call right
 after the checks (``settle_rate``), before the function runs, and the renderer only formats it.
 
-Unsigned paths (login, discovery) run a shorter chain and their own handler.
+Unsigned paths (login, discovery) run a shorter chain and their own handler. A call with
+``Authorization: Bearer`` (API 2.0) runs the bearer chain instead of the signed one.
 
 Anything unexpected becomes 500 err_internal with the exception in the journal; the fuzz tests
 check that no input gets there. A Redis that does not answer (the shared limiter and replay
@@ -33,6 +34,7 @@ from mcapi._envelope import ErrorDetail
 from mcapi.emulator._faults import TransportFault, send_transport_fault
 from mcapi.emulator._journal import JournalEntry
 from mcapi.emulator._pipeline._access import settle_rate
+from mcapi.emulator._pipeline._bearer import is_bearer
 from mcapi.emulator._pipeline._body import MAX_BODY_BYTES
 from mcapi.emulator._pipeline._call import Call, Verdict
 from mcapi.emulator._pipeline._request import body_too_large
@@ -145,9 +147,11 @@ class ApiEndpoint:
         signed: Sequence[Check],
         unsigned_prefix: Sequence[Check],
         unsigned: Mapping[str, UnsignedHandler],
+        bearer: Sequence[Check] = (),
     ) -> None:
         self.state = state
         self.signed = tuple(signed)
+        self.bearer = tuple(bearer)
         self.unsigned_prefix = tuple(unsigned_prefix)
         self.unsigned = dict(unsigned)
 
@@ -189,7 +193,7 @@ class ApiEndpoint:
     async def _answer(self, call: Call, send: Send, started: float) -> None:
         handler = self.unsigned.get(call.path)
         try:
-            verdict = run_checks(call, self.signed if handler is None else self.unsigned_prefix)
+            verdict = run_checks(call, self._checks(call, handler))
             settle_rate(call)
             effect = call.fault
             if effect is not None and effect.latency_ms:
@@ -224,6 +228,11 @@ class ApiEndpoint:
                 with contextlib.suppress(Exception):  # the limiter failed: no X-RateLimit-*
                     settle_rate(call)
         await self._send(call, outcome, send, started)
+
+    def _checks(self, call: Call, handler: UnsignedHandler | None) -> tuple[Check, ...]:
+        if handler is not None:
+            return self.unsigned_prefix
+        return self.bearer if self.bearer and is_bearer(call) else self.signed
 
     async def _execute(
         self, call: Call, unsigned: UnsignedHandler | None
@@ -314,7 +323,7 @@ class ApiEndpoint:
                 method=call.method,
                 path=call.path,
                 user=call.user_email or call.login_user,
-                app_id=call.headers.get("x-mc-app-id"),
+                app_id=call.headers.get("x-mc-app-id") or _api2_client(call),
                 client_ip=call.client_ip,
                 status=status,
                 sub_code=verdict.entry.sub_code if verdict is not None else None,
@@ -325,3 +334,8 @@ class ApiEndpoint:
                 fault=call.fault_rule,
             )
         )
+
+
+def _api2_client(call: Call) -> str | None:
+    """The client id of an API 2.0 call (its journal entry's ``app_id``)."""
+    return call.auth.application.app_id if call.auth is not None and is_bearer(call) else None

@@ -2,7 +2,8 @@
 
 One account (``CUSA12345``, "Demo Corp", region us) with the managed domain ``demo.example``, one
 API application and three users: an administrator with every permission, a read-only user and a
-disabled former employee. The administrator also gets a binding that never expires, so the
+disabled former employee, plus an API 2.0 application with the administrator's permissions
+(:mod:`._demo_api2`). The administrator also gets a binding that never expires, so the
 printed access/secret keys can be pasted into any Mimecast client straight away.
 
 The database file outlives the process, so :func:`ensure_demo` creates the tenant only once and
@@ -23,6 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mcapi.emulator._store._demo_api2 import ensure_demo_api2
 from mcapi.emulator._store._errors import SeedError, StoreError
 from mcapi.emulator._store._seed import apply_seed
 from mcapi.emulator._store._seed_plan import GeneratePlan
@@ -84,6 +86,10 @@ class DemoCredentials:
     passwords: Mapping[str, str] = field(repr=False)
     #: True when this call created the tenant, False when it was already there
     created: bool
+    #: the demo's API 2.0 application (administrator's permissions); the secret is None once
+    #: rotated
+    client_id: str = ""
+    client_secret: str | None = field(default=None, repr=False)
 
 
 def demo_seed(password: Callable[[], str] = _random_password) -> dict[str, Any]:
@@ -169,6 +175,7 @@ def _credentials(store: Store, *, now: float, created: bool) -> DemoCredentials:
         ),
         None,
     ) or store.create_binding(admin.id, app.app_id, now=now, ttl_seconds=None)
+    api2 = ensure_demo_api2(store, account.id, now=now)
     saved = store.get_setting(_PASSWORDS_SETTING) or {}
     passwords = {}
     for email, candidate in saved.items():
@@ -184,4 +191,6 @@ def _credentials(store: Store, *, now: float, created: bool) -> DemoCredentials:
         secret_key=binding.secret_key,
         passwords=passwords,
         created=created,
+        client_id=api2.client_id,
+        client_secret=api2.client_secret,
     )

@@ -24,7 +24,7 @@ import json
 import os
 import secrets
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,9 +32,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import Connection
 
 from mcapi.emulator._store import _ops
+from mcapi.emulator._store._api2 import Api2Application, new_client_secret
 from mcapi.emulator._store._errors import SeedError, StoreError
 from mcapi.emulator._store._models import Account, Application, Binding, Domain, User
 from mcapi.emulator._store._passwords import hash_password
+from mcapi.emulator._store._seed_api2 import insert_api2_plan
 from mcapi.emulator._store._seed_plan import AccountPlan, GeneratePlan, kind, validate_seed
 
 if TYPE_CHECKING:
@@ -54,6 +56,10 @@ class SeedSummary:
     bindings: tuple[Binding, ...]
     #: e-mail address -> password, for users the seed gave no password
     generated_passwords: Mapping[str, str] = field(repr=False)
+    #: API 2.0 applications (``api2_applications``)
+    api2_applications: tuple[Api2Application, ...] = ()
+    #: client id -> client secret, for API 2.0 applications the seed gave no secret
+    generated_client_secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
     #: account code -> the data its ``generate`` table asks for (not yet generated)
     generate: Mapping[str, GeneratePlan] = field(default_factory=dict)
     #: account code -> what the generator wrote (filled in by the operation that ran ``generate``)
@@ -66,6 +72,7 @@ class SeedSummary:
             "applications": len(self.applications),
             "users": len(self.users),
             "bindings": len(self.bindings),
+            "api2_applications": len(self.api2_applications),
         }
 
 
@@ -109,11 +116,13 @@ class _Created:
     applications: list[Application] = field(default_factory=list)
     users: list[User] = field(default_factory=list)
     bindings: list[Binding] = field(default_factory=list)
+    api2: list[Api2Application] = field(default_factory=list)
 
 
 def _apply_account(
-    conn: Connection, acc: AccountPlan, hashes: Mapping[str, str], now: float, out: _Created
-) -> None:
+    conn: Connection, acc: AccountPlan, hashes: Mapping[str, str], now: float, out: _Created,
+    api2_hashes: Sequence[str] = (),
+) -> None:  # fmt: skip
     with _at(f"{acc.path}.code"):
         account = _ops.insert_account(
             conn, account_code=acc.code, name=acc.name, region=acc.region, **acc.policy
@@ -156,6 +165,8 @@ def _apply_account(
                 secret_key=b.secret_key,
             )
         out.bindings.append(binding)
+    for plan, secret_hash in zip(acc.api2_applications, api2_hashes, strict=True):
+        out.api2.append(insert_api2_plan(conn, account.id, plan, secret_hash, now))
 
 
 def apply_seed(store: Store, doc: Mapping[str, Any], *, now: float) -> SeedSummary:
@@ -165,6 +176,17 @@ def apply_seed(store: Store, doc: Mapping[str, Any], *, now: float) -> SeedSumma
     database, e.g. an account code or e-mail address that already exists. ``generate`` tables are
     returned in the summary, not run (see the module docstring)."""
     plan = validate_seed(doc)
+    secrets_made: dict[str, str] = {}  # plan path -> generated client secret
+    api2_hashes = {
+        acc.code: [
+            hash_password(
+                a.client_secret or secrets_made.setdefault(a.path, new_client_secret()),
+                n=store.kdf_n,
+            )
+            for a in acc.api2_applications
+        ]
+        for acc in plan
+    }
     generated: dict[str, str] = {}
     hashes: dict[str, str] = {}  # hashed before the transaction: scrypt is slow on purpose
     for user in (u for acc in plan for u in acc.users):
@@ -175,7 +197,8 @@ def apply_seed(store: Store, doc: Mapping[str, Any], *, now: float) -> SeedSumma
     out = _Created()
     with store.begin() as conn:
         for acc in plan:
-            _apply_account(conn, acc, hashes, now, out)
+            _apply_account(conn, acc, hashes, now, out, api2_hashes[acc.code])
+    paths = [a.path for acc in plan for a in acc.api2_applications]
     return SeedSummary(
         accounts=tuple(out.accounts),
         domains=tuple(out.domains),
@@ -183,5 +206,11 @@ def apply_seed(store: Store, doc: Mapping[str, Any], *, now: float) -> SeedSumma
         users=tuple(out.users),
         bindings=tuple(out.bindings),
         generated_passwords=generated,
+        api2_applications=tuple(out.api2),
+        generated_client_secrets={
+            app.client_id: secrets_made[path]
+            for path, app in zip(paths, out.api2, strict=True)
+            if path in secrets_made
+        },
         generate={acc.code: acc.generate for acc in plan if acc.generate is not None},
     )

@@ -22,6 +22,7 @@ from typing import Any, NoReturn, TypeVar
 from mcapi.emulator._store import _ops
 from mcapi.emulator._store import _validate as check
 from mcapi.emulator._store._errors import SeedError
+from mcapi.emulator._store._seed_api2 import API2_KEY, Api2Plan, api2_plan
 from mcapi.emulator._validation import Problems
 
 __all__ = [
@@ -58,7 +59,7 @@ GENERATE_LIMITS: Mapping[str, tuple[int, int]] = {
 }
 _TOP_KEYS = {"version", "accounts"}
 _ACCOUNT_KEYS = {"code", "name", "region", "policy", "domains", "applications", "users"}
-_ACCOUNT_KEYS |= {"bindings", "generate"}
+_ACCOUNT_KEYS |= {"bindings", "generate", API2_KEY}
 #: Longest text each column holds.
 _LENGTHS = {"code": 32, "name": 200, "region": 16, "app_id": 64, "app_key": 128}
 _DOMAIN_KEYS = {"domain", "inbound_type"}
@@ -145,6 +146,8 @@ class AccountPlan:
     users: list[UserPlan]
     bindings: list[BindingPlan]
     generate: GeneratePlan | None = None
+    #: API 2.0 applications (``api2_applications``, :mod:`._seed_api2`)
+    api2_applications: list[Api2Plan] = field(default_factory=list)
 
 
 #: 9999-12-31T23:59:59Z, the last second a datetime (and so the emulator clock) can show.
@@ -160,6 +163,7 @@ class _Seen:
     emails: dict[str, str] = field(default_factory=dict)
     app_ids: dict[str, str] = field(default_factory=dict)
     access_keys: dict[str, str] = field(default_factory=dict)
+    client_ids: dict[str, str] = field(default_factory=dict)
 
 
 def kind(value: Any) -> str:
@@ -450,6 +454,7 @@ def _account(item: Any, path: str, seen: _Seen, p: Problems) -> AccountPlan:
     domains, domains_ok = _each(acc, "domains", path, p, lambda x, at: _domain(x, at, seen, p))
     parts = _Parts(users, apps, users_ok and apps_ok)
     bindings, _ = _each(acc, "bindings", path, p, lambda x, at: _binding(x, at, parts, seen, p))
+    api2, _ = _each(acc, API2_KEY, path, p, lambda x, at: api2_plan(x, at, seen.client_ids))
     generate = None
     if "generate" in acc:
         generate = p.check(lambda: generate_plan(acc["generate"], f"{path}.generate"))
@@ -468,6 +473,7 @@ def _account(item: Any, path: str, seen: _Seen, p: Problems) -> AccountPlan:
         users=users,
         bindings=bindings,
         generate=generate,
+        api2_applications=api2,
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from mcapi.emulator._store._addresses import AddressOps
+from mcapi.emulator._store._api2 import Api2Ops
 from mcapi.emulator._store._errors import RowNotFound
 from mcapi.emulator._store._models import (
     Account,
@@ -61,7 +62,7 @@ _AUTH_CONTEXT = (
 _GET_BINDING = sa.select(bindings).where(bindings.c.access_key == sa.bindparam("access_key"))
 
 
-class Store(UserOps, AddressOps):
+class Store(UserOps, AddressOps, Api2Ops):
     """The emulator's persistent state (SQLite by default, PostgreSQL for shared deployments).
 
     ``Store("sqlite://")`` is an in-memory database usable from any thread; ``kdf_n`` is the
