@@ -93,7 +93,7 @@ def main() -> int:
     with serve_demo() as (server, served), tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         httpx.post(
-            f"{server.base_url}/_emulator/accounts/CUSA12345/generate",
+            f"{server.base_url}/_emulator/accounts/CUSA12345/generate?wait=1800",
             json={"seed": 5, "users": args.users, "days": args.days},
             headers={"Authorization": f"Bearer {served['MCAPI_ADMIN_TOKEN']}"},
             timeout=1800,

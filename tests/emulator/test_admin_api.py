@@ -98,7 +98,7 @@ async def test_openapi_document_needs_no_token(api: Api) -> None:
 
 async def test_reset_empties_the_tenant_and_the_demo_binding_stops_working(api: Api) -> None:
     await api.admin("POST", "/faults", {"match": {"path": "/api/*"}, "effect": {"status": 500}})
-    assert (await api.admin("POST", "/reset")).json() == {"reset": True}
+    assert (await api.admin("POST", "/reset?wait=60")).json() == {"reset": True}
     assert (await api.admin("GET", "/users")).json() == {"users": []}
     assert (await api.admin("GET", "/faults")).json() == {"rules": []}
     assert code_of(await logout(api)) == "401 0013 err_xdk_access_key_not_found"
@@ -118,7 +118,7 @@ SEED = {
 
 
 async def test_seed_json_creates_users_and_reports_generated_passwords(api: Api) -> None:
-    answer = (await api.admin("POST", "/seed", SEED)).json()
+    answer = (await api.admin("POST", "/seed?wait=60", SEED)).json()
     assert answer["created"]["accounts"] == 1
     assert answer["created"]["users"] == 1
     assert set(answer["generated_passwords"]) == {"ops@acme.example"}
@@ -129,7 +129,7 @@ async def test_seed_json_creates_users_and_reports_generated_passwords(api: Api)
 
 async def test_seed_toml_by_content_type(api: Api) -> None:
     toml = b'[[accounts]]\ncode = "CUSA88888"\nname = "T"\ndomains = ["t.example"]\n'
-    response = await raw_admin(api, "POST", "/seed", toml, content_type="application/toml")
+    response = await raw_admin(api, "POST", "/seed?wait=60", toml, content_type="application/toml")
     assert response.status_code == 200, response.text
     assert response.json()["created"]["domains"] == 1
 
@@ -156,7 +156,7 @@ async def test_bad_seed_is_400_naming_the_problem(
 async def test_conflicting_seed_leaves_nothing_half_loaded(api: Api) -> None:
     clash = json.loads(json.dumps(SEED))
     clash["accounts"][0]["users"].append({"email": ADMIN})  # taken by the demo tenant
-    response = await raw_admin(api, "POST", "/seed", clash)
+    response = await raw_admin(api, "POST", "/seed?wait=60", clash)
     assert response.status_code == 400
     assert ADMIN in response.json()["error"]
     emails = {u["email"] for u in (await api.admin("GET", "/users")).json()["users"]}
@@ -577,7 +577,8 @@ async def test_reset_keeps_a_served_emulators_admin_token(tmp_path: Path) -> Non
     bearer = {"Authorization": f"Bearer {token}"}
     transport = httpx.ASGITransport(app=served.app)
     async with httpx.AsyncClient(transport=transport, base_url=served.base_url) as http:
-        assert (await http.post("/_emulator/reset", headers=bearer)).json() == {"reset": True}
+        reset = await http.post("/_emulator/reset?wait=60", headers=bearer)
+        assert reset.json() == {"reset": True}
         assert (await http.get("/_emulator/users", headers=bearer)).json() == {"users": []}
     served.close()
     restarted = open_emulator(url, base_url="http://127.0.0.1:8787")
@@ -612,8 +613,8 @@ JSON_VALUES = st.recursive(
 #: (method, path, the fields the route reads). Generation goes to an unknown account: its body
 #: is validated before the account is looked up, and a valid one would only spend time.
 FUZZED_ROUTES: list[tuple[str, str, tuple[str, ...]]] = [
-    ("POST", "/reset", ()),
-    ("POST", "/seed", ("version", "accounts")),
+    ("POST", "/reset?wait=60", ()),
+    ("POST", "/seed?wait=60", ("version", "accounts")),
     ("POST", "/clock", CLOCK_FIELDS),
     ("GET", "/clock", ()),
     ("POST", "/faults", ("match", "effect", "id", "note", "at")),

@@ -295,7 +295,7 @@ async def test_seeded_applications_get_tokens(api: Api) -> None:
             }
         ]
     }  # fmt: skip
-    answer = (await api.admin("POST", "/seed", document)).json()
+    answer = (await api.admin("POST", "/seed?wait=60", document)).json()
     assert answer["created"]["api2_applications"] == 2
     generated = answer["generated_client_secrets"]
     assert "siem-client-0001" not in generated and len(generated) == 1

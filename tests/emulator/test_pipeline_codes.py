@@ -378,7 +378,7 @@ async def test_login_401_0001_auth_type_not_supported(api: Api) -> None:
                        "auth_types": ["cloud"]}],
         }]
     }  # fmt: skip
-    await api.admin("POST", "/seed", seed)
+    await api.admin("POST", "/seed?wait=60", seed)
     response = await api.login("ann@cloudonly.example", "pw-1234", auth="domain")
     assert code_of(response) == "401 0001 err_xdk_auth_type_not_supported"
     # the auth type is judged only once the password is right: a wrong one says nothing more

@@ -59,7 +59,7 @@ async def signed_call(api: Api, path: str, data: list[dict[str, Any]]) -> httpx.
 
 async def test_a_seeds_generate_table_fills_the_account(api: Api) -> None:
     generate = {"seed": 4, "users": 6, "days": 2, "messages_per_user_day": 5}
-    answer = (await api.admin("POST", "/seed", seed_with(generate))).json()
+    answer = (await api.admin("POST", "/seed?wait=60", seed_with(generate))).json()
     assert answer["created"]["accounts"] == 1
     made = answer["generated"]["CUSA20001"]
     assert made["users"] == 6 and made["messages"] > 0 and made["siem_files"] > 0
@@ -77,7 +77,7 @@ async def test_a_seeds_generate_table_fills_the_account(api: Api) -> None:
         token = siem.headers["mc-siem-token"]
     assert b"acc=CUSA20001" in b"".join(files)
     # the same operation as the generate route: the same arguments, the same data
-    again = (await api.admin("POST", "/accounts/CUSA20001/generate", generate)).json()
+    again = (await api.admin("POST", "/accounts/CUSA20001/generate?wait=60", generate)).json()
     assert {**again["generated"], "users": 6} == made
 
 
@@ -87,7 +87,7 @@ async def test_a_toml_seed_with_defaults_generates_too(api: Api) -> None:
         "[accounts.generate]\nusers = 3\ndays = 1\n"
     )
     response = await api.http.post(
-        "/_emulator/seed", content=toml.encode(),
+        "/_emulator/seed?wait=60", content=toml.encode(),
         headers={"Authorization": f"Bearer {api.creds.admin_token}",
                  "Content-Type": "application/toml"},
     )  # fmt: skip

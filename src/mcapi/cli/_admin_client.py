@@ -36,6 +36,7 @@ __all__ = [
     "journal_table",
     "parse_duration",
     "quota_line",
+    "refusal",
     "ttl_seconds",
     "user_line",
 ]
@@ -72,6 +73,23 @@ class AdminClient:
         raw: bool = False,
     ) -> Any:
         """Send one admin request; the decoded JSON answer (or the text, with ``raw``)."""
+        response = self.send(
+            method, path, body=body, content=content, content_type=content_type, params=params
+        )
+        return self._decode(response, raw)
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Mapping[str, Any] | None = None,
+        content: bytes | None = None,
+        content_type: str | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> httpx.Response:
+        """Send one admin request; the response as it came (failures to reach the emulator are
+        :class:`AdminCommandError`); :meth:`decode` reads it."""
         if not self.token:
             raise click.UsageError(
                 "no admin token: give --admin-token or set MCAPI_ADMIN_TOKEN "
@@ -103,7 +121,11 @@ class AdminClient:
             ) from None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise AdminCommandError(f"cannot call the emulator at {self.url}: {exc}") from None
-        return self._decode(response, raw)
+        return response
+
+    def decode(self, response: httpx.Response) -> Any:
+        """The JSON answer of a successful response; a refusal as :class:`AdminCommandError`."""
+        return self._decode(response, False)
 
     def _decode(self, response: httpx.Response, raw: bool) -> Any:
         try:
@@ -117,7 +139,7 @@ class AdminClient:
             )
         if not response.is_success:
             if isinstance(document, dict) and "error" in document:
-                raise AdminCommandError(_refusal(document, response.status_code))
+                raise AdminCommandError(refusal(document, response.status_code))
             raise AdminCommandError(
                 f"{response.request.url} answered HTTP {response.status_code}; "
                 "is that an mcapi emulator?"
@@ -218,7 +240,7 @@ def faults_table(rules: Sequence[Mapping[str, Any]]) -> Table:
     return table
 
 
-def _refusal(answer: Mapping[str, Any], status: int) -> str:
+def refusal(answer: Mapping[str, Any], status: int) -> str:
     """An admin API refusal in words: one line, or one line per problem when there are several
     (a seed file with many mistakes)."""
     problems = answer.get("problems")

@@ -16,6 +16,7 @@ from mcapi.cli._admin_client import (
     parse_duration,
     ttl_seconds,
 )
+from mcapi.cli._admin_jobs import run_job
 
 __all__ = ["generate", "policy"]
 
@@ -115,10 +116,13 @@ def generate(
 
     \b
     mcapi emulator generate CUSA12345 --users 200 --days 7
+
+    A large tenant takes a while: the progress is shown until it is done.
     """
     body = {"seed": seed, "users": users, "days": days}
     body["messages_per_user_day"] = messages_per_user_day
-    answer = admin.call("POST", f"accounts/{quote(account_code, safe='')}/generate", body=body)
+    path = f"accounts/{quote(account_code, safe='')}/generate"
+    answer = run_job(admin, path, f"generate {account_code}", body=body)
     counts = answer.get("generated", {})
     click.echo(
         f"{account_code}: generated "

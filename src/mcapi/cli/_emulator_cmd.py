@@ -26,6 +26,7 @@ from mcapi.cli._admin_client import (
     journal_table,
     parse_duration,
 )
+from mcapi.cli._admin_jobs import run_job
 from mcapi.cli._emulator_account_cmd import generate, policy
 from mcapi.cli._emulator_apps_cmd import app
 from mcapi.cli._emulator_faults_cmd import faults, quotas
@@ -307,7 +308,7 @@ def _banner(started: Any, host: str) -> None:
 def reset(admin: AdminClient) -> None:
     """Empty every table and forget faults, quotas, the journal and the clock's offset (a
     generated admin token is kept, so the token you pasted keeps working)."""
-    admin.call("POST", "reset")
+    run_job(admin, "reset", "reset")
     click.echo("emulator reset: no accounts, no faults, clock back to real time")
 
 
@@ -320,7 +321,9 @@ def seed(admin: AdminClient, file: Path) -> None:
     kind = kinds.get(file.suffix.lower())
     if kind is None:
         raise SeedFileError(f"{file}: use a .toml or .json seed file")
-    answer = admin.call("POST", "seed", content=file.read_bytes(), content_type=kind)
+    answer = run_job(
+        admin, "seed", f"seed {file.name}", content=file.read_bytes(), content_type=kind
+    )
     counts = ", ".join(f"{n} {k}" for k, n in answer.get("created", {}).items())
     click.echo(f"loaded {file}: {counts}")
     for email, password in answer.get("generated_passwords", {}).items():

@@ -1,18 +1,22 @@
 """The admin API under ``/_emulator/``: what a test or an operator does to the emulator itself.
 
-Every route but ``health`` and ``openapi.json`` needs ``Authorization: Bearer <admin token>``.
-Answers are JSON; a bad request answers 400 ``{"error": "...", "problems": [{"field",
+Every route but ``health``, ``ready`` and ``openapi.json`` needs ``Authorization: Bearer <admin
+token>``. Answers are JSON; a bad request answers 400 ``{"error": "...", "problems": [{"field",
 "message"}, ...]}`` naming each field that is wrong (an unknown user, account, application or
 rule: 404, in the same form), and nothing is changed. ``error`` is every problem in one line.
 The routes only parse and render: the operations are :class:`mcapi.emulator._operations.Admin`'s,
 the same ones ``Emulator.admin`` offers Python code.
 
     GET    /_emulator/health                      liveness, no token
+    GET    /_emulator/ready                       readiness: 200 when the database and Redis
+                                                  answer, 503 naming what does not; no token
     GET    /_emulator/openapi.json                the functions' OpenAPI document, no token
     POST   /_emulator/reset                       empty every table, clear faults, journal, quotas
                                                   (a served emulator's admin token is kept)
     POST   /_emulator/seed                        load a seed document (JSON, or TOML by type),
                                                   then generate what its generate tables ask
+    GET    /_emulator/jobs[/{id}]                 the jobs reset, seed and generate run as
+                                                  (:mod:`._jobs`): 202 + Location, ?wait=S
     GET    /_emulator/clock                       {"now", "iso", "frozen"}
     POST   /_emulator/clock                       {"freeze": true} | {"resume": true} |
                                                   {"set": epoch or ISO 8601} | {"advance": seconds}
@@ -54,10 +58,12 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from mcapi.emulator._faults import FaultRule
+from mcapi.emulator._jobs import Progress, job_response, job_routes
 from mcapi.emulator._operations import Admin, AdminError, BindingKeys, UnknownTarget
+from mcapi.emulator._readiness import Readiness
 from mcapi.emulator._state import EmulatorState
 from mcapi.emulator._store import Account, StoreError, User
-from mcapi.emulator._store._seed_plan import generate_plan
+from mcapi.emulator._store._seed_plan import generate_plan, validate_seed
 from mcapi.emulator._validation import InvalidInput, Problems, known_fields
 
 __all__ = ["AdminError", "admin_app"]
@@ -173,6 +179,12 @@ def admin_app(state: EmulatorState) -> Starlette:
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "now": state.clock.now()})
 
+    readiness = Readiness(state.store, state.redis_url)
+
+    async def ready(request: Request) -> Response:
+        status, body = await readiness.answer()
+        return JSONResponse(body, status)
+
     async def openapi(request: Request) -> Response:
         from mcapi.emulator.functions._openapi import build_openapi
 
@@ -180,8 +192,7 @@ def admin_app(state: EmulatorState) -> Starlette:
 
     async def reset(request: Request) -> Response:
         _only(await _json_body(request), "reset", ())
-        admin.reset()
-        return JSONResponse({"reset": True})
+        return await job_response(state.jobs, request, "reset", lambda p: admin.reset(p))
 
     async def seed(request: Request) -> Response:
         raw = await request.body()
@@ -192,15 +203,18 @@ def admin_app(state: EmulatorState) -> Starlette:
                 raise InvalidInput("", f"the seed is not TOML: {exc}") from exc
         else:
             document = await _json_body(request)
-        summary = admin.seed(document)
-        return JSONResponse(
-            {
+        validate_seed(document)  # a bad document is refused now, before any job
+
+        def load(progress: Progress) -> Body:
+            summary = admin.seed(document, progress)
+            return {
                 "created": summary.counts(),
                 "generated_passwords": dict(summary.generated_passwords),
                 "generated_client_secrets": dict(summary.generated_client_secrets),
                 "generated": {code: dict(counts) for code, counts in summary.generated.items()},
             }
-        )
+
+        return await job_response(state.jobs, request, "seed", load)
 
     async def clock(request: Request) -> Response:
         if request.method == "POST":
@@ -263,11 +277,19 @@ def admin_app(state: EmulatorState) -> Starlette:
 
     async def generate(request: Request) -> Response:
         plan = generate_plan(await _json_body(request), "")
-        counts = admin.generate(request.path_params["code"], **plan.as_kwargs())
-        return JSONResponse({"generated": counts})
+        code = admin.account(request.path_params["code"]).account_code  # 404 before any job
 
+        def fill(progress: Progress) -> Body:
+            return {"generated": admin.generate(code, **plan.as_kwargs(), progress=progress)}
+
+        return await job_response(state.jobs, request, "generate", fill)
+
+    jobs, job = job_routes(state.jobs)
     routes = [
         Route("/_emulator/health", health),
+        Route("/_emulator/ready", ready),
+        Route("/_emulator/jobs", guarded(jobs)),
+        Route("/_emulator/jobs/{job_id}", guarded(job)),
         Route("/_emulator/openapi.json", openapi),
         Route("/_emulator/reset", guarded(reset), methods=["POST"]),
         Route("/_emulator/seed", guarded(seed), methods=["POST"]),

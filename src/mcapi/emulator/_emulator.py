@@ -142,6 +142,7 @@ class Emulator:
             limiter=limiter,
             replay=replay,
             journal=Journal(settings.journal_size),
+            redis_url=redis_url or None,
         )
         self.app = create_app(self.state)
         self.base_url = base_url
@@ -184,7 +185,9 @@ class Emulator:
         demo = ensure_demo(self.store, now=self.clock.now())
         generated = {}
         if demo.created and generate_data:
-            generated = self.admin.generate(demo.account_code, **DEMO_DATA.as_kwargs())
+            generated = self.admin.generate(
+                demo.account_code, **DEMO_DATA.as_kwargs(), progress=None
+            )
         passwords = demo.passwords
         return EmulatorCredentials(
             base_url=self.base_url,
@@ -224,4 +227,5 @@ class Emulator:
         self.admin.reset()
 
     def close(self) -> None:
+        self.state.jobs.close()
         self.store.close()

@@ -24,6 +24,8 @@ from typing import Any
 
 from mcapi.emulator._api2_admin import Api2AdminOps
 from mcapi.emulator._data import generate as generate_data
+from mcapi.emulator._data._generator import STAGES as GENERATE_STAGES
+from mcapi.emulator._jobs import Progress
 from mcapi.emulator._state import EmulatorState
 from mcapi.emulator._store import (
     Account,
@@ -335,11 +337,13 @@ class Admin(Api2AdminOps):
         users: int = GENERATE_DEFAULTS["users"],
         days: int = GENERATE_DEFAULTS["days"],
         messages_per_user_day: int = GENERATE_DEFAULTS["messages_per_user_day"],
+        progress: Progress | None = None,
     ) -> dict[str, int]:
         """Fill the account with ``days`` days (ending now, emulator time) of a ``users``-people
         tenant: messages, held mail, audit events, click logs, groups, SIEM files. The same
         arguments give the same data; generating again replaces what the generator made. Returns
-        the counts. Limits: users 1..5000, days 1..30, messages_per_user_day 0..500."""
+        the counts. Limits: users 1..5000, days 1..30, messages_per_user_day 0..500. ``progress``
+        (a job's) counts the generator's stages."""
         request = {"seed": seed, "users": users, "days": days}
         request["messages_per_user_day"] = messages_per_user_day
         try:
@@ -347,29 +351,42 @@ class Admin(Api2AdminOps):
         except SeedError as exc:
             raise InvalidInput(exc.problems) from None
         account = self.account(account_code)
+        report = progress or Progress()
+        report.add_total(len(GENERATE_STAGES))
+        report.stage(f"generating {account.account_code}")
         summary = generate_data(
-            self.store, account.id, now=self.state.clock.now(), **plan.as_kwargs()
-        )
+            self.store, account.id, now=self.state.clock.now(), **plan.as_kwargs(),
+            on_stage=lambda stage: report.step(f"{account.account_code}: {stage}"),
+        )  # fmt: skip
         return summary.counts()
 
     # ---- the whole emulator ---------------------------------------------------------------------
-    def seed(self, document: Mapping[str, Any]) -> SeedSummary:
+    def seed(self, document: Mapping[str, Any], progress: Progress | None = None) -> SeedSummary:
         """Load a seed document (docs/seed-file.md) in one transaction, then generate the data
         its accounts' ``generate`` tables ask for (``summary.generated`` has the counts)."""
+        report = progress or Progress()
+        report.add_total(1)
+        report.stage("loading the seed (hashing passwords)")
         summary = apply_seed(self.store, document, now=self.state.clock.now())
+        report.step("seed loaded")
         generated = {
-            code: self.generate(code, **plan.as_kwargs()) for code, plan in summary.generate.items()
+            code: self.generate(code, **plan.as_kwargs(), progress=report)
+            for code, plan in summary.generate.items()
         }
         return replace(summary, generated=generated)
 
-    def reset(self) -> None:
+    def reset(self, progress: Progress | None = None) -> dict[str, bool]:
         """Empty every table and forget fault rules (forced quotas included), rate limits,
         replays, lockouts of unknown addresses, the journal and the clock's offset. A served
         emulator's generated admin token is kept (it lives in the database, and the shell lines
-        that hold it must keep working)."""
+        that hold it must keep working). Returns ``{"reset": True}``, the admin API's answer."""
         state = self.state
+        report = progress or Progress()
+        report.add_total(2)
+        report.stage("emptying the tables")
         token = state.store.get_setting(ADMIN_TOKEN_SETTING)
         state.store.reset()
+        report.step("tables emptied")
         if isinstance(token, str) and token:
             state.store.set_setting(ADMIN_TOKEN_SETTING, token)
         state.clock.reset()
@@ -377,6 +394,8 @@ class Admin(Api2AdminOps):
         state.faults.clear()
         state.journal.clear()
         state.replay.reset()
+        report.step("faults, quotas, journal and clock cleared")
+        return {"reset": True}
 
     def move_clock(
         self,

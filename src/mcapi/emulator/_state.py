@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from mcapi.emulator._clock import Clock
 from mcapi.emulator._config import EmulatorConfig
 from mcapi.emulator._faults import FaultEngine
+from mcapi.emulator._jobs import JobRunner
 from mcapi.emulator._journal import Journal
 from mcapi.emulator._ratelimit import MemoryRateLimiter, RateLimiter
 from mcapi.emulator._replay import MemoryReplayCache, ReplayCache
@@ -27,3 +28,7 @@ class EmulatorState:
     faults: FaultEngine = field(default_factory=FaultEngine)
     journal: Journal = field(default_factory=Journal)
     replay: ReplayCache = field(default_factory=MemoryReplayCache)
+    #: The Redis URL the limiter and replay cache use, if any (probed by ``/_emulator/ready``).
+    redis_url: str | None = None
+    #: The admin operations that run off the event loop (``/_emulator/jobs``).
+    jobs: JobRunner = field(default_factory=JobRunner)

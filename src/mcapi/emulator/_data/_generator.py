@@ -15,7 +15,7 @@ SIEM file bodies are not written at all: they are derived from the stream row on
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -51,7 +51,7 @@ from mcapi.emulator._store._schema import domains, users
 if TYPE_CHECKING:
     from mcapi.emulator._store import Store
 
-__all__ = ["SIEM_SLOT_SECONDS", "GenerateSummary", "generate"]
+__all__ = ["SIEM_SLOT_SECONDS", "STAGES", "GenerateSummary", "generate"]
 
 SIEM_SLOT_SECONDS = _siem_plan.SLOT_SECONDS
 _DAY = 86400
@@ -73,6 +73,11 @@ _AUTH_APPS = (
 )  # fmt: skip
 _PUBLIC_IP = ((11, 223), (0, 255), (0, 255), (1, 254))
 _CLICK_CATEGORIES = ("Business", "Technology", "News", "Shopping", "Phishing & Fraud")
+#: The steps of one :func:`generate` run, in order, each reported to ``on_stage`` when done.
+STAGES = (
+    "people", "messages", "threat data", "audit events", "click logs", "groups", "queues",
+    "blocked senders", "TTP logs", "SIEM stream",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +107,12 @@ def generate(
     days: int,
     now: float,
     messages_per_user_day: int = 20,
+    on_stage: Callable[[str], None] | None = None,
 ) -> GenerateSummary:
-    """Fill ``account_id`` with ``days`` days (ending at ``now``) of a ``users``-people tenant."""
+    """Fill ``account_id`` with ``days`` days (ending at ``now``) of a ``users``-people tenant;
+    ``on_stage`` is told the name of each of :data:`STAGES` once it is written (a job's
+    progress)."""
+    done: Callable[[str], None] = on_stage or (lambda _stage: None)
     if users < 1 or days < 1 or messages_per_user_day < 0:
         raise ValueError("users and days must be at least 1, messages_per_user_day at least 0")
     account = store.get_account(account_id)
@@ -117,18 +126,26 @@ def generate(
     with store.begin() as conn:
         _clear(conn, account_id)
         added_users = _insert_users(conn, account_id, people)
+        done("people")
         n_messages, n_held = _insert_messages(
             conn, rng, account_id, people, outside, start, days, messages_per_user_day, seed
         )
+        done("messages")
         generate_threat_data(conn, account_id, seed=seed, start=start, now=now)
+        done("threat data")
         n_audit = _insert_audit(conn, rng, account_id, people, start, days, seed)
+        done("audit events")
         n_clicks = _insert_clicks(conn, rng, account_id, people, outside, start, days, seed)
+        done("click logs")
         n_groups = _insert_groups(conn, rng, account_id, people, now, seed)
+        done("groups")
         generate_queues(
             conn, account_id, seed=seed, people=people, outside=outside, start=start, now=now
         )
+        done("queues")
         # blocked-sender policies act on the new mail: blocked messages are rejected, not held
         n_held -= generate_blocked_senders(conn, account_id, seed=seed, start=start)
+        done("blocked senders")
         # a generator of their own, so that the tables above stay as they were before these
         ttp_rng = random.Random(f"{seed}:ttp-protect")
         n_attachments = _batched(
@@ -143,6 +160,7 @@ def generate(
                 _hour_counts(ttp_rng, start, days, len(people) * 0.5 + 24), seed,
             ),
         )  # fmt: skip
+        done("TTP logs")
         slot_start = (start // SIEM_SLOT_SECONDS) * SIEM_SLOT_SECONDS
         conn.execute(siem_streams.delete().where(siem_streams.c.account_id == account_id))
         conn.execute(
@@ -156,6 +174,7 @@ def generate(
             range(first, end), seed, users, messages_per_user_day,
             {kind: _siem_plan.ttp_slots(conn, account_id, kind) for kind in _siem_plan.TTP_TYPES},
         )  # fmt: skip
+        done("SIEM stream")
     return GenerateSummary(
         users=added_users,
         messages=n_messages,

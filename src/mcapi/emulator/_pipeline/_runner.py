@@ -13,7 +13,9 @@ Unsigned paths (login, discovery) run a shorter chain and their own handler. A c
 ``Authorization: Bearer`` (API 2.0) runs the bearer chain instead of the signed one.
 
 Anything unexpected becomes 500 err_internal with the exception in the journal; the fuzz tests
-check that no input gets there.
+check that no input gets there. A Redis that does not answer (the shared limiter and replay
+cache) becomes 500 0006 err_xdk_external_resource, the platform's answer for a dependency that
+cannot be reached, also journalled; ``GET /_emulator/ready`` answers 503 meanwhile.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 
 import anyio
+import redis
 from starlette.types import Receive, Scope, Send
 
 from mcapi._codes import lookup
@@ -43,6 +46,7 @@ from mcapi.emulator._pipeline._respond import (
     verdict_body,
 )
 from mcapi.emulator._state import EmulatorState
+from mcapi.emulator.functions._paging import DEFAULT_PAGE_SIZE
 from mcapi.emulator.functions._registry import (
     FunctionContext,
     FunctionError,
@@ -51,6 +55,14 @@ from mcapi.emulator.functions._registry import (
 )
 
 logger = logging.getLogger("mcapi.emulator")
+
+#: A read-only call runs on the event loop unless it asks for a page larger than this (the
+#: functions' default page size) or for more items than :data:`INLINE_ITEMS` (large_read).
+INLINE_PAGE_ROWS = DEFAULT_PAGE_SIZE
+INLINE_ITEMS = 100
+
+#: The failures of a dependency that does not answer (rather than of the emulator itself).
+UNREACHABLE = (redis.ConnectionError, redis.TimeoutError)
 
 Check = Callable[[Call], Verdict | None]
 #: An unsigned function: its own checks and answer.
@@ -103,6 +115,19 @@ def client_ip(scope: Scope, headers: Mapping[str, str], trust_forwarded: bool) -
         return headers["x-forwarded-for"].split(",")[0].strip()
     client = scope.get("client")
     return str(client[0]) if client else "unknown"
+
+
+def large_read(call: Call) -> bool:
+    """Whether a read may make a large result: a page of more than :data:`INLINE_PAGE_ROWS`
+    rows, or more than :data:`INLINE_ITEMS` items (each a query of its own). Those run in a
+    worker thread, like writes."""
+    spec, request = call.spec, call.request
+    if spec is None or request is None:
+        return False
+    if len(request.data) > INLINE_ITEMS:
+        return True
+    asked = request.pagination.page_size if request.pagination is not None else None
+    return spec.paginated and (asked or DEFAULT_PAGE_SIZE) > INLINE_PAGE_ROWS
 
 
 def run_checks(call: Call, checks: Sequence[Check]) -> Verdict | None:
@@ -185,6 +210,15 @@ class ApiEndpoint:
             outcome = verdict if verdict is not None else await self._execute(call, handler)
         except TransportFault:
             raise
+        except UNREACHABLE as exc:  # Redis (the shared limiter and replay cache) is down
+            logger.warning("answering %s with 500 0006: Redis unreachable: %s", call.path, exc)
+            outcome = Verdict(
+                lookup(500, "0006", "err_xdk_external_resource"),
+                "dependency",
+                f"Redis unreachable ({type(exc).__name__})",
+                message="the emulator's Redis (rate limits, replay protection) is unreachable; "
+                "see GET /_emulator/ready",
+            )
         except Exception as exc:  # the fuzz tests make sure no input gets here
             logger.exception("unexpected error answering %s", call.path)
             outcome = Verdict(
@@ -204,14 +238,14 @@ class ApiEndpoint:
         self, call: Call, unsigned: UnsignedHandler | None
     ) -> Verdict | FunctionResult | StreamResult:
         """Run the login/discovery handler or the function. What can take long (a password hash,
-        a write) runs in a worker thread so that other calls are answered meanwhile; reads run
-        inline, which is faster than a thread hop."""
+        a write, a read of a large result) runs in a worker thread so that other calls are
+        answered meanwhile; small reads run inline, which is faster than a thread hop."""
         if unsigned is not None:
             return await anyio.to_thread.run_sync(unsigned, call)
         assert call.spec is not None
         context = self._context(call)
         try:
-            if call.spec.read_only:
+            if call.spec.read_only and not large_read(call):
                 return call.spec.handler(context)
             return await anyio.to_thread.run_sync(call.spec.handler, context)
         except FunctionError as exc:

@@ -182,6 +182,11 @@ class StoreBase:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             yield conn
 
+    def ping(self) -> None:
+        """Raise unless the database answers ``SELECT 1`` (the readiness probe)."""
+        with self.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+
     def create_all(self) -> None:
         """Bring the schema to this mcapi's newest migration, once, under a lock (see
         :mod:`mcapi.emulator._store._migrate`): creates a fresh database's tables, upgrades or

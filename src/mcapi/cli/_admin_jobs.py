@@ -1,0 +1,135 @@
+"""Admin operations that run as jobs (reset, seed, generate), as the CLI starts and follows them.
+
+The emulator runs these off its event loop and answers ``202`` with ``Location:
+/_emulator/jobs/ID`` (``mcapi.emulator._jobs``). :func:`run_job` asks with ``?wait=1``: a job done
+within a second is answered at once, as before; a longer one is followed with ``GET
+/_emulator/jobs/ID`` until it is over, for as long as it takes (each request has its own
+timeout; the job as a whole has none). While it runs, the progress goes to stderr: a rich
+progress bar on a terminal, otherwise one plain line per stage. Ctrl-C stops following, not the
+job: the message names the job so that it can be looked at later.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, TextIO
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from mcapi.cli._admin_client import AdminClient, AdminCommandError, refusal
+
+__all__ = ["JobDisplay", "follow_job", "run_job"]
+
+#: Seconds the first request waits for the job before the CLI follows it instead.
+FIRST_WAIT = 1.0
+#: Seconds between two looks at a running job.
+POLL_INTERVAL = 0.25
+
+
+class JobDisplay:
+    """Shows a job's progress on stderr: a bar on a terminal, plain lines otherwise."""
+
+    def __init__(self, label: str, stream: TextIO | None = None, *, bar: bool | None = None):
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.bar = self.stream.isatty() if bar is None else bar
+        self._last_line: str | None = None
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+
+    def __enter__(self) -> JobDisplay:
+        if self.bar:
+            self._progress = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(file=self.stream),
+                transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(self.label, total=None)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def show(self, job: Mapping[str, Any]) -> None:
+        """Show the job as ``GET /_emulator/jobs/ID`` answered it."""
+        progress = job.get("progress") or {}
+        done, total, stage = progress.get("done", 0), progress.get("total"), progress.get("stage")
+        state = str(job.get("state"))
+        what = stage or state
+        if self._progress is not None and self._task is not None:
+            self._progress.update(
+                self._task, description=f"{self.label}: {what}", completed=done, total=total
+            )
+            return
+        count = f" ({done}/{total})" if total else ""
+        line = f"{self.label}: {state}{count}" + (f", {stage}" if stage else "")
+        if line != self._last_line:
+            self._last_line = line
+            click.echo(line, file=self.stream)
+
+
+def follow_job(
+    admin: AdminClient,
+    job: Mapping[str, Any],
+    display: JobDisplay,
+    *,
+    interval: float = POLL_INTERVAL,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Any:
+    """Look at ``job`` until it is over; its result, or its refusal as AdminCommandError."""
+    location = str(job.get("location") or f"/_emulator/jobs/{job.get('id')}")
+    path = location.removeprefix("/_emulator/")
+    try:
+        with display:
+            while job.get("state") not in ("done", "failed"):
+                display.show(job)
+                sleep(interval)
+                job = admin.call("GET", path)
+            display.show(job)
+    except KeyboardInterrupt:
+        raise AdminCommandError(
+            f"stopped following; the job goes on in the emulator: GET {location}"
+        ) from None
+    if job.get("state") == "failed":
+        raise AdminCommandError(refusal(job.get("error") or {"error": "failed"}, job["status"]))
+    return job.get("result")
+
+
+def run_job(
+    admin: AdminClient,
+    path: str,
+    label: str,
+    *,
+    body: Mapping[str, Any] | None = None,
+    content: bytes | None = None,
+    content_type: str | None = None,
+    wait: float = FIRST_WAIT,
+    display: JobDisplay | None = None,
+) -> Any:
+    """POST to an admin route that runs a job; the route's answer once the job is done."""
+    response = admin.send(
+        "POST", path, body=body, content=content, content_type=content_type,
+        params={"wait": f"{wait:g}"},
+    )  # fmt: skip
+    answer = admin.decode(response)
+    if response.status_code != 202:  # done within the wait (or an emulator without jobs)
+        return answer
+    return follow_job(admin, answer, display or JobDisplay(label))
