@@ -34,6 +34,8 @@ def pair(shared_db_url: str, redis_url: str) -> Iterator[tuple[Emulator, Emulato
     config = EmulatorConfig(skew_reference="either")
     first = Emulator(shared_db_url, kdf_n=2**10, redis_url=redis_url, config=config)
     second = Emulator(shared_db_url, kdf_n=2**10, redis_url=redis_url, config=config)
+    assert second.store.watch_interval <= 0.001  # another process's change shows within 1 ms
+    second.store.watch_interval = 0  # ...and here at once, without waiting for it
     yield first, second
     first.reset()
     first.close()

@@ -12,7 +12,7 @@ Theory of operation, SQLite (the default):
   database (``sqlite://``) exists only inside one connection, so it gets a ``StaticPool`` (that one
   connection, shared by all threads) and a lock that serialises the store's operations on it.
 
-Read cache (SQLite only): the hottest reads (a binding's auth context, get-account's facts) are
+Read cache: the hottest reads (a binding's auth context, get-account's facts) are
 cached by :meth:`StoreBase.cached` and dropped whenever the database may have changed: every
 statement that is not a SELECT, and every commit, bumps a generation counter (this process's
 writes, seen at once), and for a file database ``PRAGMA data_version`` on a connection of its own
@@ -22,10 +22,11 @@ time. An in-memory database lives in one connection behind the store's lock, so 
 sees every change. A PostgreSQL deployment is shared by several processes: its cache is on only
 once :meth:`StoreBase.share_changes` gives it a Redis change counter. Every statement that is not
 a SELECT, and every commit, then ``INCR``s that counter after it ran (so before the write returns
-to its caller), and each cached read first ``GET``s it (one Redis round trip instead of the
-joined queries): a change made through any process is seen by every other on its next call. What
-depends on the clock (a binding's expiry, a lockout's end) is cached as data and judged at read
-time, never as a verdict. Should Redis fail on a read, the read goes to the database.
+to its caller), and cached reads ``GET`` it, at most once per :attr:`StoreBase.watch_interval`
+as for SQLite (one Redis round trip instead of the joined queries): a change made through any
+process is seen by every other within that millisecond. What depends on the clock (a binding's
+expiry, a lockout's end) is cached as data and judged at read time, never as a verdict. Should
+Redis fail on a read, the cache is dropped and the read goes to the database.
 
 PostgreSQL: reads and single-statement writes run on an AUTOCOMMIT view of the engine (no BEGIN /
 ROLLBACK round trips); :meth:`StoreBase.begin` is an ordinary READ COMMITTED transaction, and the
@@ -121,10 +122,12 @@ class StoreBase:
         self._cache_lock = threading.Lock()
         self._generation = 0
         self._watch: sqlite3.Connection | None = None
-        #: Seconds between two reads of SQLite's ``data_version`` (changes by other processes).
+        #: Seconds between two reads of SQLite's ``data_version`` or of the Redis change counter
+        #: (changes by other processes; this process's own writes are seen at once).
         self.watch_interval = 0.001
         self._watched_at = float("-inf")
         self._data_version = 0
+        self._shared_version = 0
         if self._sqlite and not memory and parsed.database:
             self._watch = sqlite3.connect(parsed.database, check_same_thread=False)
         sa.event.listen(self._engine, "before_cursor_execute", self._on_statement)
@@ -138,6 +141,7 @@ class StoreBase:
         self._changes_key = key
         self._cache_on = True
         self._cache_version = (-1, -1, -1)
+        self._watched_at = float("-inf")
 
     def _on_statement(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if not statement.lstrip()[:6].upper().startswith("SELECT"):
@@ -156,15 +160,16 @@ class StoreBase:
             self._changes.incr(self._changes_key)
 
     def _version(self) -> tuple[int, int, int]:
-        if self._watch is not None:
+        if self._watch is not None or self._changes is not None:
             now = time.monotonic()
             if now - self._watched_at >= self.watch_interval:
-                self._data_version = int(self._watch.execute("PRAGMA data_version").fetchone()[0])
+                if self._watch is not None:
+                    row = self._watch.execute("PRAGMA data_version").fetchone()
+                    self._data_version = int(row[0])
+                if self._changes is not None:
+                    self._shared_version = int(self._changes.get(self._changes_key) or 0)
                 self._watched_at = now
-        shared = 0
-        if self._changes is not None:
-            shared = int(self._changes.get(self._changes_key) or 0)
-        return (self._generation, self._data_version, shared)
+        return (self._generation, self._data_version, self._shared_version)
 
     def cached(self, key: Hashable, load: Callable[[], _T]) -> _T:
         """``load()``'s result, from the read cache while the database has not changed."""
@@ -174,7 +179,11 @@ class StoreBase:
             try:
                 version = self._version()
             except redis.RedisError:
-                return load()  # no change counter to trust: the database answers
+                # No change counter to trust: the database answers, and what was cached before
+                # is not trusted once Redis is back (a write meanwhile may not have counted).
+                self._cache.clear()
+                self._cache_version = (-1, -1, -1)
+                return load()
             if version != self._cache_version or len(self._cache) > _CACHE_LIMIT:
                 self._cache.clear()
                 self._cache_version = version
