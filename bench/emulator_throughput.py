@@ -23,7 +23,7 @@ by the same load generator (bench/_common.py: raw sockets on uvloop, in a separa
 It prints requests per second, p50/p99 latency, the CPU share of the server and of the load
 generator (a load generator near 100% would mean the figure measures the client), and the ratios
 emulator / moto_server (target >= 3) and emulator / bare route (target >= 0.5). ``--profile``
-runs the emulator under cProfile and writes the profile to FILE (its figures are then lower).
+runs the emulator (and the postgres row's server) under cProfile and writes the profile to FILE (its figures are then lower).
 
 Choices, measured on a 2-core machine: the load generator is raw sockets rather than httpx
 because httpx's AsyncClient spends ~750 µs of CPU per request (~1,150 req/s from a whole core,
@@ -212,7 +212,10 @@ def _signed_call(port: int, env: dict[str, str]) -> SignedCall:
 
 @contextmanager
 def postgres_target(args: argparse.Namespace) -> Iterator[tuple[int, int, SignedCall]]:
-    with shared_deployment() as (url, extra), serve_demo(db=url, extra=extra) as (server, env):
+    with (
+        shared_deployment() as (url, extra),
+        serve_demo(db=url, extra=extra, profile=args.profile) as (server, env),
+    ):
         call = _signed_call(server.port, env)
         _check(server.base_url, call, "accountCode")
         yield server.port, server.process.pid, call

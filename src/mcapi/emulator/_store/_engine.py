@@ -143,6 +143,15 @@ class StoreBase:
         self._cache_version = (-1, -1, -1)
         self._watched_at = float("-inf")
 
+    def observe_changes(self, value: int, read_at: float) -> None:
+        """The change counter's ``value`` as read at ``read_at`` (``time.monotonic()``) by another
+        round trip to Redis (the replay check's): the next cached read need not read it again
+        within :attr:`watch_interval` of that instant."""
+        with self._cache_lock:
+            if read_at >= self._watched_at:
+                self._shared_version = value
+                self._watched_at = read_at
+
     def _on_statement(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if not statement.lstrip()[:6].upper().startswith("SELECT"):
             self._generation += 1
