@@ -2,6 +2,7 @@
 
     python bench/emulator_throughput.py [--warmup 5] [--duration 10] [--connections 16]
                                         [--only emulator,bare,moto] [--profile FILE] [--json]
+    python bench/emulator_throughput.py --only "emulator,postgres,postgres x2"
 
 Three servers run one after the other, each in its own process on a loopback port, each driven
 by the same load generator (bench/_common.py: raw sockets on uvloop, in a separate process,
@@ -23,7 +24,18 @@ by the same load generator (bench/_common.py: raw sockets on uvloop, in a separa
 It prints requests per second, p50/p99 latency, the CPU share of the server and of the load
 generator (a load generator near 100% would mean the figure measures the client), and the ratios
 emulator / moto_server (target >= 3) and emulator / bare route (target >= 0.5). ``--profile``
-runs the emulator (and the postgres row's server) under cProfile and writes the profile to FILE (its figures are then lower).
+runs the emulator (and the postgres row's server) under cProfile and writes the profile to FILE
+(its figures are then lower).
+
+Two more targets, not run by default, measure a shared deployment (``--only
+"emulator,postgres,postgres x2"``):
+
+* ``postgres``: the same demo server on PostgreSQL + Redis (a fresh schema and Redis namespace,
+  dropped afterwards; ``MCAPI_TEST_POSTGRES_URL`` / ``MCAPI_TEST_REDIS_URL``, default the local
+  servers), ratio postgres / emulator (target >= 0.5);
+* ``postgres x2``: two processes of that deployment on two ports, the load generator's
+  connections split between them, ratio postgres x2 / postgres (target >= 1.3). On 2 cores the
+  two servers share them with the load generator, PostgreSQL and Redis.
 
 Choices, measured on a 2-core machine: the load generator is raw sockets rather than httpx
 because httpx's AsyncClient spends ~750 µs of CPU per request (~1,150 req/s from a whole core,
