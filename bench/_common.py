@@ -314,19 +314,30 @@ def _parse_response(buffer: bytearray) -> tuple[int, int, bool] | None:
 
 
 async def _drive(
-    factory: RequestFactory, host: str, port: int, connections: int, warmup: float, duration: float
+    factory: RequestFactory,
+    host: str,
+    port: int | Sequence[int],
+    connections: int,
+    warmup: float,
+    duration: float,
 ) -> _Run:
     run = _Run(factory, warmup, duration)
     run.active = connections
-    for _ in range(connections):
-        _connect(run, host, port)
+    ports = [port] if isinstance(port, int) else list(port)
+    for index in range(connections):
+        _connect(run, host, ports[index % len(ports)])
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(run.idle.wait(), timeout=warmup + duration + 10)
     return run
 
 
 def _load_child(
-    factory: RequestFactory, host: str, port: int, connections: int, warmup: float, duration: float
+    factory: RequestFactory,
+    host: str,
+    port: int | Sequence[int],
+    connections: int,
+    warmup: float,
+    duration: float,
 ) -> LoadResult:
     try:
         import uvloop
@@ -353,14 +364,15 @@ def _load_child(
 
 def generate_load(
     factory: RequestFactory,
-    port: int,
+    port: int | Sequence[int],
     *,
     host: str = "127.0.0.1",
     connections: int = 32,
     warmup: float = 5.0,
     duration: float = 10.0,
 ) -> LoadResult:
-    """Drive ``host:port`` from a separate process; the result covers the last ``duration`` s."""
+    """Drive ``host:port`` from a separate process; the result covers the last ``duration`` s.
+    Several ports share the connections between them (one server process each)."""
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
         future = pool.submit(_load_child, factory, host, port, connections, warmup, duration)
         return future.result(timeout=warmup + duration + 60)
@@ -376,17 +388,23 @@ UNLIMITED = {"quota_limit": 1_000_000_000, "quota_reset_ms": 1}
 
 @contextlib.contextmanager
 def serve_demo(
-    policy: dict[str, int] | None = None, *, profile: str | None = None
+    policy: dict[str, int] | None = None,
+    *,
+    profile: str | None = None,
+    db: str | None = None,
+    extra: Sequence[str] = (),
 ) -> Iterator[tuple[Server, dict[str, str]]]:
-    """``mcapi emulator serve --demo`` on a free loopback port with a fresh database, the demo
-    account's ``policy`` applied (default :data:`UNLIMITED`); yields the server and the
-    ``MCAPI_*`` values it printed. ``profile`` runs the server under cProfile into that file."""
+    """``mcapi emulator serve --demo`` on a free loopback port with a fresh database (or ``db``,
+    with ``extra`` options such as ``--redis``), the demo account's ``policy`` applied (default
+    :data:`UNLIMITED`); yields the server and the ``MCAPI_*`` values it printed. ``profile``
+    runs the server under cProfile into that file."""
     import tempfile
 
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         argv = [*MCAPI, "emulator", "serve", "--demo", "--port", str(port)]
-        argv += ["--db", str(Path(tmp) / "bench.db")]
+        argv += ["--db", db or str(Path(tmp) / "bench.db")]
+        argv += list(extra)
         if profile:
             driver = Path(tmp) / "serve.py"
             driver.write_text("from mcapi.cli import main\nmain()\n")

@@ -135,6 +135,10 @@ class Emulator:
             self.redis_namespace = namespace
             limiter = RedisRateLimiter(redis_url, prefix=f"mcapi:{namespace}:ratelimit:")
             replay = RedisReplayCache(redis_url, prefix=f"mcapi:{namespace}:replay:")
+            if self.store.dialect != "sqlite":  # SQLite's own data_version already tells
+                self.store.share_changes(redis_url, f"mcapi:{namespace}:store:changes")
+                # The replay check's round trip reads the counter too: one round trip fewer.
+                replay.watch(f"mcapi:{namespace}:store:changes", self.store.observe_changes)
         self.state = EmulatorState(
             store=self.store,
             functions=function_table(),

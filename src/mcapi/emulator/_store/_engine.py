@@ -12,16 +12,21 @@ Theory of operation, SQLite (the default):
   database (``sqlite://``) exists only inside one connection, so it gets a ``StaticPool`` (that one
   connection, shared by all threads) and a lock that serialises the store's operations on it.
 
-Read cache (SQLite only): the hottest reads (a binding's auth context, get-account's facts) are
+Read cache: the hottest reads (a binding's auth context, get-account's facts) are
 cached by :meth:`StoreBase.cached` and dropped whenever the database may have changed: every
 statement that is not a SELECT, and every commit, bumps a generation counter (this process's
 writes, seen at once), and for a file database ``PRAGMA data_version`` on a connection of its own
 changes when another process commits; it is read at most once per
 :attr:`StoreBase.watch_interval` (a millisecond), so another process's change shows within that
 time. An in-memory database lives in one connection behind the store's lock, so the counter alone
-sees every change. PostgreSQL deployments are shared by several
-processes and have no cheap change counter: there the cache is off and every read goes to the
-database.
+sees every change. A PostgreSQL deployment is shared by several processes: its cache is on only
+once :meth:`StoreBase.share_changes` gives it a Redis change counter. Every statement that is not
+a SELECT, and every commit, then ``INCR``s that counter after it ran (so before the write returns
+to its caller), and cached reads ``GET`` it, at most once per :attr:`StoreBase.watch_interval`
+as for SQLite (one Redis round trip instead of the joined queries): a change made through any
+process is seen by every other within that millisecond. What depends on the clock (a binding's
+expiry, a lockout's end) is cached as data and judged at read time, never as a verdict. Should
+Redis fail on a read, the cache is dropped and the read goes to the database.
 
 PostgreSQL: reads and single-statement writes run on an AUTOCOMMIT view of the engine (no BEGIN /
 ROLLBACK round trips); :meth:`StoreBase.begin` is an ordinary READ COMMITTED transaction, and the
@@ -39,6 +44,7 @@ import time
 from collections.abc import Callable, Hashable, Iterator
 from typing import Any, TypeVar
 
+import redis
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
@@ -110,41 +116,83 @@ class StoreBase:
             self._guard = contextlib.nullcontext()
         self._cache_on = self._sqlite
         self._cache: dict[Hashable, Any] = {}
-        self._cache_version: tuple[int, int] = (-1, -1)
+        self._cache_version: tuple[int, int, int] = (-1, -1, -1)
+        self._changes: redis.Redis | None = None
+        self._changes_key = ""
         self._cache_lock = threading.Lock()
         self._generation = 0
         self._watch: sqlite3.Connection | None = None
-        #: Seconds between two reads of SQLite's ``data_version`` (changes by other processes).
+        #: Seconds between two reads of SQLite's ``data_version`` or of the Redis change counter
+        #: (changes by other processes; this process's own writes are seen at once).
         self.watch_interval = 0.001
         self._watched_at = float("-inf")
         self._data_version = 0
+        self._shared_version = 0
         if self._sqlite and not memory and parsed.database:
             self._watch = sqlite3.connect(parsed.database, check_same_thread=False)
         sa.event.listen(self._engine, "before_cursor_execute", self._on_statement)
+        sa.event.listen(self._engine, "after_cursor_execute", self._after_statement)
         sa.event.listen(self._engine, "commit", self._on_commit)
+
+    def share_changes(self, redis_url: str, key: str) -> None:
+        """Turn the read cache on for a database shared by several processes: every write bumps
+        the Redis counter ``key`` and every cached read checks it (see the module's text)."""
+        self._changes = redis.Redis.from_url(redis_url)
+        self._changes_key = key
+        self._cache_on = True
+        self._cache_version = (-1, -1, -1)
+        self._watched_at = float("-inf")
+
+    def observe_changes(self, value: int, read_at: float) -> None:
+        """The change counter's ``value`` as read at ``read_at`` (``time.monotonic()``) by another
+        round trip to Redis (the replay check's): the next cached read need not read it again
+        within :attr:`watch_interval` of that instant."""
+        with self._cache_lock:
+            if read_at >= self._watched_at:
+                self._shared_version = value
+                self._watched_at = read_at
 
     def _on_statement(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if not statement.lstrip()[:6].upper().startswith("SELECT"):
             self._generation += 1
 
+    def _after_statement(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        # Autocommit: the row is visible to other processes now; in a transaction, the commit's
+        # bump below is the one that counts (this one only makes others reload early).
+        if self._changes is not None and not statement.lstrip()[:6].upper().startswith("SELECT"):
+            self._changes.incr(self._changes_key)
+
     def _on_commit(self, _conn: Any) -> None:
         # A transaction's rows become visible to other connections now, not at its statements.
         self._generation += 1
+        if self._changes is not None:
+            self._changes.incr(self._changes_key)
 
-    def _version(self) -> tuple[int, int]:
-        if self._watch is not None:
+    def _version(self) -> tuple[int, int, int]:
+        if self._watch is not None or self._changes is not None:
             now = time.monotonic()
             if now - self._watched_at >= self.watch_interval:
-                self._data_version = int(self._watch.execute("PRAGMA data_version").fetchone()[0])
+                if self._watch is not None:
+                    row = self._watch.execute("PRAGMA data_version").fetchone()
+                    self._data_version = int(row[0])
+                if self._changes is not None:
+                    self._shared_version = int(self._changes.get(self._changes_key) or 0)
                 self._watched_at = now
-        return (self._generation, self._data_version)
+        return (self._generation, self._data_version, self._shared_version)
 
     def cached(self, key: Hashable, load: Callable[[], _T]) -> _T:
         """``load()``'s result, from the read cache while the database has not changed."""
         if not self._cache_on:
             return load()
         with self._cache_lock:
-            version = self._version()
+            try:
+                version = self._version()
+            except redis.RedisError:
+                # No change counter to trust: the database answers, and what was cached before
+                # is not trusted once Redis is back (a write meanwhile may not have counted).
+                self._cache.clear()
+                self._cache_version = (-1, -1, -1)
+                return load()
             if version != self._cache_version or len(self._cache) > _CACHE_LIMIT:
                 self._cache.clear()
                 self._cache_version = version
@@ -154,7 +202,9 @@ class StoreBase:
                 pass
         value = load()
         with self._cache_lock:
-            if self._version() == version:
+            # Kept under the version read before the load: a change made meanwhile moves the
+            # version on, and the next read drops this entry.
+            if self._cache_version == version:
                 self._cache[key] = value
         return value
 
@@ -202,6 +252,8 @@ class StoreBase:
 
     def close(self) -> None:
         """Release the engine's connections (an in-memory database is lost)."""
+        if self._changes is not None:
+            self._changes.close()
         if self._watch is not None:
             self._watch.close()
             self._watch = None
