@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from mcapi.emulator._app import create_app
-from mcapi.emulator._clock import Clock
+from mcapi.emulator._clock import Clock, RedisClock
 from mcapi.emulator._config import EmulatorConfig
 from mcapi.emulator._faults import FaultEngine
 from mcapi.emulator._journal import Journal
@@ -98,7 +98,7 @@ class Emulator:
     """An emulator of the Mimecast API 1.0 platform.
 
     ``db_url`` is any SQLAlchemy URL (``sqlite://`` keeps everything in memory); ``redis_url``
-    shares rate limits and replay protection between processes, under the keys of
+    shares rate limits, replay protection and the clock between processes, under the keys of
     ``EmulatorConfig.redis_namespace``. ``kdf_n`` is the scrypt cost of password hashes (lower it
     in tests: logins then take microseconds instead of tens of ms).
 
@@ -128,6 +128,7 @@ class Emulator:
         self.store.create_all()
         limiter: RateLimiter = MemoryRateLimiter()
         replay: ReplayCache = MemoryReplayCache()
+        clock = Clock()
         #: The prefix of this deployment's Redis keys (``mcapi:<namespace>:``), when it uses Redis.
         self.redis_namespace: str | None = None
         if redis_url:
@@ -135,10 +136,12 @@ class Emulator:
             self.redis_namespace = namespace
             limiter = RedisRateLimiter(redis_url, prefix=f"mcapi:{namespace}:ratelimit:")
             replay = RedisReplayCache(redis_url, prefix=f"mcapi:{namespace}:replay:")
+            clock = RedisClock(redis_url, key=f"mcapi:{namespace}:clock")
         self.state = EmulatorState(
             store=self.store,
             functions=function_table(),
             config=settings,
+            clock=clock,
             limiter=limiter,
             replay=replay,
             journal=Journal(settings.journal_size),
@@ -225,3 +228,5 @@ class Emulator:
 
     def close(self) -> None:
         self.store.close()
+        if isinstance(self.state.clock, RedisClock):
+            self.state.clock.close()
