@@ -113,3 +113,77 @@ async def test_a_running_clock_keeps_one_offset_across_processes(
     b.reset()
     assert not a.clock.frozen
     assert abs(a.clock.now() - a.clock.wall()) < 3600
+
+
+# ---- fault rules --------------------------------------------------------------------------------
+
+
+async def test_a_fault_rule_added_through_one_process_answers_on_the_other(
+    apis: tuple[Api, Api],
+) -> None:
+    a, b = apis
+    rule = {"match": {"path": ACCOUNT, "times": 2}, "effect": {"status": 500, "sub_code": "0006"}}
+    rule_id = (await a.admin("POST", "/faults", rule)).json()["id"]
+    # the window "fail twice, then succeed" counts the calls of both processes as one sequence
+    assert (await b.call(ACCOUNT)).status_code == 500
+    assert (await a.call(ACCOUNT)).status_code == 500
+    assert (await b.call(ACCOUNT)).status_code == 200
+    listed = (await b.admin("GET", "/faults")).json()["rules"]
+    assert [(r["id"], r["calls"], r["applied"]) for r in listed] == [(rule_id, 3, 2)]
+    await b.admin("DELETE", f"/faults/{rule_id}")
+    assert a.emu.faults.list() == []
+
+
+async def test_ids_are_unique_across_processes_and_clear_applies_everywhere(
+    apis: tuple[Api, Api],
+) -> None:
+    a, b = apis
+    rule = {"match": {"path": ACCOUNT}, "effect": {"status": 500, "sub_code": "0006"}}
+    first = (await a.admin("POST", "/faults", rule)).json()["id"]
+    second = (await b.admin("POST", "/faults", rule)).json()["id"]
+    assert first != second
+    taken = await b.http.post(
+        "/_emulator/faults", json={**rule, "id": first},
+        headers={"Authorization": f"Bearer {b.creds.admin_token}"},
+    )  # fmt: skip
+    assert taken.status_code == 400, taken.text
+    assert [r.id for r in b.emu.faults.list()] == [first, second]
+    await b.admin("DELETE", "/faults")
+    assert a.emu.faults.list() == []
+    assert (await a.call(ACCOUNT)).status_code == 200
+
+
+async def test_a_forced_quota_through_one_process_counts_the_calls_of_both(
+    apis: tuple[Api, Api],
+) -> None:
+    from mcapi.emulator import FaultRule
+
+    a, b = apis
+    a.emu.faults.add(FaultRule.forced_quota(ACCOUNT, call_number=3, reset_ms=1500))
+    assert (await a.call(ACCOUNT)).status_code == 200
+    assert (await b.call(ACCOUNT)).status_code == 200
+    third = await b.call(ACCOUNT)
+    assert code_of(third) == "429 0008 err_xdk_rate_limit_exceeded"
+    assert third.headers["X-RateLimit-Reset"] == "1500"
+    assert (await a.call(ACCOUNT)).status_code == 200
+    [state] = a.emu.faults.state()
+    assert (state["calls"], state["applied"]) == (4, 1)
+    a.emu.reset()
+    assert b.emu.faults.list() == []
+
+
+def test_a_seeded_rule_draws_the_same_in_a_shared_deployment_as_in_one_process(
+    pair: tuple[Emulator, Emulator],
+) -> None:
+    from mcapi.emulator import FaultEffect, FaultEngine, FaultRule
+
+    a, b = pair
+    rule = FaultRule(ACCOUNT, FaultEffect(status=500, sub_code="0006"), probability=0.5, seed=7)
+    alone = FaultEngine()
+    alone.add(rule)
+    a.faults.add(rule)
+    expected = [alone.match(ACCOUNT, None) is not None for _ in range(40)]
+    engines = [a.faults, b.faults]
+    shared = [engines[i % 2].match(ACCOUNT, None) is not None for i in range(40)]
+    assert shared == expected
+    assert 0 < sum(expected) < 40

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from mcapi.emulator._app import create_app
 from mcapi.emulator._clock import Clock, RedisClock
 from mcapi.emulator._config import EmulatorConfig
-from mcapi.emulator._faults import FaultEngine
+from mcapi.emulator._faults import FaultEngine, RedisFaultEngine
 from mcapi.emulator._journal import Journal
 from mcapi.emulator._operations import Admin
 from mcapi.emulator._ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
@@ -98,9 +98,9 @@ class Emulator:
     """An emulator of the Mimecast API 1.0 platform.
 
     ``db_url`` is any SQLAlchemy URL (``sqlite://`` keeps everything in memory); ``redis_url``
-    shares rate limits, replay protection and the clock between processes, under the keys of
-    ``EmulatorConfig.redis_namespace``. ``kdf_n`` is the scrypt cost of password hashes (lower it
-    in tests: logins then take microseconds instead of tens of ms).
+    shares rate limits, replay protection, the clock and fault rules between processes, under
+    the keys of ``EmulatorConfig.redis_namespace``. ``kdf_n`` is the scrypt cost of password
+    hashes (lower it in tests: logins then take microseconds instead of tens of ms).
 
     Drive it with :attr:`admin` (users, policies, bindings, generated data, seed, reset, a
     validated clock change), :attr:`clock`, :attr:`faults` (forced quotas included:
@@ -129,6 +129,7 @@ class Emulator:
         limiter: RateLimiter = MemoryRateLimiter()
         replay: ReplayCache = MemoryReplayCache()
         clock = Clock()
+        faults = FaultEngine()
         #: The prefix of this deployment's Redis keys (``mcapi:<namespace>:``), when it uses Redis.
         self.redis_namespace: str | None = None
         if redis_url:
@@ -137,11 +138,13 @@ class Emulator:
             limiter = RedisRateLimiter(redis_url, prefix=f"mcapi:{namespace}:ratelimit:")
             replay = RedisReplayCache(redis_url, prefix=f"mcapi:{namespace}:replay:")
             clock = RedisClock(redis_url, key=f"mcapi:{namespace}:clock")
+            faults = RedisFaultEngine(redis_url, prefix=f"mcapi:{namespace}:faults:")
         self.state = EmulatorState(
             store=self.store,
             functions=function_table(),
             config=settings,
             clock=clock,
+            faults=faults,
             limiter=limiter,
             replay=replay,
             journal=Journal(settings.journal_size),
@@ -230,3 +233,5 @@ class Emulator:
         self.store.close()
         if isinstance(self.state.clock, RedisClock):
             self.state.clock.close()
+        if isinstance(self.state.faults, RedisFaultEngine):
+            self.state.faults.close()
