@@ -11,6 +11,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from mcapi._signing import format_date, signed_headers
 from mcapi.emulator import Emulator, EmulatorConfig
 from tests.emulator.conftest import Api, code_of
 
@@ -187,3 +188,44 @@ def test_a_seeded_rule_draws_the_same_in_a_shared_deployment_as_in_one_process(
     shared = [engines[i % 2].match(ACCOUNT, None) is not None for i in range(40)]
     assert shared == expected
     assert 0 < sum(expected) < 40
+
+
+# ---- journal ------------------------------------------------------------------------------------
+
+
+async def test_a_journal_lookup_through_one_process_finds_the_calls_of_both(
+    apis: tuple[Api, Api],
+) -> None:
+    a, b = apis
+    await a.call(ACCOUNT)
+    k = b.keys
+    signed = signed_headers(
+        access_key=k.access_key, secret_key=k.secret_key, app_id=k.app_id, app_key=k.app_key,
+        path=ACCOUNT, date=format_date(b.emu.clock.now()), request_id="REQ-ON-B",
+    )  # fmt: skip
+    answered = await b.http.post(ACCOUNT, json={"data": []}, headers=signed)
+    assert answered.status_code == 200
+    found = a.emu.journal.entries(request_id="REQ-ON-B")
+    assert [(e.path, e.status) for e in found] == [(ACCOUNT, 200)]
+    listed = (await a.admin("GET", f"/journal?path={ACCOUNT}")).json()
+    assert len(listed["entries"]) == 2
+    a.emu.journal.clear()
+    assert len(b.emu.journal) == 0
+
+
+def test_the_shared_journal_keeps_the_newest_entries(postgres_url: str, redis_url: str) -> None:
+    from mcapi.emulator._journal import JournalEntry
+
+    config = EmulatorConfig(journal_size=3, redis_namespace=f"t-{uuid.uuid4().hex}")
+    first = Emulator(postgres_url, kdf_n=2**10, redis_url=redis_url, config=config)
+    second = Emulator(postgres_url, kdf_n=2**10, redis_url=redis_url, config=config)
+    try:
+        for n, emulator in enumerate([first, second, first, second, first]):
+            entry = JournalEntry(n, f"R{n}", "POST", ACCOUNT, None, None, None, 200)
+            emulator.journal.record(entry)
+        assert [e.request_id for e in second.journal.entries()] == ["R2", "R3", "R4"]
+        assert second.journal.maxlen == 3
+    finally:
+        first.reset()
+        first.close()
+        second.close()

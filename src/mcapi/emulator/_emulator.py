@@ -16,7 +16,7 @@ from mcapi.emulator._app import create_app
 from mcapi.emulator._clock import Clock, RedisClock
 from mcapi.emulator._config import EmulatorConfig
 from mcapi.emulator._faults import FaultEngine, RedisFaultEngine
-from mcapi.emulator._journal import Journal
+from mcapi.emulator._journal import Journal, RedisJournal
 from mcapi.emulator._operations import Admin
 from mcapi.emulator._ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from mcapi.emulator._replay import MemoryReplayCache, RedisReplayCache, ReplayCache
@@ -98,9 +98,10 @@ class Emulator:
     """An emulator of the Mimecast API 1.0 platform.
 
     ``db_url`` is any SQLAlchemy URL (``sqlite://`` keeps everything in memory); ``redis_url``
-    shares rate limits, replay protection, the clock and fault rules between processes, under
-    the keys of ``EmulatorConfig.redis_namespace``. ``kdf_n`` is the scrypt cost of password
-    hashes (lower it in tests: logins then take microseconds instead of tens of ms).
+    shares rate limits, replay protection, the clock, fault rules and the journal between
+    processes, under the keys of ``EmulatorConfig.redis_namespace``. ``kdf_n`` is the scrypt
+    cost of password hashes (lower it in tests: logins then take microseconds instead of tens of
+    ms).
 
     Drive it with :attr:`admin` (users, policies, bindings, generated data, seed, reset, a
     validated clock change), :attr:`clock`, :attr:`faults` (forced quotas included:
@@ -130,6 +131,7 @@ class Emulator:
         replay: ReplayCache = MemoryReplayCache()
         clock = Clock()
         faults = FaultEngine()
+        journal = Journal(settings.journal_size)
         #: The prefix of this deployment's Redis keys (``mcapi:<namespace>:``), when it uses Redis.
         self.redis_namespace: str | None = None
         if redis_url:
@@ -139,6 +141,9 @@ class Emulator:
             replay = RedisReplayCache(redis_url, prefix=f"mcapi:{namespace}:replay:")
             clock = RedisClock(redis_url, key=f"mcapi:{namespace}:clock")
             faults = RedisFaultEngine(redis_url, prefix=f"mcapi:{namespace}:faults:")
+            journal = RedisJournal(
+                redis_url, key=f"mcapi:{namespace}:journal", maxlen=settings.journal_size
+            )
         self.state = EmulatorState(
             store=self.store,
             functions=function_table(),
@@ -147,7 +152,7 @@ class Emulator:
             faults=faults,
             limiter=limiter,
             replay=replay,
-            journal=Journal(settings.journal_size),
+            journal=journal,
         )
         self.app = create_app(self.state)
         self.base_url = base_url
@@ -235,3 +240,5 @@ class Emulator:
             self.state.clock.close()
         if isinstance(self.state.faults, RedisFaultEngine):
             self.state.faults.close()
+        if isinstance(self.state.journal, RedisJournal):
+            self.state.journal.close()
