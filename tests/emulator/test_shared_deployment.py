@@ -1,11 +1,14 @@
 """Several emulator processes over one deployment (one PostgreSQL database, one Redis namespace)
-behave as one emulator: the clock a move made through one of them is the clock of all of them."""
+behave as one emulator: one clock, one set of fault rules counting the calls of all, one journal;
+``serve --workers N`` runs N such processes on one port, and refuses a deployment they cannot
+share."""
 
 from __future__ import annotations
 
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -229,3 +232,74 @@ def test_the_shared_journal_keeps_the_newest_entries(postgres_url: str, redis_ur
         first.reset()
         first.close()
         second.close()
+
+
+# ---- serve --workers ----------------------------------------------------------------------------
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rpartition(")")[2].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("db", "reason"),
+    [
+        ("emulator.db", "SQLite lets one writer at a time"),
+        ("sqlite://", "SQLite lets one writer at a time"),
+        ("postgresql+psycopg://nobody@127.0.0.1:1/none", "--workers needs --redis"),
+    ],
+)
+def test_serve_refuses_workers_without_a_shared_deployment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db: str, reason: str
+) -> None:
+    from click.testing import CliRunner
+
+    from mcapi.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    argv = ["emulator", "serve", "--port", "0", "--workers", "2", "--db", db]
+    result = CliRunner().invoke(cli, argv)
+    assert result.exit_code == 2, result.output
+    assert reason in result.output
+    assert not (tmp_path / "emulator.db").exists()
+
+
+def test_serve_with_workers_answers_as_one_emulator(
+    tmp_path: Path, postgres_url: str, redis_url: str
+) -> None:
+    from tests.emulator.test_cli_emulator import Served, exports, free_port, signed_post
+
+    port = free_port()
+    served = Served(
+        "--port", str(port), "--workers", "2", "--db", postgres_url, "--redis", redis_url,
+        "--redis-namespace", f"t-{uuid.uuid4().hex}", "--demo", cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        env = exports(served.read_until("2 worker processes"))
+        admin = {"Authorization": f"Bearer {env['MCAPI_ADMIN_TOKEN']}"}
+        base = env["MCAPI_BASE_URL"]
+        rule = {"match": {"path": ACCOUNT, "times": 3}, "effect": {"status": 500}}
+        added = httpx.post(f"{base}/_emulator/faults", json=rule, headers=admin, timeout=10)
+        assert added.status_code == 201, added.text
+        # each call on a new connection, to whichever worker accepts it: the window is one
+        statuses = [signed_post(env, ACCOUNT, []).status_code for _ in range(6)]
+        assert statuses == [500, 500, 500, 200, 200, 200]
+        journal = httpx.get(
+            f"{base}/_emulator/journal", params={"path": ACCOUNT}, headers=admin, timeout=10
+        ).json()
+        assert [e["status"] for e in journal["entries"]] == statuses
+        assert len(children_of(served.process.pid)) == 2
+        httpx.post(f"{base}/_emulator/reset", headers=admin, timeout=10)
+    finally:
+        assert served.stop() == 0
+    assert children_of(served.process.pid) == []
