@@ -193,6 +193,38 @@ def test_a_seeded_rule_draws_the_same_in_a_shared_deployment_as_in_one_process(
     assert 0 < sum(expected) < 40
 
 
+def test_the_shared_engine_matches_as_the_memory_one(pair: tuple[Emulator, Emulator]) -> None:
+    from mcapi.emulator import FaultEffect, FaultEngine, FaultRule
+
+    a, b = pair
+    e500 = FaultEffect(status=500, sub_code="0006")
+    rules = [
+        FaultRule("/api/audit/*", e500, user="Admin@Demo.Example", call_number=2),
+        FaultRule(ACCOUNT, e500, times=2),
+        FaultRule.forced_quota(ACCOUNT, call_number=1, reset_ms=10),
+    ]
+    alone = FaultEngine()
+    for rule in rules:
+        alone.add(rule)
+        a.faults.add(rule)
+    calls = [
+        ("/api/audit/get-audit-events", "admin@demo.example", "fault"),
+        ("/api/audit/get-audit-events", "reader@demo.example", "fault"),
+        ("/api/audit/get-audit-events", "ADMIN@demo.example", "fault"),
+        (ACCOUNT, None, "quota"),
+        (ACCOUNT, None, "fault"),
+        (ACCOUNT, None, "quota"),
+        (ACCOUNT, None, "fault"),
+        (ACCOUNT, None, "fault"),
+    ]
+    engines = [a.faults, b.faults]
+    for n, (path, user, at) in enumerate(calls):
+        expected = alone.match(path, user, at)  # type: ignore[arg-type]
+        shared = engines[n % 2].match(path, user, at)  # type: ignore[arg-type]
+        assert (shared and shared.id) == (expected and expected.id), (path, user, at)
+    assert b.faults.state() == alone.state()
+
+
 # ---- journal ------------------------------------------------------------------------------------
 
 
