@@ -104,7 +104,11 @@ def emulator() -> None:
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
     help="Read the admin API's token from this file (its first line).",
 )
-@click.option("--redis", "redis_url", help="Redis URL: share rate limits and replay protection.")
+@click.option(
+    "--redis",
+    "redis_url",
+    help="Redis URL: share rate limits, replay protection, the clock, fault rules and the journal.",
+)
 @click.option(
     "--redis-namespace",
     help="Prefix of this deployment's Redis keys, so that deployments can share one Redis "
@@ -168,6 +172,13 @@ def emulator() -> None:
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
     help="PEM private key of --tls-cert.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Processes serving the one port, as one emulator: needs a PostgreSQL --db and --redis.",
+)
 @click.option("--log-level", type=click.Choice(LOG_LEVELS), default="warning", show_default=True)
 @click.option("--access-log/--no-access-log", default=False, help="Log every request (slower).")
 def serve(
@@ -188,11 +199,13 @@ def serve(
     max_connections: int,
     tls_cert: Path | None,
     tls_key: Path | None,
+    workers: int,
     log_level: str,
     access_log: bool,
 ) -> None:
     """Serve the emulator until Ctrl-C; the database keeps its state across restarts."""
     require_emulator_extra("mcapi emulator serve")
+    from mcapi.emulator import _serve
     from mcapi.emulator._serve import ServeLimits, StartFailure, TlsFiles, run, start
 
     if admin_token_file is not None:
@@ -200,21 +213,35 @@ def serve(
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")
     tls = TlsFiles(tls_cert, tls_key) if tls_cert is not None and tls_key is not None else None
+    if workers > 1:
+        refusal = _serve.workers_refusal(_serve.database_url(db), redis_url)
+        if refusal:
+            raise click.UsageError(refusal)
 
+    options: dict[str, Any] = {
+        "admin_token": admin_token, "redis_url": redis_url, "redis_namespace": redis_namespace,
+        "skew_seconds": skew_minutes * 60, "skew_reference": skew_clock,
+        "public_url": public_url, "trust_forwarded_for": trust_forwarded_for,
+    }  # fmt: skip
     try:
-        started = start(
-            host=host, port=port, db=db, seed_file=seed_file, demo=demo, tls=tls,
-            admin_token=admin_token, redis_url=redis_url, redis_namespace=redis_namespace,
-            skew_seconds=skew_minutes * 60,
-            skew_reference=skew_clock, public_url=public_url,
-            trust_forwarded_for=trust_forwarded_for,
-        )  # fmt: skip
+        started = start(host=host, port=port, db=db, seed_file=seed_file, demo=demo, tls=tls,
+                        **options)  # fmt: skip
     except StartFailure as exc:
         raise (SeedFileError if exc.exit_code == 2 else StartError)(str(exc)) from None
     emu = started.emulator
     try:
         _banner(started, host)
         limits = ServeLimits(request_timeout=request_timeout, max_connections=max_connections)
+        if workers > 1:
+            click.echo(f"{workers} worker processes")
+            code = _serve.run_workers(
+                started, workers, options, log_level=log_level, access_log=access_log,
+                limits=limits,
+            )  # fmt: skip
+            click.echo("mcapi emulator stopped")
+            if code:
+                raise click.exceptions.Exit(code)
+            return
         run(emu, started.sock, log_level=log_level, access_log=access_log, limits=limits, tls=tls)
     except KeyboardInterrupt:
         pass  # Ctrl-C before uvicorn took over the signal: the same clean stop

@@ -8,13 +8,62 @@ The clock is real by default. ``freeze()`` stops it at the current instant; ``se
 given instant (and freezes it); ``advance()`` moves it forward by a duration, whether frozen or not
 (a running clock keeps running from the new offset); ``resume()`` makes a frozen clock run again
 from where it stands.
+
+:class:`Clock` keeps its state (an offset from wall time, or the instant it is frozen at) in
+memory: one process. :class:`RedisClock` keeps it under one Redis key of the deployment's
+namespace and reads it at every reading of the time, so that every process of a shared deployment
+sees the same instant, and a move made through one process applies on all of them at once.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
+
+import redis
+
+#: (offset from wall time, frozen instant or None)
+ClockState = tuple[float, float | None]
+#: A change: (state, wall time) -> (new state, the value to return)
+_Change = Callable[[ClockState, float], tuple[ClockState, float]]
+
+
+def _freeze(state: ClockState, wall: float) -> tuple[ClockState, float]:
+    offset, frozen = state
+    at = frozen if frozen is not None else wall + offset
+    return (offset, at), at
+
+
+def _resume(state: ClockState, wall: float) -> tuple[ClockState, float]:
+    offset, frozen = state
+    if frozen is None:
+        return state, wall + offset
+    return (frozen - wall, None), frozen
+
+
+def _advance(seconds: float) -> _Change:
+    def change(state: ClockState, wall: float) -> tuple[ClockState, float]:
+        offset, frozen = state
+        if frozen is not None:
+            return (offset, frozen + seconds), frozen + seconds
+        return (offset + seconds, None), wall + offset + seconds
+
+    return change
+
+
+def _set(epoch_seconds: float) -> _Change:
+    def change(state: ClockState, wall: float) -> tuple[ClockState, float]:
+        return (state[0], epoch_seconds), epoch_seconds
+
+    return change
+
+
+def _reset(state: ClockState, wall: float) -> tuple[ClockState, float]:
+    return (0.0, None), wall
 
 
 class Clock:
@@ -22,15 +71,24 @@ class Clock:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._offset = 0.0
-        self._frozen_at: float | None = None
+        self._state: ClockState = (0.0, None)
 
+    # ---- where the state lives (overridden by RedisClock) ---------------------------------------
+    def _load(self) -> ClockState:
+        return self._state
+
+    def _change(self, change: _Change) -> float:
+        with self._lock:
+            self._state, result = change(self._state, time.time())
+            return result
+
+    # ---- readings -------------------------------------------------------------------------------
     def now(self) -> float:
         """Seconds since the epoch, as the emulator sees them."""
-        frozen = self._frozen_at
+        offset, frozen = self._load()
         if frozen is not None:
             return frozen
-        return time.time() + self._offset
+        return time.time() + offset
 
     @staticmethod
     def wall() -> float:
@@ -40,48 +98,77 @@ class Clock:
 
     @property
     def frozen(self) -> bool:
-        return self._frozen_at is not None
+        return self._load()[1] is not None
 
+    # ---- moves ----------------------------------------------------------------------------------
     def freeze(self) -> float:
         """Stop the clock at the current instant; returns that instant."""
-        with self._lock:
-            if self._frozen_at is None:
-                self._frozen_at = time.time() + self._offset
-            return self._frozen_at
+        return self._change(_freeze)
 
     def resume(self) -> None:
         """Let a frozen clock run again from where it stands."""
-        with self._lock:
-            if self._frozen_at is not None:
-                self._offset = self._frozen_at - time.time()
-                self._frozen_at = None
+        self._change(_resume)
 
     def set(self, epoch_seconds: float) -> None:
         """Put the clock at ``epoch_seconds`` and freeze it there."""
-        with self._lock:
-            self._frozen_at = float(epoch_seconds)
+        self._change(_set(float(epoch_seconds)))
 
     def advance(self, seconds: float) -> float:
         """Move the clock forward by ``seconds`` (never backwards); returns the new time."""
         if seconds < 0:
             raise ValueError("the emulator clock only moves forward")
-        with self._lock:
-            if self._frozen_at is not None:
-                self._frozen_at += seconds
-                return self._frozen_at
-            self._offset += seconds
-            return time.time() + self._offset
+        return self._change(_advance(float(seconds)))
 
     def reset(self) -> None:
         """Back to real time."""
-        with self._lock:
-            self._offset = 0.0
-            self._frozen_at = None
+        self._change(_reset)
 
     def state(self) -> dict[str, object]:
-        now = self.now()
+        offset, frozen = self._load()
+        now = frozen if frozen is not None else time.time() + offset
         return {
             "now": now,
             "iso": datetime.fromtimestamp(now, tz=UTC).isoformat(),
-            "frozen": self.frozen,
+            "frozen": frozen is not None,
         }
+
+
+class RedisClock(Clock):
+    """The clock of a shared deployment: its state is the Redis key ``key`` (absent = real time),
+    read at every reading and changed in a WATCH/MULTI transaction, so that concurrent moves
+    through several processes all apply."""
+
+    def __init__(self, redis_url: str, *, key: str) -> None:
+        super().__init__()
+        self._client: redis.Redis = redis.Redis.from_url(redis_url)
+        self._key = key
+
+    @staticmethod
+    def _parse(raw: Any) -> ClockState:
+        if raw is None:
+            return 0.0, None
+        data = json.loads(raw)
+        frozen = data.get("frozen_at")
+        return float(data.get("offset", 0.0)), (None if frozen is None else float(frozen))
+
+    def _load(self) -> ClockState:
+        return self._parse(self._client.get(self._key))
+
+    def _change(self, change: _Change) -> float:
+        result: list[float] = []
+
+        def apply(pipe: Any) -> None:
+            state = self._parse(pipe.get(self._key))
+            (offset, frozen), value = change(state, time.time())
+            pipe.multi()
+            if offset == 0.0 and frozen is None:
+                pipe.delete(self._key)
+            else:
+                pipe.set(self._key, json.dumps({"offset": offset, "frozen_at": frozen}))
+            result[:] = [value]
+
+        self._client.transaction(apply, self._key)
+        return result[0]
+
+    def close(self) -> None:
+        self._client.close()

@@ -13,10 +13,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from mcapi.emulator._app import create_app
-from mcapi.emulator._clock import Clock
+from mcapi.emulator._clock import Clock, RedisClock
 from mcapi.emulator._config import EmulatorConfig
-from mcapi.emulator._faults import FaultEngine
-from mcapi.emulator._journal import Journal
+from mcapi.emulator._faults import FaultEngine, RedisFaultEngine
+from mcapi.emulator._journal import Journal, RedisJournal
 from mcapi.emulator._operations import Admin
 from mcapi.emulator._ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from mcapi.emulator._replay import MemoryReplayCache, RedisReplayCache, ReplayCache
@@ -98,9 +98,10 @@ class Emulator:
     """An emulator of the Mimecast API 1.0 platform.
 
     ``db_url`` is any SQLAlchemy URL (``sqlite://`` keeps everything in memory); ``redis_url``
-    shares rate limits and replay protection between processes, under the keys of
-    ``EmulatorConfig.redis_namespace``. ``kdf_n`` is the scrypt cost of password hashes (lower it
-    in tests: logins then take microseconds instead of tens of ms).
+    shares rate limits, replay protection, the clock, fault rules and the journal between
+    processes, under the keys of ``EmulatorConfig.redis_namespace``. ``kdf_n`` is the scrypt
+    cost of password hashes (lower it in tests: logins then take microseconds instead of tens of
+    ms).
 
     Drive it with :attr:`admin` (users, policies, bindings, generated data, seed, reset, a
     validated clock change), :attr:`clock`, :attr:`faults` (forced quotas included:
@@ -128,6 +129,9 @@ class Emulator:
         self.store.create_all()
         limiter: RateLimiter = MemoryRateLimiter()
         replay: ReplayCache = MemoryReplayCache()
+        clock = Clock()
+        faults = FaultEngine()
+        journal = Journal(settings.journal_size)
         #: The prefix of this deployment's Redis keys (``mcapi:<namespace>:``), when it uses Redis.
         self.redis_namespace: str | None = None
         if redis_url:
@@ -139,13 +143,20 @@ class Emulator:
                 self.store.share_changes(redis_url, f"mcapi:{namespace}:store:changes")
                 # The replay check's round trip reads the counter too: one round trip fewer.
                 replay.watch(f"mcapi:{namespace}:store:changes", self.store.observe_changes)
+            clock = RedisClock(redis_url, key=f"mcapi:{namespace}:clock")
+            faults = RedisFaultEngine(redis_url, prefix=f"mcapi:{namespace}:faults:")
+            journal = RedisJournal(
+                redis_url, key=f"mcapi:{namespace}:journal", maxlen=settings.journal_size
+            )
         self.state = EmulatorState(
             store=self.store,
             functions=function_table(),
             config=settings,
+            clock=clock,
+            faults=faults,
             limiter=limiter,
             replay=replay,
-            journal=Journal(settings.journal_size),
+            journal=journal,
             redis_url=redis_url or None,
         )
         self.app = create_app(self.state)
@@ -233,3 +244,9 @@ class Emulator:
     def close(self) -> None:
         self.state.jobs.close()
         self.store.close()
+        if isinstance(self.state.clock, RedisClock):
+            self.state.clock.close()
+        if isinstance(self.state.faults, RedisFaultEngine):
+            self.state.faults.close()
+        if isinstance(self.state.journal, RedisJournal):
+            self.state.journal.close()

@@ -10,8 +10,9 @@ counts the calls it matches, 1-based. Of those calls it applies to a *window*:
 * ``times`` T makes the window T calls long (default: 1 when ``call_number`` is given, else
   unbounded). So ``times: 2`` is "fail twice, then succeed", ``call_number: 3`` is "only the 3rd
   call", and both together are "calls N to N+T-1";
-* ``probability`` p thins the window: each call in it fires with chance p, drawn from the rule's
-  own ``random.Random(seed)``, so a seeded run repeats exactly.
+* ``probability`` p thins the window: each call in it fires with chance p; with a ``seed``, the
+  draw of the Nth matching call depends on the seed and N only, so a seeded run repeats exactly
+  (and the processes of a shared deployment draw as one).
 
 For every call, every rule that matches path and user counts it (and draws, if in its window),
 whether or not an earlier rule fired; then the first rule that fires wins. A rule's numbering
@@ -23,6 +24,10 @@ rule (``FaultRule.forced_quota``) is the deterministic quota: its call answers 4
 a spent quota does (``X-RateLimit-Limit`` the account's, ``Remaining`` 0, ``Reset`` the rule's
 ``reset_ms``), takes no token, and only counts calls that reached the rate-limit step. One engine
 holds both kinds, so the admin listing, ``clear`` and ``reset`` cover every way to force a 429.
+
+``FaultEngine`` keeps the rules and their counts in memory (one process); ``RedisFaultEngine``
+keeps them in the deployment's Redis namespace, so that every process of a shared deployment
+applies the same rules and numbers the calls of all of them as one sequence.
 
 A ``FaultEffect`` is one of: an error answer from the catalogue (``status`` with optional
 ``sub_code``, ``body_code``, ``retryable``, and ``reset_ms`` for 429), a transport fault
@@ -54,12 +59,15 @@ from __future__ import annotations
 import builtins
 import fnmatch
 import itertools
+import json
 import logging
 import random
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
+
+import redis
 
 from mcapi.emulator._validation import (
     InvalidInput,
@@ -384,26 +392,42 @@ class FaultRule:
 # ---- engine --------------------------------------------------------------------------------------
 
 
+def _draw(rule: FaultRule, call: int) -> bool:
+    """Whether the ``call``-th matching call of ``rule`` fires, given its ``probability``: a
+    seeded rule's draw for a call depends on its seed and the call's number only, so a run repeats
+    exactly, and the processes of a shared deployment draw as one."""
+    if rule.probability is None:
+        return True
+    if rule.seed is None:
+        return random.random() < rule.probability
+    return random.Random(f"{rule.seed}:{call}").random() < rule.probability
+
+
+def _in_window(rule: FaultRule, call: int) -> bool:
+    start, length = rule.window
+    return not (call < start or (length is not None and call >= start + length))
+
+
+def _matches(rule: FaultRule, user: str | None, path: str, folded: str | None) -> bool:
+    """``user`` is the rule's user casefolded, ``folded`` the caller's."""
+    if user is not None and user != folded:
+        return False
+    return rule.path == path or fnmatch.fnmatchcase(path, rule.path)
+
+
 @dataclass(slots=True)
 class _Live:
     rule: FaultRule
-    rng: random.Random
     calls: int = 0
     applied: int = 0
     user: str | None = field(default=None)
 
     def consider(self, path: str, user: str | None) -> bool:
         """Count this call if it matches; True if the rule fires on it."""
-        rule = self.rule
-        if self.user is not None and self.user != user:
-            return False
-        if rule.path != path and not fnmatch.fnmatchcase(path, rule.path):
+        if not _matches(self.rule, self.user, path, user):
             return False
         self.calls += 1
-        start, length = rule.window
-        if self.calls < start or (length is not None and self.calls >= start + length):
-            return False
-        return rule.probability is None or self.rng.random() < rule.probability
+        return _in_window(self.rule, self.calls) and _draw(self.rule, self.calls)
 
 
 class FaultEngine:
@@ -424,9 +448,8 @@ class FaultEngine:
                 rule_id = f"f{next(self._ids)}"
             if rule_id in self._rules:
                 raise InvalidInput("id", f"a fault rule {rule_id!r} already exists")
-            rng = random.Random(rule.seed) if rule.seed is not None else random.Random()
             user = rule.user.casefold() if rule.user else None
-            self._rules[rule_id] = _Live(replace(rule, id=rule_id), rng, user=user)
+            self._rules[rule_id] = _Live(replace(rule, id=rule_id), user=user)
             self._steps[rule.at] += 1
             return rule_id
 
@@ -470,6 +493,121 @@ class FaultEngine:
                 return None
             winner.applied += 1
             return winner.rule
+
+
+class RedisFaultEngine(FaultEngine):
+    """The fault rules of a shared deployment, kept in Redis under ``prefix``: a rule added,
+    removed or cleared through one process applies on all of them, and each rule's ``calls`` and
+    ``applied`` are counted once for the deployment (``HINCRBY``), so ``call_number`` and
+    ``times`` windows span every process.
+
+    Keys: ``<prefix>rules`` (the JSON list of the rules, in order, each with a serial number that
+    is never reused), ``<prefix>counts`` (a hash of ``<serial>:calls`` and ``<serial>:applied``),
+    ``<prefix>ids`` and ``<prefix>serial`` (counters)."""
+
+    def __init__(self, redis_url: str, *, prefix: str) -> None:
+        super().__init__()
+        self._client: redis.Redis = redis.Redis.from_url(redis_url)
+        self._rules_key = f"{prefix}rules"
+        self._counts_key = f"{prefix}counts"
+        self._ids_key = f"{prefix}ids"
+        self._serial_key = f"{prefix}serial"
+        #: the raw list last read and what it parses to: (serial, rule, casefolded user)
+        self._cache: tuple[bytes, builtins.list[tuple[int, FaultRule, str | None]]] = (b"", [])
+
+    def _parse(self, raw: Any) -> builtins.list[tuple[int, FaultRule, str | None]]:
+        if not isinstance(raw, bytes) or not raw:
+            return []
+        cached_raw, parsed = self._cache
+        if raw == cached_raw:
+            return parsed
+        parsed = []
+        for entry in json.loads(raw):
+            rule = FaultRule.from_dict(entry["rule"])
+            parsed.append((int(entry["serial"]), rule, rule.user.casefold() if rule.user else None))
+        self._cache = (raw, parsed)
+        return parsed
+
+    def _load(self) -> builtins.list[tuple[int, FaultRule, str | None]]:
+        return self._parse(self._client.get(self._rules_key))
+
+    @staticmethod
+    def _dump(rules: Sequence[tuple[int, FaultRule, str | None]]) -> str:
+        return json.dumps([{"serial": serial, "rule": rule.to_dict()} for serial, rule, _ in rules])
+
+    def add(self, rule: FaultRule) -> str:
+        serial = int(self._client.incr(self._serial_key))
+        given = rule.id
+        chosen: builtins.list[str] = []
+
+        def apply(pipe: Any) -> None:
+            rules = self._parse(pipe.get(self._rules_key))
+            taken = {r.id for _, r, _ in rules}
+            rule_id = given
+            while rule_id is None or (given is None and rule_id in taken):
+                rule_id = f"f{int(self._client.incr(self._ids_key))}"
+            if rule_id in taken:
+                raise InvalidInput("id", f"a fault rule {rule_id!r} already exists")
+            installed = replace(rule, id=rule_id)
+            user = rule.user.casefold() if rule.user else None
+            pipe.multi()
+            pipe.set(self._rules_key, self._dump([*rules, (serial, installed, user)]))
+            chosen[:] = [rule_id]
+
+        self._client.transaction(apply, self._rules_key)
+        return chosen[0]
+
+    def remove(self, rule_id: str) -> None:
+        def apply(pipe: Any) -> None:
+            rules = self._parse(pipe.get(self._rules_key))
+            gone = [serial for serial, rule, _ in rules if rule.id == rule_id]
+            if not gone:
+                raise KeyError(rule_id)
+            pipe.multi()
+            kept = [entry for entry in rules if entry[1].id != rule_id]
+            pipe.set(self._rules_key, self._dump(kept))
+            pipe.hdel(self._counts_key, f"{gone[0]}:calls", f"{gone[0]}:applied")
+
+        self._client.transaction(apply, self._rules_key)
+
+    def clear(self) -> None:
+        self._client.delete(self._rules_key, self._counts_key)
+
+    def list(self) -> builtins.list[FaultRule]:
+        return [rule for _, rule, _ in self._load()]
+
+    def state(self) -> builtins.list[dict[str, Any]]:
+        rules = self._load()
+        counts = self._client.hgetall(self._counts_key)
+
+        def count(serial: int, name: str) -> int:
+            return int(counts.get(f"{serial}:{name}".encode(), 0))
+
+        return [
+            {**rule.to_dict(), "calls": count(serial, "calls"), "applied": count(serial, "applied")}
+            for serial, rule, _ in rules
+        ]
+
+    def match(self, path: str, user: str | None, at: Step = "fault") -> FaultRule | None:
+        rules = [
+            (serial, rule)
+            for serial, rule, rule_user in self._load()
+            if rule.at == at and _matches(rule, rule_user, path, user.casefold() if user else None)
+        ]
+        if not rules:
+            return None
+        pipe = self._client.pipeline(transaction=False)
+        for serial, _ in rules:
+            pipe.hincrby(self._counts_key, f"{serial}:calls", 1)
+        numbers = pipe.execute()
+        for (serial, rule), number in zip(rules, numbers, strict=True):
+            if _in_window(rule, int(number)) and _draw(rule, int(number)):
+                self._client.hincrby(self._counts_key, f"{serial}:applied", 1)
+                return rule
+        return None
+
+    def close(self) -> None:
+        self._client.close()
 
 
 # ---- transport faults on an ASGI send -----------------------------------------------------------

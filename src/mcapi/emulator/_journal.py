@@ -6,7 +6,8 @@ Every request the emulator answers leaves one ``JournalEntry``: who called what,
 (status, sub code, body codes), the pipeline step that decided it (``check``, e.g. ``"signature"``)
 and a sentence saying why (``reason``, e.g. ``"signature mismatch: x-mc-date 21 minutes off, window
 15"``). The journal keeps the newest ``maxlen`` entries in a ``deque`` (older ones fall off), so it
-costs bounded memory however long the emulator runs.
+costs bounded memory however long the emulator runs. ``RedisJournal`` keeps them in one capped
+Redis stream instead, shared by every process of a deployment.
 
 Nothing secret may reach the journal or a log. ``redact`` is the one gate: it takes a string (a
 header value, a log line, a body as text) or a JSON-like mapping (headers, a parsed body) and
@@ -35,6 +36,8 @@ import threading
 from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple, TypeVar, overload
+
+import redis
 
 from mcapi._constants import REDACTED
 
@@ -187,6 +190,29 @@ class JournalEntry(NamedTuple):
         return data
 
 
+def _cleaned(entry: JournalEntry) -> JournalEntry:
+    """``entry`` with its ``reason`` redacted and its long text fields clipped."""
+    if entry.reason:
+        cleaned = _redact_text(entry.reason)
+        if cleaned != entry.reason:
+            entry = entry._replace(reason=cleaned)
+    limit = MAX_FIELD_CHARS
+    if (
+        len(entry.path) > limit
+        or len(entry.request_id or "") > limit
+        or len(entry.user or "") > limit
+        or len(entry.app_id or "") > limit
+        or len(entry.client_ip or "") > limit
+        or len(entry.reason or "") > limit
+    ):
+        entry = entry._replace(
+            path=clip(entry.path), request_id=clip(entry.request_id), user=clip(entry.user),
+            app_id=clip(entry.app_id), client_ip=clip(entry.client_ip),
+            reason=clip(entry.reason),
+        )  # fmt: skip
+    return entry
+
+
 class Journal:
     """The newest ``maxlen`` entries, oldest first; thread-safe."""
 
@@ -206,24 +232,7 @@ class Journal:
     def record(self, entry: JournalEntry) -> JournalEntry:
         """Keep ``entry`` (its ``reason`` redacted, long text fields clipped), dropping the oldest
         if full; returns it."""
-        if entry.reason:
-            cleaned = _redact_text(entry.reason)
-            if cleaned != entry.reason:
-                entry = entry._replace(reason=cleaned)
-        limit = MAX_FIELD_CHARS
-        if (
-            len(entry.path) > limit
-            or len(entry.request_id or "") > limit
-            or len(entry.user or "") > limit
-            or len(entry.app_id or "") > limit
-            or len(entry.client_ip or "") > limit
-            or len(entry.reason or "") > limit
-        ):
-            entry = entry._replace(
-                path=clip(entry.path), request_id=clip(entry.request_id), user=clip(entry.user),
-                app_id=clip(entry.app_id), client_ip=clip(entry.client_ip),
-                reason=clip(entry.reason),
-            )  # fmt: skip
+        entry = _cleaned(entry)
         with self._lock:
             self._entries.append(entry)
         return entry
@@ -241,11 +250,9 @@ class Journal:
 
         ``since`` is an emulator-clock time (entries at or after it); ``path`` is exact.
         """
-        with self._lock:
-            snapshot = list(self._entries)
         selected = [
             e
-            for e in snapshot
+            for e in self._snapshot()
             if (path is None or e.path == path)
             and (status is None or e.status == status)
             and (since is None or e.time >= since)
@@ -254,6 +261,10 @@ class Journal:
         if limit is not None:
             selected = selected[-limit:] if limit > 0 else []
         return selected
+
+    def _snapshot(self) -> list[JournalEntry]:
+        with self._lock:
+            return list(self._entries)
 
     def clear(self) -> None:
         with self._lock:
@@ -268,3 +279,43 @@ class Journal:
         """One JSON object per line (all entries by default); empty string for none."""
         chosen = self.entries() if entries is None else entries
         return "".join(json.dumps(e.to_dict(), ensure_ascii=False) + "\n" for e in chosen)
+
+
+class RedisJournal(Journal):
+    """The journal of a shared deployment: one Redis stream (``key``) capped at ``maxlen``
+    entries, which every process appends to, so that a lookup through any process finds the calls
+    every process answered."""
+
+    def __init__(self, redis_url: str, *, key: str, maxlen: int = 1000) -> None:
+        super().__init__(maxlen)
+        self._client: redis.Redis = redis.Redis.from_url(redis_url)
+        self._key = key
+        self._cap = maxlen
+
+    @property
+    def maxlen(self) -> int:
+        return self._cap
+
+    def __len__(self) -> int:
+        return int(self._client.xlen(self._key))
+
+    def record(self, entry: JournalEntry) -> JournalEntry:
+        entry = _cleaned(entry)
+        data = json.dumps(entry.to_dict(), ensure_ascii=False)
+        self._client.xadd(self._key, {"e": data}, maxlen=self._cap, approximate=False)
+        return entry
+
+    def _snapshot(self) -> list[JournalEntry]:
+        out = []
+        stream: Any = self._client.xrange(self._key)
+        for _, fields in stream:
+            data = json.loads(fields[b"e"])
+            data["body_codes"] = tuple(data["body_codes"])
+            out.append(JournalEntry(**data))
+        return out
+
+    def clear(self) -> None:
+        self._client.delete(self._key)
+
+    def close(self) -> None:
+        self._client.close()

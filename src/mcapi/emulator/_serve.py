@@ -62,9 +62,11 @@ __all__ = [
     "is_loopback",
     "open_emulator",
     "run",
+    "run_workers",
     "seed_once",
     "serve_in_thread",
     "start",
+    "workers_refusal",
 ]
 
 
@@ -368,6 +370,93 @@ def run(
     )
     with contextlib.suppress(KeyboardInterrupt):
         server.run(sockets=[sock])
+
+
+def workers_refusal(db_url: str, redis_url: str | None) -> str | None:
+    """Why several worker processes cannot serve the deployment of ``db_url`` and ``redis_url``
+    as one emulator, or None when they can (PostgreSQL or another server database, and Redis)."""
+    import sqlalchemy as sa
+
+    if sa.make_url(db_url).get_backend_name() == "sqlite":
+        return (
+            "--workers needs a database that several processes can write at once, such as "
+            "PostgreSQL: SQLite lets one writer at a time hold the whole file, and a worker "
+            "that waits too long for it fails with 'database is locked' (an in-memory database "
+            "is not shared at all); serve one process on SQLite"
+        )
+    if not redis_url:
+        return (
+            "--workers needs --redis: the rate limits, replay ids, clock, fault rules and journal "
+            "are kept there so that the processes behave as one emulator"
+        )
+    return None
+
+
+def run_workers(
+    started: Started,
+    workers: int,
+    options: Mapping[str, Any],
+    *,
+    log_level: str = "warning",
+    access_log: bool = False,
+    limits: ServeLimits | None = None,
+) -> int:
+    """Serve ``started.sock`` with ``workers`` forked processes until Ctrl-C or SIGTERM; returns
+    the exit code (0, or 1 when a worker failed).
+
+    The parent closes its emulator before forking (no connection is shared across a fork); each
+    worker opens its own with ``options`` (:func:`open_emulator`; the admin token is the one the
+    database holds) and runs uvicorn on the inherited socket, which the kernel balances. SIGINT
+    and SIGTERM are passed on to the workers; when one worker fails, the others are stopped."""
+    import os
+    import signal
+
+    started.emulator.close()
+    children: list[int] = []
+    for _ in range(workers):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the worker process
+            code = 0
+            try:
+                emulator = open_emulator(started.db_url, base_url=started.base_url, **options)
+                run(emulator, started.sock, log_level=log_level, access_log=access_log,
+                    limits=limits, tls=started.tls)  # fmt: skip
+                emulator.close()
+            except BaseException:
+                logging.getLogger("uvicorn.error").exception("emulator worker failed")
+                code = 1
+            finally:
+                os._exit(code)
+        children.append(pid)
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGTERM)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    failed = False
+    try:
+        remaining = set(children)
+        while remaining:
+            try:
+                pid, status = os.waitpid(-1, 0)
+            except ChildProcessError:
+                break
+            except InterruptedError:
+                continue
+            remaining.discard(pid)
+            if os.waitstatus_to_exitcode(status) != 0 and not stopping:
+                failed = True
+                stop(signal.SIGTERM, None)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        started.sock.close()
+    return 1 if failed else 0
 
 
 @contextlib.contextmanager

@@ -1,0 +1,337 @@
+"""Several emulator processes over one deployment (one PostgreSQL database, one Redis namespace)
+behave as one emulator: one clock, one set of fault rules counting the calls of all, one journal;
+``serve --workers N`` runs N such processes on one port, and refuses a deployment they cannot
+share."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from mcapi._signing import format_date, signed_headers
+from mcapi.emulator import Emulator, EmulatorConfig
+from tests.emulator.conftest import Api, code_of
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.anyio]
+
+ACCOUNT = "/api/account/get-account"
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = os.environ.get("MCAPI_TEST_REDIS_URL")
+    if not url:
+        pytest.skip("MCAPI_TEST_REDIS_URL is not set: the shared deployment was not tested")
+    return url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL schema of the test's own."""
+    base = os.environ.get("MCAPI_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("MCAPI_TEST_POSTGRES_URL is not set: the shared deployment was not tested")
+    schema = f"shared_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(base)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in base else "?"
+    yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def pair(postgres_url: str, redis_url: str) -> Iterator[tuple[Emulator, Emulator]]:
+    """Two processes of one deployment (each test its own Redis namespace and schema)."""
+    namespace, token = f"t-{uuid.uuid4().hex}", uuid.uuid4().hex
+    config = EmulatorConfig(skew_reference="either", redis_namespace=namespace, admin_token=token)
+    first = Emulator(postgres_url, kdf_n=2**10, redis_url=redis_url, config=config)
+    second = Emulator(postgres_url, kdf_n=2**10, redis_url=redis_url, config=config)
+    yield first, second
+    first.reset()
+    first.close()
+    second.close()
+
+
+@pytest.fixture
+async def apis(pair: tuple[Emulator, Emulator]) -> AsyncIterator[tuple[Api, Api]]:
+    first, second = pair
+    creds = first.load_demo()
+    assert second.load_demo().account_code == creds.account_code
+    async with (
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=first.app, client=("198.51.100.7", 50000)),
+            base_url=creds.base_url,
+        ) as one,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=second.app, client=("198.51.100.7", 50000)),
+            base_url=creds.base_url,
+        ) as two,
+    ):
+        yield Api(one, first, creds), Api(two, second, creds)
+
+
+# ---- clock ------------------------------------------------------------------------------------
+
+
+async def test_a_clock_move_through_one_process_applies_on_the_other(
+    apis: tuple[Api, Api],
+) -> None:
+    a, b = apis
+    keys = await a.binding_for("reader@demo.example", ttl_seconds=3600)
+    (await a.admin("POST", "/clock", {"freeze": True})).json()
+    assert b.emu.clock.frozen
+    assert b.emu.clock.now() == a.emu.clock.now()
+    assert (await b.call(ACCOUNT, keys=keys)).status_code == 200
+    moved = (await a.admin("POST", "/clock", {"advance": 3600})).json()
+    assert b.emu.clock.now() == moved["now"]
+    assert code_of(await b.call(ACCOUNT, keys=keys)) == "418 0001 err_xdk_binding_expired"
+    assert (await b.admin("GET", "/clock")).json()["now"] == moved["now"]
+
+
+async def test_a_running_clock_keeps_one_offset_across_processes(
+    pair: tuple[Emulator, Emulator],
+) -> None:
+    a, b = pair
+    a.clock.advance(86400)
+    assert not b.clock.frozen
+    # both run from the same offset: B's reading lies between two readings of A's
+    before = a.clock.now()
+    seen = b.clock.now()
+    after = a.clock.now()
+    assert before <= seen <= after
+    assert seen - b.clock.wall() > 86000
+    b.clock.freeze()
+    b.clock.resume()
+    assert a.clock.now() - a.clock.wall() > 86000
+    a.clock.set(2_000_000_000)
+    assert b.clock.now() == 2_000_000_000
+    b.reset()
+    assert not a.clock.frozen
+    assert abs(a.clock.now() - a.clock.wall()) < 3600
+
+
+# ---- fault rules --------------------------------------------------------------------------------
+
+
+async def test_a_fault_rule_added_through_one_process_answers_on_the_other(
+    apis: tuple[Api, Api],
+) -> None:
+    a, b = apis
+    rule = {"match": {"path": ACCOUNT, "times": 2}, "effect": {"status": 500, "sub_code": "0006"}}
+    rule_id = (await a.admin("POST", "/faults", rule)).json()["id"]
+    # the window "fail twice, then succeed" counts the calls of both processes as one sequence
+    assert (await b.call(ACCOUNT)).status_code == 500
+    assert (await a.call(ACCOUNT)).status_code == 500
+    assert (await b.call(ACCOUNT)).status_code == 200
+    listed = (await b.admin("GET", "/faults")).json()["rules"]
+    assert [(r["id"], r["calls"], r["applied"]) for r in listed] == [(rule_id, 3, 2)]
+    await b.admin("DELETE", f"/faults/{rule_id}")
+    assert a.emu.faults.list() == []
+
+
+async def test_ids_are_unique_across_processes_and_clear_applies_everywhere(
+    apis: tuple[Api, Api],
+) -> None:
+    a, b = apis
+    rule = {"match": {"path": ACCOUNT}, "effect": {"status": 500, "sub_code": "0006"}}
+    first = (await a.admin("POST", "/faults", rule)).json()["id"]
+    second = (await b.admin("POST", "/faults", rule)).json()["id"]
+    assert first != second
+    taken = await b.http.post(
+        "/_emulator/faults", json={**rule, "id": first},
+        headers={"Authorization": f"Bearer {b.creds.admin_token}"},
+    )  # fmt: skip
+    assert taken.status_code == 400, taken.text
+    assert [r.id for r in b.emu.faults.list()] == [first, second]
+    await b.admin("DELETE", "/faults")
+    assert a.emu.faults.list() == []
+    assert (await a.call(ACCOUNT)).status_code == 200
+
+
+async def test_a_forced_quota_through_one_process_counts_the_calls_of_both(
+    apis: tuple[Api, Api],
+) -> None:
+    from mcapi.emulator import FaultRule
+
+    a, b = apis
+    a.emu.faults.add(FaultRule.forced_quota(ACCOUNT, call_number=3, reset_ms=1500))
+    assert (await a.call(ACCOUNT)).status_code == 200
+    assert (await b.call(ACCOUNT)).status_code == 200
+    third = await b.call(ACCOUNT)
+    assert code_of(third) == "429 0008 err_xdk_rate_limit_exceeded"
+    assert third.headers["X-RateLimit-Reset"] == "1500"
+    assert (await a.call(ACCOUNT)).status_code == 200
+    [state] = a.emu.faults.state()
+    assert (state["calls"], state["applied"]) == (4, 1)
+    a.emu.reset()
+    assert b.emu.faults.list() == []
+
+
+def test_a_seeded_rule_draws_the_same_in_a_shared_deployment_as_in_one_process(
+    pair: tuple[Emulator, Emulator],
+) -> None:
+    from mcapi.emulator import FaultEffect, FaultEngine, FaultRule
+
+    a, b = pair
+    rule = FaultRule(ACCOUNT, FaultEffect(status=500, sub_code="0006"), probability=0.5, seed=7)
+    alone = FaultEngine()
+    alone.add(rule)
+    a.faults.add(rule)
+    expected = [alone.match(ACCOUNT, None) is not None for _ in range(40)]
+    engines = [a.faults, b.faults]
+    shared = [engines[i % 2].match(ACCOUNT, None) is not None for i in range(40)]
+    assert shared == expected
+    assert 0 < sum(expected) < 40
+
+
+def test_the_shared_engine_matches_as_the_memory_one(pair: tuple[Emulator, Emulator]) -> None:
+    from mcapi.emulator import FaultEffect, FaultEngine, FaultRule
+
+    a, b = pair
+    e500 = FaultEffect(status=500, sub_code="0006")
+    rules = [
+        FaultRule("/api/audit/*", e500, user="Admin@Demo.Example", call_number=2),
+        FaultRule(ACCOUNT, e500, times=2),
+        FaultRule.forced_quota(ACCOUNT, call_number=1, reset_ms=10),
+    ]
+    alone = FaultEngine()
+    for rule in rules:
+        alone.add(rule)
+        a.faults.add(rule)
+    calls = [
+        ("/api/audit/get-audit-events", "admin@demo.example", "fault"),
+        ("/api/audit/get-audit-events", "reader@demo.example", "fault"),
+        ("/api/audit/get-audit-events", "ADMIN@demo.example", "fault"),
+        (ACCOUNT, None, "quota"),
+        (ACCOUNT, None, "fault"),
+        (ACCOUNT, None, "quota"),
+        (ACCOUNT, None, "fault"),
+        (ACCOUNT, None, "fault"),
+    ]
+    engines = [a.faults, b.faults]
+    for n, (path, user, at) in enumerate(calls):
+        expected = alone.match(path, user, at)  # type: ignore[arg-type]
+        shared = engines[n % 2].match(path, user, at)  # type: ignore[arg-type]
+        assert (shared and shared.id) == (expected and expected.id), (path, user, at)
+    assert b.faults.state() == alone.state()
+
+
+# ---- journal ------------------------------------------------------------------------------------
+
+
+async def test_a_journal_lookup_through_one_process_finds_the_calls_of_both(
+    apis: tuple[Api, Api],
+) -> None:
+    a, b = apis
+    await a.call(ACCOUNT)
+    k = b.keys
+    signed = signed_headers(
+        access_key=k.access_key, secret_key=k.secret_key, app_id=k.app_id, app_key=k.app_key,
+        path=ACCOUNT, date=format_date(b.emu.clock.now()), request_id="REQ-ON-B",
+    )  # fmt: skip
+    answered = await b.http.post(ACCOUNT, json={"data": []}, headers=signed)
+    assert answered.status_code == 200
+    found = a.emu.journal.entries(request_id="REQ-ON-B")
+    assert [(e.path, e.status) for e in found] == [(ACCOUNT, 200)]
+    listed = (await a.admin("GET", f"/journal?path={ACCOUNT}")).json()
+    assert len(listed["entries"]) == 2
+    a.emu.journal.clear()
+    assert len(b.emu.journal) == 0
+
+
+def test_the_shared_journal_keeps_the_newest_entries(postgres_url: str, redis_url: str) -> None:
+    from mcapi.emulator._journal import JournalEntry
+
+    config = EmulatorConfig(journal_size=3, redis_namespace=f"t-{uuid.uuid4().hex}")
+    first = Emulator(postgres_url, kdf_n=2**10, redis_url=redis_url, config=config)
+    second = Emulator(postgres_url, kdf_n=2**10, redis_url=redis_url, config=config)
+    try:
+        for n, emulator in enumerate([first, second, first, second, first]):
+            entry = JournalEntry(n, f"R{n}", "POST", ACCOUNT, None, None, None, 200)
+            emulator.journal.record(entry)
+        assert [e.request_id for e in second.journal.entries()] == ["R2", "R3", "R4"]
+        assert second.journal.maxlen == 3
+    finally:
+        first.reset()
+        first.close()
+        second.close()
+
+
+# ---- serve --workers ----------------------------------------------------------------------------
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rpartition(")")[2].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("db", "reason"),
+    [
+        ("emulator.db", "SQLite lets one writer at a time"),
+        ("sqlite://", "SQLite lets one writer at a time"),
+        ("postgresql+psycopg://nobody@127.0.0.1:1/none", "--workers needs --redis"),
+    ],
+)
+def test_serve_refuses_workers_without_a_shared_deployment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db: str, reason: str
+) -> None:
+    from click.testing import CliRunner
+
+    from mcapi.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    argv = ["emulator", "serve", "--port", "0", "--workers", "2", "--db", db]
+    result = CliRunner().invoke(cli, argv)
+    assert result.exit_code == 2, result.output
+    assert reason in result.output
+    assert not (tmp_path / "emulator.db").exists()
+
+
+def test_serve_with_workers_answers_as_one_emulator(
+    tmp_path: Path, postgres_url: str, redis_url: str
+) -> None:
+    from tests.emulator.test_cli_emulator import Served, exports, free_port, signed_post
+
+    port = free_port()
+    served = Served(
+        "--port", str(port), "--workers", "2", "--db", postgres_url, "--redis", redis_url,
+        "--redis-namespace", f"t-{uuid.uuid4().hex}", "--demo", cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        env = exports(served.read_until("2 worker processes"))
+        admin = {"Authorization": f"Bearer {env['MCAPI_ADMIN_TOKEN']}"}
+        base = env["MCAPI_BASE_URL"]
+        rule = {"match": {"path": ACCOUNT, "times": 3}, "effect": {"status": 500}}
+        added = httpx.post(f"{base}/_emulator/faults", json=rule, headers=admin, timeout=10)
+        assert added.status_code == 201, added.text
+        # each call on a new connection, to whichever worker accepts it: the window is one
+        statuses = [signed_post(env, ACCOUNT, []).status_code for _ in range(6)]
+        assert statuses == [500, 500, 500, 200, 200, 200]
+        journal = httpx.get(
+            f"{base}/_emulator/journal", params={"path": ACCOUNT}, headers=admin, timeout=10
+        ).json()
+        assert [e["status"] for e in journal["entries"]] == statuses
+        assert len(children_of(served.process.pid)) == 2
+        httpx.post(f"{base}/_emulator/reset", headers=admin, timeout=10)
+    finally:
+        assert served.stop() == 0
+    assert children_of(served.process.pid) == []
