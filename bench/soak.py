@@ -11,7 +11,7 @@ What it does, for ``--seconds`` (default 60):
   write answered 200 with no ``fail`` is *acknowledged*: its group id is recorded. A call that
   meets a connection error (its process was killed) is sent again to the next process, with a new
   request id; a write cut that way is not counted as acknowledged;
-* an admin thread, every second, through a process in turn: adds or clears a fault rule (a 503
+* an admin thread, every second, through a process in turn: adds or clears fault rules (a 429
   answer on find-groups, ``times`` 3, and 50 ms latency on get-account), moves the clock a second
   forward, and changes the account's quota policy between two large limits;
 * every ``--kill-every`` seconds (default: the run split so every process is killed at least once
@@ -52,7 +52,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import MCAPI, UNLIMITED, free_port
 from emulator_throughput import shared_deployment
-
 from mcapi._signing import format_date, signed_headers
 
 GET_ACCOUNT = "/api/account/get-account"
@@ -240,8 +239,14 @@ class Soak:
                 try:
                     if change == "fault":
                         for rule in (
-                            {"match": {"path": FIND_GROUPS, "times": 3}, "effect": {"status": 503}},
-                            {"match": {"path": GET_ACCOUNT, "times": 5}, "effect": {"latency_ms": 50}},
+                            {
+                                "match": {"path": FIND_GROUPS, "times": 3},
+                                "effect": {"status": 429, "reset_ms": 100},
+                            },
+                            {
+                                "match": {"path": GET_ACCOUNT, "times": 5},
+                                "effect": {"latency_ms": 50},
+                            },
                         ):
                             answer = client.post(
                                 slot.base_url + "/_emulator/faults", json=rule, headers=self.admin
@@ -391,9 +396,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "kills": tally.kills,
         "admin_changes": dict(tally.admin_changes),
         "admin_errors": tally.admin_errors[:5],
-        "peak_rss_mib": {
-            f"process {s.index}": round(s.peak_kib / 1024, 1) for s in slots
-        },
+        "peak_rss_mib": {f"process {s.index}": round(s.peak_kib / 1024, 1) for s in slots},
         "starts": {f"process {s.index}": s.starts for s in slots},
     }
 
@@ -401,7 +404,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def report(summary: dict[str, Any]) -> None:
     rows = [
         ("seconds", summary["seconds"]),
-        ("processes (kill -9 every N s)", f"{summary['processes']} ({summary['kill_every_seconds']})"),
+        (
+            "processes (kill -9 every N s)",
+            f"{summary['processes']} ({summary['kill_every_seconds']})",
+        ),
         ("load threads", summary["threads"]),
         ("calls answered", f"{summary['calls_answered']:,} ({summary['calls_per_second']}/s)"),
         ("  by status", summary["statuses"]),
