@@ -194,6 +194,7 @@ class Soak:
         with httpx.Client(timeout=30.0) as client:
             while not self.stop.is_set():
                 roll = rng.random()
+                body: dict[str, Any]
                 if roll < 0.35:
                     path, body = GET_ACCOUNT, {"data": []}
                 elif roll < 0.6:
