@@ -44,8 +44,8 @@ async def test_latency_accompanies_an_error_code(api: Api) -> None:
     [
         ({"status": 400, "body_code": "err_weird"}, "400 err_weird is not in the catalogue"),
         ({"status": 401, "sub_code": "0006"}, "401 0006 is not in the catalogue"),
-        ({"status": 503}, "503 is not in the catalogue"),
-        ({"after_execution": True, "status": 500}, "after_execution"),
+        ({"after_execution": True, "latency_ms": 5}, "after_execution"),
+        ({"status": 505}, "505 is not in the catalogue"),
     ],
 )
 async def test_fault_rules_must_use_catalogue_codes(
