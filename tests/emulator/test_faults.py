@@ -205,7 +205,7 @@ DOC_EXAMPLES: list[dict[str, Any]] = [
     {
         "match": {"path": SIEM},
         "effect": {"status": 500, "sub_code": "0006", "after_execution": True},
-    },  # fmt: skip
+    },
     {"match": {"path": SIEM}, "effect": {"status": 504, "body": "html", "after_execution": True}},
 ]
 
@@ -278,11 +278,11 @@ def test_every_json_example_in_the_docs_is_a_valid_rule() -> None:
         (
             {"match": {"path": SIEM}, "effect": {"after_execution": True, "latency_ms": 5}},
             "effect.after_execution: only meaningful",
-        ),  # fmt: skip
+        ),
         (
             {"match": {"path": SIEM}, "effect": {"status": 429, "after_execution": True}},
             "effect.after_execution: not meaningful with 429",
-        ),  # fmt: skip
+        ),
         (
             {
                 "at": "quota",
@@ -290,7 +290,7 @@ def test_every_json_example_in_the_docs_is_a_valid_rule() -> None:
                 "effect": {"status": 429, "reset_ms": 5, "dribble_bps": 5},
             },
             "effect.dribble_bps: not allowed",
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_invalid_rules_name_the_bad_field(data: Any, message: str) -> None:
