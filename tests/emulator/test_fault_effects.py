@@ -232,6 +232,7 @@ async def test_a_status_after_execution_answers_the_error_once_the_write_is_made
     assert api.emu.store.get_binding(keys.access_key) is None  # the write happened
     (entry,) = api.emu.journal.entries(path=LOGOUT)
     assert (entry.status, entry.check, entry.fault) == (500, "fault", "f1")
+    assert entry.reason.endswith("after the function ran")
 
 
 async def test_a_gateway_timeout_after_execution(api: Api) -> None:

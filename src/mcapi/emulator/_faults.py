@@ -30,10 +30,14 @@ keeps them in the deployment's Redis namespace, so that every process of a share
 applies the same rules and numbers the calls of all of them as one sequence.
 
 A ``FaultEffect`` is one of: an error answer from the catalogue (``status`` with optional
-``sub_code``, ``body_code``, ``retryable``, and ``reset_ms`` for 429), a transport fault
-(``transport``), or per-item failures inside a 200 (``item_failures``: the function still runs for
-the other items). ``latency_ms`` adds a delay and may stand alone (a slow but correct answer) or
-come with any of the others.
+``sub_code``, ``body_code``, ``retryable``, and ``reset_ms`` for 429), a 5xx answer without the
+envelope (``status`` with ``body``: a gateway's HTML page or JSON cut short; 502, 503 and 504,
+which only a gateway sends, are accepted outside the catalogue and always have one), a transport
+fault (``transport``), or per-item failures inside a 200 (``item_failures``: the function still
+runs for the other items). ``latency_ms`` adds a delay and ``dribble_bps`` sends the body slowly;
+either may stand alone (a slow but correct answer) or come with the others (``dribble_bps`` not
+with a transport fault). ``after_execution`` runs the function before a transport fault or a
+status answer: the write is made, the client cannot know.
 
 Transport faults, produced on the ASGI ``send`` by ``send_transport_fault`` (what a client sees
 over a real socket, under uvicorn's h11 and httptools servers alike):

@@ -24,6 +24,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
 import anyio
 import redis
@@ -243,14 +244,15 @@ class ApiEndpoint:
         """Answer a fault's ``status`` in the function's place: without the envelope (``body``),
         or as the catalogue entry's envelope (after the function ran)."""
         assert effect.status is not None
+        ran = " after the function ran" if effect.after_execution else ""
         if effect.body is None:
             verdict = fault_verdict(call, call.fault_rule, effect)
+            verdict = replace(verdict, reason=verdict.reason + ran)
             await self._send(call, verdict, send, started, receive)
             return
         body, media_type = fault_body(effect.body, effect.status)
         headers = rate_headers(call)
         headers["content-length"] = str(len(body))
-        ran = " after the function ran" if effect.after_execution else ""
         reason = f"fault rule {call.fault_rule} answers {effect.status} with a {effect.body} body"
         self._journal(call, started, effect.status, None, "fault", reason + ran)
         await send({"type": "http.response.start", "status": effect.status,
