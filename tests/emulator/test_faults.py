@@ -199,6 +199,14 @@ DOC_EXAMPLES: list[dict[str, Any]] = [
     {"match": {"path": SIEM}, "effect": {"status": 429, "sub_code": "0008", "reset_ms": 1500}},
     {"match": {"path": SIEM}, "effect": {"latency_ms": 2000}},
     {"match": {"path": SIEM}, "effect": {"status": 418, "sub_code": "0001", "latency_ms": 50}},
+    {"match": {"path": SIEM}, "effect": {"status": 502, "body": "html"}},
+    {"match": {"path": SIEM}, "effect": {"status": 500, "body": "malformed", "dribble_bps": 9}},
+    {"match": {"path": SIEM}, "effect": {"dribble_bps": 100}},
+    {
+        "match": {"path": SIEM},
+        "effect": {"status": 500, "sub_code": "0006", "after_execution": True},
+    },
+    {"match": {"path": SIEM}, "effect": {"status": 504, "body": "html", "after_execution": True}},
 ]
 
 
@@ -251,11 +259,50 @@ def test_every_json_example_in_the_docs_is_a_valid_rule() -> None:
             r"effect.item_failures\[0\].code: required",
         ),
         ({"match": {"path": SIEM}, "effect": {"latency_ms": -1}}, "effect.latency_ms"),
+        ({"match": {"path": SIEM}, "effect": {"status": 502, "body": "xml"}}, "effect.body: must"),
+        ({"match": {"path": SIEM}, "effect": {"status": 418, "body": "html"}}, "effect.body: only"),
+        ({"match": {"path": SIEM}, "effect": {"body": "html"}}, "effect.body: only meaningful"),
+        (
+            {
+                "match": {"path": SIEM},
+                "effect": {"status": 503, "body": "html", "sub_code": "0006"},
+            },
+            "effect.sub_code: not meaningful with body",
+        ),
+        ({"match": {"path": SIEM}, "effect": {"status": 505}}, "505 is not in the catalogue"),
+        ({"match": {"path": SIEM}, "effect": {"dribble_bps": 0}}, "effect.dribble_bps"),
+        (
+            {"match": {"path": SIEM}, "effect": {"transport": "empty", "dribble_bps": 5}},
+            "effect.dribble_bps: cannot be combined with transport",
+        ),
+        (
+            {"match": {"path": SIEM}, "effect": {"after_execution": True, "latency_ms": 5}},
+            "effect.after_execution: only meaningful",
+        ),
+        (
+            {"match": {"path": SIEM}, "effect": {"status": 429, "after_execution": True}},
+            "effect.after_execution: not meaningful with 429",
+        ),
+        (
+            {
+                "at": "quota",
+                "match": {"path": SIEM, "call_number": 1},
+                "effect": {"status": 429, "reset_ms": 5, "dribble_bps": 5},
+            },
+            "effect.dribble_bps: not allowed",
+        ),
     ],
 )
 def test_invalid_rules_name_the_bad_field(data: Any, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         FaultRule.from_dict(data)
+
+
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_gateway_statuses_answer_an_html_page_unless_told_otherwise(status: int) -> None:
+    rule = FaultRule.from_dict({"match": {"path": SIEM}, "effect": {"status": status}})
+    assert rule.effect.body == "html"
+    assert rule.to_dict()["effect"] == {"status": status, "body": "html"}
 
 
 # ---- transport faults over a real socket ---------------------------------------------------------

@@ -138,6 +138,27 @@ async def test_a_fault_rule_added_through_one_process_answers_on_the_other(
     assert a.emu.faults.list() == []
 
 
+async def test_the_new_effect_fields_travel_through_the_shared_store(
+    apis: tuple[Api, Api],
+) -> None:
+    a, b = apis
+    effects = [
+        {"status": 502, "body": "html", "dribble_bps": 100_000},
+        {"status": 500, "body": "malformed"},
+        {"status": 500, "sub_code": "0006", "after_execution": True},
+    ]
+    for n, effect in enumerate(effects, 1):  # the 1st call gets the 1st effect, and so on
+        rule = {"match": {"path": ACCOUNT, "call_number": n}, "effect": effect}
+        await a.admin("POST", "/faults", rule)
+    assert [r.to_dict()["effect"] for r in b.emu.faults.list()] == effects
+    first = await b.call(ACCOUNT)
+    assert first.status_code == 502 and first.headers["content-type"].startswith("text/html")
+    second = await b.call(ACCOUNT)
+    assert second.status_code == 500 and second.headers["content-type"] == "application/json"
+    assert b'"meta"' in second.content and not second.content.rstrip().endswith(b"}")
+    assert code_of(await a.call(ACCOUNT)) == "500 0006 err_xdk_external_resource"
+
+
 async def test_ids_are_unique_across_processes_and_clear_applies_everywhere(
     apis: tuple[Api, Api],
 ) -> None:

@@ -38,7 +38,13 @@ from typing import Any
 
 from mcapi._codes import Action, CodeEntry, catalogue
 from mcapi._envelope import Envelope, parse_response
-from mcapi._errors import ApiError, MimecastError, TransportError, api_error
+from mcapi._errors import (
+    ApiError,
+    MimecastError,
+    RemoteProtocolError,
+    TransportError,
+    api_error,
+)
 from mcapi.client._functions import is_read_only
 from mcapi.client._result import AttemptEvent, RateLimit, Result, pair_failures
 from mcapi.client._retry import RetryBudget, RetryPolicy, backoff_delay
@@ -277,8 +283,24 @@ class Core:
 
     def error_for(
         self, state: CallState, exchange: Exchange, envelope: Envelope, detail: str | None = None
-    ) -> ApiError:
-        """The exception for an HTTP error answer, with every diagnostic field."""
+    ) -> ApiError | RemoteProtocolError:
+        """The exception for an HTTP error answer, with every diagnostic field. An HTML page
+        instead of the envelope came from a proxy or gateway in front of the platform: a
+        protocol answer naming its content type, not an error of the platform's."""
+        kind = exchange.headers.get("content-type", "")
+        if not _is_envelope(exchange.body) and "html" in kind.lower():
+            message = (
+                f"{state.path} answered HTTP {exchange.status} {kind}, not the JSON envelope "
+                "(a proxy or gateway in front of the platform?)"
+            )
+            return RemoteProtocolError(
+                f"{message} {detail}" if detail else message,
+                status=exchange.status,
+                endpoint=state.path,
+                request_id=exchange.request_id,
+                attempts=state.attempts,
+                headers=dict(exchange.headers),
+            )
         errors = [e for f in envelope.fail for e in f.errors]
         sub_code = next((e.sub_code for e in errors if e.sub_code), None)
         return api_error(

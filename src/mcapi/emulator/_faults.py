@@ -30,10 +30,14 @@ keeps them in the deployment's Redis namespace, so that every process of a share
 applies the same rules and numbers the calls of all of them as one sequence.
 
 A ``FaultEffect`` is one of: an error answer from the catalogue (``status`` with optional
-``sub_code``, ``body_code``, ``retryable``, and ``reset_ms`` for 429), a transport fault
-(``transport``), or per-item failures inside a 200 (``item_failures``: the function still runs for
-the other items). ``latency_ms`` adds a delay and may stand alone (a slow but correct answer) or
-come with any of the others.
+``sub_code``, ``body_code``, ``retryable``, and ``reset_ms`` for 429), a 5xx answer without the
+envelope (``status`` with ``body``: a gateway's HTML page or JSON cut short; 502, 503 and 504,
+which only a gateway sends, are accepted outside the catalogue and always have one), a transport
+fault (``transport``), or per-item failures inside a 200 (``item_failures``: the function still
+runs for the other items). ``latency_ms`` adds a delay and ``dribble_bps`` sends the body slowly;
+either may stand alone (a slow but correct answer) or come with the others (``dribble_bps`` not
+with a transport fault). ``after_execution`` runs the function before a transport fault or a
+status answer: the write is made, the client cannot know.
 
 Transport faults, produced on the ASGI ``send`` by ``send_transport_fault`` (what a client sees
 over a real socket, under uvicorn's h11 and httptools servers alike):
@@ -80,6 +84,13 @@ from mcapi.emulator._validation import (
 
 TransportKind = Literal["reset", "empty", "truncated"]
 TRANSPORT_KINDS: tuple[TransportKind, ...] = ("reset", "empty", "truncated")
+#: A status answer's body other than the envelope (see ``fault_body``).
+BodyKind = Literal["html", "malformed"]
+BODY_KINDS: tuple[BodyKind, ...] = ("html", "malformed")
+#: Statuses a proxy or gateway in front of the platform answers: accepted although the catalogue
+#: has no entry for them (the platform itself never sends them), always with a ``body`` other
+#: than the envelope (``html`` unless the rule says ``malformed``).
+GATEWAY_STATUSES = (502, 503, 504)
 #: The pipeline step a rule is consulted at (see the module doc).
 Step = Literal["fault", "quota"]
 STEPS: tuple[Step, ...] = ("fault", "quota")
@@ -87,7 +98,9 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 _MATCH_FIELDS = ("path", "user", "call_number", "times", "probability", "seed")
 _ANSWER_FIELDS = ("status", "sub_code", "body_code", "retryable", "reset_ms", "latency_ms")
-_EFFECT_FIELDS = (*_ANSWER_FIELDS, "transport", "after_execution", "item_failures")
+_EFFECT_FIELDS = (
+    *_ANSWER_FIELDS, "body", "dribble_bps", "transport", "after_execution", "item_failures",
+)  # fmt: skip
 _ITEM_FIELDS = ("index", "code", "message", "field")
 
 
@@ -103,6 +116,8 @@ def _in_catalogue(status: int, sub_code: str | None, body_code: str | None) -> N
         entry = lookup(status, sub_code, body_code)
     except ValueError:
         entry = None
+    if status in GATEWAY_STATUSES and sub_code is None and body_code is None:
+        return  # a gateway's answer (see GATEWAY_STATUSES)
     if (
         entry is None
         or entry.provenance is Provenance.GENERIC
@@ -111,7 +126,7 @@ def _in_catalogue(status: int, sub_code: str | None, body_code: str | None) -> N
         or (body_code is not None and entry.body_code != body_code)
     ):
         code = " ".join(str(p) for p in (status, sub_code, body_code) if p is not None)
-        listed = "`mcapi codes` lists every code"
+        listed = "`mcapi codes` lists every code; 502, 503 and 504 are accepted without codes"
         raise InvalidInput("status", f"{code} is not in the catalogue ({listed})")
 
 
@@ -124,8 +139,9 @@ def _quota_effect(effect: FaultEffect) -> None:
     for name in ("body_code", "retryable"):
         if getattr(effect, name) is not None:
             raise InvalidInput(f"effect.{name}", 'not allowed for a rule at "quota"')
-    if effect.latency_ms:
-        raise InvalidInput("effect.latency_ms", 'not allowed for a rule at "quota"')
+    for name in ("latency_ms", "dribble_bps", "body", "after_execution"):
+        if getattr(effect, name):
+            raise InvalidInput(f"effect.{name}", 'not allowed for a rule at "quota"')
 
 
 # ---- data model ----------------------------------------------------------------------------------
@@ -177,9 +193,15 @@ class FaultEffect:
     retryable: bool | None = None
     reset_ms: int | None = None
     latency_ms: int = 0
+    #: With a 5xx ``status``: answer a proxy's ``text/html`` page (``"html"``) or JSON cut short
+    #: (``"malformed"``) instead of the envelope; 502, 503 and 504 default to ``"html"``.
+    body: BodyKind | None = None
+    #: Send the answer's body at this many bytes per second (alone, or with any other form).
+    dribble_bps: int | None = None
     transport: TransportKind | None = None
-    #: With ``transport``: run the function first, then break the reply (the write happened but
-    #: the client cannot know: the case that must never be blindly retried).
+    #: With ``transport`` or ``status``: run the function first, then break the reply or answer
+    #: the status (the write happened but the client cannot know: the case that must never be
+    #: blindly retried).
     after_execution: bool = False
     item_failures: tuple[InjectedFailure, ...] = ()
 
@@ -192,16 +214,36 @@ class FaultEffect:
         if len(kinds) > 1:
             raise InvalidInput(kinds[1], f"cannot be combined with {kinds[0]} in one effect")
         integer(self.latency_ms, "latency_ms", low=0, high=600_000)
+        if self.dribble_bps is not None:
+            integer(self.dribble_bps, "dribble_bps", low=1, high=100_000_000)
+            if self.transport is not None:
+                raise InvalidInput("dribble_bps", "cannot be combined with transport")
         if self.status is not None:
             integer(self.status, "status", low=400, high=599)
+            if self.status in GATEWAY_STATUSES and self.body is None:
+                object.__setattr__(self, "body", "html")  # a gateway's page, never an envelope
         else:
-            for name in ("sub_code", "body_code", "retryable", "reset_ms"):
+            for name in ("sub_code", "body_code", "retryable", "reset_ms", "body"):
                 if getattr(self, name) is not None:
                     raise InvalidInput(name, "only meaningful with a status")
-        if not kinds and not self.latency_ms:
+        if not kinds and not self.latency_ms and self.dribble_bps is None:
             raise InvalidInput(
-                "", "needs one of status, transport, item_failures, or a latency_ms above 0"
+                "",
+                "needs one of status, transport, item_failures, or a latency_ms or dribble_bps "
+                "above 0",
             )
+        if self.body is not None:
+            if self.body not in BODY_KINDS:
+                raise InvalidInput(
+                    "body", f"must be one of {', '.join(BODY_KINDS)}, got {self.body!r}"
+                )
+            if not 500 <= self.status <= 599:  # type: ignore[operator]
+                raise InvalidInput("body", f"only meaningful with a 5xx status, got {self.status}")
+            for name in ("sub_code", "body_code", "retryable"):
+                if getattr(self, name) is not None:
+                    raise InvalidInput(
+                        name, "not meaningful with body (the answer has no envelope)"
+                    )
         if self.sub_code is not None and not (
             isinstance(self.sub_code, str) and len(self.sub_code) == 4 and self.sub_code.isdigit()
         ):
@@ -220,8 +262,14 @@ class FaultEffect:
             raise InvalidInput(
                 "after_execution", f"must be true or false, got {self.after_execution!r}"
             )
-        if self.after_execution and self.transport is None:
-            raise InvalidInput("after_execution", "only meaningful with a transport fault")
+        if self.after_execution and self.transport is None and self.status is None:
+            raise InvalidInput(
+                "after_execution", "only meaningful with a transport fault or a status"
+            )
+        if self.after_execution and self.status == 429:
+            raise InvalidInput(
+                "after_execution", "not meaningful with 429 (a call over quota never runs)"
+            )
         if self.status is not None:
             _in_catalogue(self.status, self.sub_code, self.body_code)
         if self.transport is not None and self.transport not in TRANSPORT_KINDS:
@@ -244,6 +292,12 @@ class FaultEffect:
         if self.item_failures:
             return "item_failures"
         return "latency"
+
+    @property
+    def replaces_answer(self) -> bool:
+        """Whether the runner answers in the function's place: a transport fault, a status
+        without the envelope, or any answer after the function ran."""
+        return self.transport is not None or self.body is not None or self.after_execution
 
     def failures_for(self, index: int) -> tuple[InjectedFailure, ...]:
         """The failures injected into the item at ``index`` of the request's ``data``."""
@@ -634,6 +688,25 @@ class TransportFaultLogFilter(logging.Filter):
 _TRUNCATED_BODY = (
     b'{"meta": {"status": 200}, "data": [{"emulated": "truncated response"}], "fail": []}'
 )
+_REASONS = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
+            504: "Gateway Timeout"}  # fmt: skip
+
+
+def fault_body(kind: BodyKind, status: int) -> tuple[bytes, str]:
+    """The body and content type of a status answer without the envelope: a proxy's HTML error
+    page (``html``), or an envelope cut off mid-way, so not JSON (``malformed``)."""
+    if kind == "html":
+        title = f"{status} {_REASONS.get(status, 'Server Error')}"
+        page = (
+            f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
+            f"<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+            "</body>\r\n</html>\r\n"
+        )
+        return page.encode("ascii"), "text/html; charset=utf-8"
+    whole = f'{{"meta": {{"status": {status}}}, "data": [], "fail": [{{"errors": [{{"code": "'
+    return whole.encode("ascii"), "application/json"
+
+
 # A space is not allowed in a header name: servers refuse it before writing anything.
 _UNWRITABLE_HEADER = (b"x-mcapi fault", b"reset")
 

@@ -11,6 +11,7 @@ import ipaddress
 from functools import lru_cache
 
 from mcapi._codes import lookup
+from mcapi.emulator._faults import FaultEffect
 from mcapi.emulator._pipeline._call import Call, Verdict, refuse
 from mcapi.emulator._ratelimit import DEFAULT_BUCKET, Decision
 from mcapi.emulator._store import Account, AuthContext
@@ -134,8 +135,16 @@ def check_faults(call: Call) -> Verdict | None:
     effect = rule.effect
     call.fault = effect
     call.fault_rule = rule.id
-    if effect.status is None:
-        return None  # latency, a transport fault or item failures: applied by the runner
+    if effect.status is None or effect.after_execution or effect.body is not None:
+        # latency, a transport fault, item failures, an answer after the function ran or
+        # without the envelope: applied by the runner
+        return None
+    return fault_verdict(call, rule.id, effect)
+
+
+def fault_verdict(call: Call, rule_id: str | None, effect: FaultEffect) -> Verdict:
+    """The envelope answer of a fault with a catalogue ``status``."""
+    assert effect.status is not None
     entry = lookup(effect.status, effect.sub_code, effect.body_code)
     headers: dict[str, str] = {}
     if effect.status == 429 and effect.reset_ms is not None and call.rate is not None:
@@ -144,7 +153,7 @@ def check_faults(call: Call) -> Verdict | None:
     return Verdict(
         entry=entry,
         check="fault",
-        reason=f"fault rule {rule.id} answers {entry.label}",
+        reason=f"fault rule {rule_id} answers {entry.label}",
         retryable=effect.retryable,
         headers=headers,
     )

@@ -24,6 +24,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
 import anyio
 import redis
@@ -31,9 +32,14 @@ from starlette.types import Receive, Scope, Send
 
 from mcapi._codes import lookup
 from mcapi._envelope import ErrorDetail
-from mcapi.emulator._faults import TransportFault, send_transport_fault
+from mcapi.emulator._faults import (
+    FaultEffect,
+    TransportFault,
+    fault_body,
+    send_transport_fault,
+)
 from mcapi.emulator._journal import JournalEntry
-from mcapi.emulator._pipeline._access import settle_rate
+from mcapi.emulator._pipeline._access import fault_verdict, settle_rate
 from mcapi.emulator._pipeline._bearer import is_bearer
 from mcapi.emulator._pipeline._body import MAX_BODY_BYTES
 from mcapi.emulator._pipeline._call import Call, Verdict
@@ -182,15 +188,15 @@ class ApiEndpoint:
             self._journal(call, started, 0, None, "body", "the connection closed mid-body")
             return
         if body is None:
-            await self._send(call, body_too_large(declared), send, started)
+            await self._send(call, body_too_large(declared), send, started, receive)
             return
         try:
-            await self._answer(call, send, started)
+            await self._answer(call, send, started, receive)
         except TransportFault:
             self._journal(call, started, 0, None, "fault", f"transport fault ({call.fault_rule})")
             raise
 
-    async def _answer(self, call: Call, send: Send, started: float) -> None:
+    async def _answer(self, call: Call, send: Send, started: float, receive: Receive) -> None:
         handler = self.unsigned.get(call.path)
         try:
             verdict = run_checks(call, self._checks(call, handler))
@@ -198,9 +204,12 @@ class ApiEndpoint:
             effect = call.fault
             if effect is not None and effect.latency_ms:
                 await anyio.sleep(effect.latency_ms / 1000)
-            if verdict is None and effect is not None and effect.transport is not None:
+            if verdict is None and effect is not None and effect.replaces_answer:
                 if effect.after_execution:
                     await self._execute(call, handler)  # the write happens; its answer is lost
+                if effect.transport is None:
+                    await self._send_fault(call, effect, send, started, receive)
+                    return
                 limits = [(k.lower().encode(), v.encode()) for k, v in rate_headers(call).items()]
                 await send_transport_fault(effect.transport, send, headers=limits)
                 self._journal(
@@ -227,7 +236,56 @@ class ApiEndpoint:
             if call.rate is None:  # the error came before the decision was settled
                 with contextlib.suppress(Exception):  # the limiter failed: no X-RateLimit-*
                     settle_rate(call)
-        await self._send(call, outcome, send, started)
+        await self._send(call, outcome, send, started, receive)
+
+    async def _send_fault(
+        self, call: Call, effect: FaultEffect, send: Send, started: float, receive: Receive
+    ) -> None:
+        """Answer a fault's ``status`` in the function's place: without the envelope (``body``),
+        or as the catalogue entry's envelope (after the function ran)."""
+        assert effect.status is not None
+        ran = " after the function ran" if effect.after_execution else ""
+        if effect.body is None:
+            verdict = fault_verdict(call, call.fault_rule, effect)
+            verdict = replace(verdict, reason=verdict.reason + ran)
+            await self._send(call, verdict, send, started, receive)
+            return
+        body, media_type = fault_body(effect.body, effect.status)
+        headers = rate_headers(call)
+        headers["content-length"] = str(len(body))
+        reason = f"fault rule {call.fault_rule} answers {effect.status} with a {effect.body} body"
+        self._journal(call, started, effect.status, None, "fault", reason + ran)
+        await send({"type": "http.response.start", "status": effect.status,
+                    "headers": header_list(headers, media_type)})  # fmt: skip
+        await self._send_body(call, body, send, receive, more=False)
+
+    async def _send_body(
+        self, call: Call, body: bytes, send: Send, receive: Receive, *, more: bool
+    ) -> None:
+        """Send ``body``, at the fault's ``dribble_bps`` when it has one: in chunks of a tenth of
+        a second's worth (at least one byte), each after the time it takes at that rate. A
+        client that leaves meanwhile (its timeout) stops the dribble: nobody is left to send to."""
+        rate = call.fault.dribble_bps if call.fault is not None else None
+        if rate is None or not body:
+            await send({"type": "http.response.body", "body": body, "more_body": more})
+            return
+        size = max(1, rate // 10)
+
+        async def watch(scope: anyio.CancelScope) -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            scope.cancel()
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(watch, tasks.cancel_scope)
+            for offset in range(0, len(body), size):
+                chunk = body[offset : offset + size]
+                await anyio.sleep(len(chunk) / rate)
+                last = offset + size >= len(body)
+                await send(
+                    {"type": "http.response.body", "body": chunk, "more_body": more or not last}
+                )
+            tasks.cancel_scope.cancel()
 
     def _checks(self, call: Call, handler: UnsignedHandler | None) -> tuple[Check, ...]:
         if handler is not None:
@@ -279,7 +337,7 @@ class ApiEndpoint:
 
     async def _send(
         self, call: Call, outcome: Verdict | FunctionResult | StreamResult, send: Send,
-        started: float,
+        started: float, receive: Receive,
     ) -> None:  # fmt: skip
         if isinstance(outcome, StreamResult):
             headers = rate_headers(call)
@@ -287,7 +345,7 @@ class ApiEndpoint:
             await send({"type": "http.response.start", "status": 200,
                         "headers": header_list(headers, outcome.media_type)})  # fmt: skip
             for chunk in outcome.chunks:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                await self._send_body(call, chunk, send, receive, more=True)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             self._journal(call, started, 200, None, "function", "file streamed")
             return
@@ -308,7 +366,7 @@ class ApiEndpoint:
         else:
             pairs = json_headers(call, body)
         await send({"type": "http.response.start", "status": status, "headers": pairs})
-        await send({"type": "http.response.body", "body": body, "more_body": False})
+        await self._send_body(call, body, send, receive, more=False)
 
     def _journal(
         self, call: Call, started: float, status: int, verdict: Verdict | None, check: str,
