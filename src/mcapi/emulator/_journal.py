@@ -284,11 +284,13 @@ class Journal:
 class RedisJournal(Journal):
     """The journal of a shared deployment: one Redis stream (``key``) capped at ``maxlen``
     entries, which every process appends to, so that a lookup through any process finds the calls
-    every process answered."""
+    every process answered. While Redis does not answer, entries are kept in this process's memory
+    (and shown after the stream's), so the calls answered 500 0006 meanwhile are journalled."""
 
     def __init__(self, redis_url: str, *, key: str, maxlen: int = 1000) -> None:
         super().__init__(maxlen)
         self._client: redis.Redis = redis.Redis.from_url(redis_url)
+        self._errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
         self._key = key
         self._cap = maxlen
 
@@ -297,24 +299,35 @@ class RedisJournal(Journal):
         return self._cap
 
     def __len__(self) -> int:
-        return int(self._client.xlen(self._key))
+        try:
+            shared = int(self._client.xlen(self._key))
+        except self._errors:
+            shared = 0
+        return shared + super().__len__()
 
     def record(self, entry: JournalEntry) -> JournalEntry:
         entry = _cleaned(entry)
         data = json.dumps(entry.to_dict(), ensure_ascii=False)
-        self._client.xadd(self._key, {"e": data}, maxlen=self._cap, approximate=False)
+        try:
+            self._client.xadd(self._key, {"e": data}, maxlen=self._cap, approximate=False)
+        except self._errors:
+            return super().record(entry)
         return entry
 
     def _snapshot(self) -> list[JournalEntry]:
         out = []
-        stream: Any = self._client.xrange(self._key)
+        try:
+            stream: Any = self._client.xrange(self._key)
+        except self._errors:
+            stream = []
         for _, fields in stream:
             data = json.loads(fields[b"e"])
             data["body_codes"] = tuple(data["body_codes"])
             out.append(JournalEntry(**data))
-        return out
+        return out + super()._snapshot()
 
     def clear(self) -> None:
+        super().clear()
         self._client.delete(self._key)
 
     def close(self) -> None:
