@@ -49,6 +49,11 @@ async def test_a_literal_bodys_integers_stay_in_the_databases_range(
         )
 
 
+async def test_a_literal_body_with_a_finite_float_is_accepted(api: Api) -> None:
+    response = await api.call(ACCOUNT, body=b"{'data': [], 'meta': {'x': [1.5, -0.0]}}")
+    assert response.status_code == 200, response.text
+
+
 async def test_a_literal_body_with_an_infinite_number_is_refused(api: Api) -> None:
     response = await api.call(ACCOUNT, body=b"{'data': [], 'meta': {'x': [1e999]}}")
     assert code_of(response) == "400 err_request_malformed"
