@@ -66,9 +66,8 @@ def says_invalid_token(response: httpx.Response) -> bool:
 
 
 class TokenAuth(httpx.Auth):
-    """Sets ``Authorization: Bearer <token>`` on each attempt, fetching the token when needed."""
-
-    requires_request_body = True
+    """Sets ``Authorization: Bearer <token>`` on each attempt, fetching the token when needed
+    (the body is not signed: the flow never reads it)."""
 
     def __init__(self, credentials: OAuthCredentials, clock: Callable[[], float]) -> None:
         self.credentials = credentials
@@ -159,7 +158,6 @@ class TokenAuth(httpx.Auth):
     def sync_auth_flow(
         self, request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, None]:
-        request.read()
         token = self._usable()
         if token is None:
             with self._lock:
@@ -189,7 +187,6 @@ class TokenAuth(httpx.Auth):
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        await request.aread()
         if self._async_lock is None:
             self._async_lock = asyncio.Lock()
         token = self._usable()
