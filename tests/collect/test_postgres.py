@@ -3,22 +3,20 @@ expires; two collector processes on one store never write the same stream at onc
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
 
 from mcapi.collect import LeaseLost, PostgresCheckpoints
 from tests.collect.conftest import Tenant, cli_env, read_output
+from tests.conftest import postgres_schema
 
 pytestmark = pytest.mark.postgres
 
@@ -26,20 +24,8 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A URL whose connections use a schema of their own, dropped afterwards."""
-    base = os.environ.get("MCAPI_TEST_POSTGRES_URL")
-    if not base:
-        pytest.skip("MCAPI_TEST_POSTGRES_URL is not set: no PostgreSQL to test the lease store")
-    schema = f"collect_{uuid.uuid4().hex[:10]}"
-    engine = sa.create_engine(base)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    joiner = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{joiner}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        engine.dispose()
+    with postgres_schema("collect", "no PostgreSQL to test the lease store") as url:
+        yield url
 
 
 def _expire(store: PostgresCheckpoints, stream: str) -> None:

@@ -13,11 +13,9 @@ Each test runs on a SQLite file and on PostgreSQL (a schema of its own, dropped 
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,6 +36,7 @@ from mcapi.emulator._store._migrate import (
     target_metadata,
     upgrade,
 )
+from tests.conftest import postgres_schema
 
 STARTERS = 6
 
@@ -48,20 +47,8 @@ def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite-file":
         yield f"sqlite:///{tmp_path / 'fresh.db'}"
         return
-    base = os.environ.get("MCAPI_TEST_POSTGRES_URL")
-    if not base:
-        pytest.skip("MCAPI_TEST_POSTGRES_URL is not set: the PostgreSQL variant did not run")
-    schema = f"migrate_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(base)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        engine.dispose()
+    with postgres_schema("migrate", "the PostgreSQL variant did not run") as url:
+        yield url
 
 
 def _pre_migration_database(url: str) -> None:

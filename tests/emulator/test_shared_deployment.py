@@ -12,10 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-import sqlalchemy as sa
 
 from mcapi._signing import format_date, signed_headers
 from mcapi.emulator import Emulator, EmulatorConfig
+from tests.conftest import postgres_schema
 from tests.emulator.conftest import Api, code_of
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.anyio]
@@ -34,18 +34,8 @@ def redis_url() -> str:
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A PostgreSQL schema of the test's own."""
-    base = os.environ.get("MCAPI_TEST_POSTGRES_URL")
-    if not base:
-        pytest.skip("MCAPI_TEST_POSTGRES_URL is not set: the shared deployment was not tested")
-    schema = f"shared_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(base)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in base else "?"
-    yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    with engine.begin() as conn:
-        conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-    engine.dispose()
+    with postgres_schema("shared", "the shared deployment was not tested") as url:
+        yield url
 
 
 @pytest.fixture
