@@ -30,11 +30,11 @@ from mcapi.client._bounded import UNTIL
 from mcapi.client._core import CallState, Core, Exchange, Outcome, Step, TransportFailure
 from mcapi.client._credentials import AnyCredentials, OAuthCredentials
 from mcapi.client._limiter import Pacer
-from mcapi.client._oauth import TokenAuth
+from mcapi.client._oauth import TokenAuth, decode_json
 from mcapi.client._result import AttemptEvent
 from mcapi.client._retry import RetryBudget, RetryPolicy
 
-__all__ = ["EventHook", "ShellBase", "classify_transport_error", "encode_body"]
+__all__ = ["EventHook", "ShellBase", "classify_transport_error", "decode_json", "encode_body"]
 
 log = logging.getLogger("mcapi.client")
 
@@ -83,14 +83,6 @@ def encode_body(
         return _EMPTY_BODY
     body = render_request(data, page_size=page_size, page_token=page_token)
     return json.dumps(body, separators=(",", ":")).encode("utf-8")
-
-
-def decode_json(response: httpx.Response) -> Any:
-    """The decoded JSON body, or ``None`` when it is not JSON."""
-    try:
-        return json.loads(response.content) if response.content else None
-    except ValueError:
-        return None
 
 
 def is_file(response: httpx.Response) -> bool:

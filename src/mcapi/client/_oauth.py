@@ -37,7 +37,7 @@ from mcapi._errors import RemoteProtocolError, api_error
 from mcapi._signing import new_request_id
 from mcapi.client._credentials import OAuthCredentials
 
-__all__ = ["RENEW_BEFORE", "TOKEN_PATH", "TokenAuth", "says_invalid_token"]
+__all__ = ["RENEW_BEFORE", "TOKEN_PATH", "TokenAuth", "decode_json", "says_invalid_token"]
 
 #: Seconds before expiry at which a token is renewed rather than used.
 RENEW_BEFORE = 60.0
