@@ -10,7 +10,8 @@ so that no call meets 429) serves both contestants, in the same run, round after
   four headers) and decodes the JSON answer - the least a correct client must do;
 * ``mcapi``: ``Client.call("/api/account/get-account")`` - the auth flow, the pacer, the core's
   classification through the catalogue, the ``Result`` with its rate-limit headers, the event
-  machinery and logging checks.
+  machinery and logging checks. (Its httpx client reads an answer for cookies only when the
+  answer sets one; a plain ``httpx.Client``, as in ``raw``, does that work for every answer.)
 
 The same pair runs again with asyncio (``httpx.AsyncClient`` vs ``AsyncClient``, ``--concurrency``
 tasks each). Then both pairs again on API 2.0, with the demo's API 2.0 application:

@@ -35,6 +35,7 @@ SUBSTITUTIONS: tuple[tuple[str, str], ...] = (
     (r"\b__aenter__\b", "__enter__"),
     (r"\b__aexit__\b", "__exit__"),
     (r"\bbound_async\b", "bound_sync"),
+    (r"\bAsyncHttpClient\b", "HttpClient"),
 )
 
 #: What may differ after the rewriting, and why: ``-`` lines are the sync shell's, ``+`` lines

@@ -42,6 +42,7 @@ from mcapi.client._credentials import (
     credentials_from_env,
     load_profile,
 )
+from mcapi.client._http import AsyncHttpClient
 from mcapi.client._paginate import aiter_items, aiter_pages
 from mcapi.client._result import Result
 from mcapi.client._retry import RetryBudget, RetryPolicy
@@ -128,7 +129,7 @@ class AsyncClient(ShellBase):
         self._sleep = sleep or asyncio.sleep
         self._renew_lock = asyncio.Lock()
         self._attempt_seconds = attempt_seconds(timeout)
-        self._http = httpx.AsyncClient(
+        self._http = AsyncHttpClient(
             transport=transport,
             timeout=timeout,
             follow_redirects=False,

@@ -46,6 +46,7 @@ from mcapi.client._credentials import (
     credentials_from_env,
     load_profile,
 )
+from mcapi.client._http import HttpClient
 from mcapi.client._paginate import iter_items, iter_pages
 from mcapi.client._result import Result
 from mcapi.client._retry import RetryBudget, RetryPolicy
@@ -129,7 +130,7 @@ class Client(ShellBase):
         self._init_shell(**options)
         self._sleep = sleep or time.sleep
         self._attempt_seconds = attempt_seconds(timeout)
-        self._http = httpx.Client(
+        self._http = HttpClient(
             transport=transport,
             timeout=timeout,
             follow_redirects=False,
