@@ -175,6 +175,19 @@ class ApiEndpoint:
             body, gone = b"", True
         else:
             gone = False
+        reads = state.call_reads
+        pin = reads.begin() if reads is not None else None
+        try:
+            await self._call(scope, receive, send, started, headers, body, gone, declared)
+        finally:
+            if reads is not None and pin is not None:
+                reads.end(pin)
+
+    async def _call(
+        self, scope: Scope, receive: Receive, send: Send, started: float,
+        headers: dict[str, str], body: bytes | None, gone: bool, declared: int | None,
+    ) -> None:  # fmt: skip
+        state = self.state
         call = Call(
             state=state,
             method=scope["method"],
