@@ -534,6 +534,10 @@ class FaultEngine:
                 for live in self._rules.values()
             ]
 
+    def has_rules(self, at: Step) -> bool:
+        """Whether any rule is installed at step ``at`` (nothing is counted)."""
+        return bool(self._steps[at])
+
     def match(self, path: str, user: str | None, at: Step = "fault") -> FaultRule | None:
         """Count this call against every rule of step ``at``; the first rule that fires, or
         None."""
@@ -660,6 +664,9 @@ class RedisFaultEngine(FaultEngine):
             {**rule.to_dict(), "calls": count(serial, "calls"), "applied": count(serial, "applied")}
             for serial, rule, _ in rules
         ]
+
+    def has_rules(self, at: Step) -> bool:
+        return any(rule.at == at for _, rule, _ in self._load())
 
     def match(self, path: str, user: str | None, at: Step = "fault") -> FaultRule | None:
         rules = [

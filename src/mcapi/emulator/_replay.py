@@ -27,6 +27,11 @@ def replay_key(request_id: str) -> str:
     return f"sha256:{digest}"
 
 
+def expiry_ms(window: float) -> int:
+    """How long Redis keeps a request id: the window, at least a millisecond."""
+    return max(1, int(window * 1000))
+
+
 class ReplayCache(Protocol):
     def first_use(self, request_id: str, *, now: float, window: float) -> bool:
         """True the first time ``request_id`` is seen within ``window`` seconds."""
@@ -86,16 +91,20 @@ class MemoryReplayCache:
 
 
 class RedisReplayCache:
-    """``SET key NX`` with an expiry: atomic across processes."""
+    """``SET key NX`` with an expiry: atomic across processes. A signed call's check is made by
+    the shared rate limiter's script, in the quota step's round trip
+    (``RedisRateLimiter.acquire_first_use``; see ``mcapi.emulator._pipeline._binding``)."""
 
     def __init__(self, url: str, *, prefix: str = "mcapi:replay:") -> None:
         self._client = redis.Redis.from_url(url)
         self._prefix = prefix
 
+    def key(self, request_id: str) -> str:
+        """The Redis key that remembers ``request_id``."""
+        return self._prefix + replay_key(request_id)
+
     def first_use(self, request_id: str, *, now: float, window: float) -> bool:
-        key = self._prefix + replay_key(request_id)
-        expiry = max(1, int(window * 1000))
-        return bool(self._client.set(key, str(now), nx=True, px=expiry))
+        return bool(self._client.set(self.key(request_id), str(now), nx=True, px=expiry_ms(window)))
 
     def reset(self) -> None:
         batch = list(self._client.scan_iter(match=self._prefix + "*", count=1000))
