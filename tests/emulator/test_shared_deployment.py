@@ -236,6 +236,54 @@ def test_the_shared_engine_matches_as_the_memory_one(pair: tuple[Emulator, Emula
     assert b.faults.state() == alone.state()
 
 
+# ---- replay -------------------------------------------------------------------------------------
+
+
+async def test_a_request_id_used_through_one_process_is_refused_by_the_other_and_takes_no_token(
+    apis: tuple[Api, Api],
+) -> None:
+    a, b = apis
+    sent = a.headers(ACCOUNT)
+    first = await a.http.post(ACCOUNT, json={"data": []}, headers=sent)
+    assert first.status_code == 200
+    again = await b.http.post(ACCOUNT, json={"data": []}, headers=sent)
+    assert code_of(again) == "401 0004 err_xdk_invalid_signature"
+    [entry] = b.emu.journal.entries(request_id=sent["x-mc-req-id"], status=401)
+    assert entry.reason.startswith("replay: x-mc-req-id already used")
+    # the quota check ran with the replay check in one script, which took nothing
+    remaining = first.headers["X-RateLimit-Remaining"]
+    assert again.headers["X-RateLimit-Remaining"] == remaining
+
+
+async def test_a_call_refused_after_the_signature_check_still_spends_its_request_id(
+    apis: tuple[Api, Api],
+) -> None:
+    a, b = apis
+    keys = await a.binding_for("reader@demo.example", ttl_seconds=3600)
+    sent = a.headers(ACCOUNT, keys)
+    a.emu.admin.lock_user("reader@demo.example")
+    locked = await a.http.post(ACCOUNT, json={"data": []}, headers=sent)
+    assert code_of(locked) == "401 0010 err_xdk_account_locked"
+    a.emu.admin.unlock_user("reader@demo.example")
+    again = await b.http.post(ACCOUNT, json={"data": []}, headers=sent)
+    assert code_of(again) == "401 0004 err_xdk_invalid_signature"
+    assert (await b.call(ACCOUNT, keys=keys)).status_code == 200
+
+
+async def test_a_replayed_call_is_not_counted_by_a_quota_rule(apis: tuple[Api, Api]) -> None:
+    from mcapi.emulator import FaultRule
+
+    a, b = apis
+    a.emu.faults.add(FaultRule.forced_quota(ACCOUNT, call_number=2, reset_ms=1500))
+    sent = a.headers(ACCOUNT)
+    assert (await a.http.post(ACCOUNT, json={"data": []}, headers=sent)).status_code == 200
+    again = await b.http.post(ACCOUNT, json={"data": []}, headers=sent)
+    assert code_of(again) == "401 0004 err_xdk_invalid_signature"
+    assert code_of(await b.call(ACCOUNT)) == "429 0008 err_xdk_rate_limit_exceeded"
+    [state] = a.emu.faults.state()
+    assert (state["calls"], state["applied"]) == (2, 1)
+
+
 # ---- journal ------------------------------------------------------------------------------------
 
 

@@ -12,7 +12,8 @@ from where it stands.
 :class:`Clock` keeps its state (an offset from wall time, or the instant it is frozen at) in
 memory: one process. :class:`RedisClock` keeps it under one Redis key of the deployment's
 namespace and reads it at every reading of the time, so that every process of a shared deployment
-sees the same instant, and a move made through one process applies on all of them at once.
+sees the same instant, and a move made through one process applies on all of them at once (a call
+reads it once, at its start, with the rest of what it needs from Redis: ``_shared``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+
+from mcapi.emulator._shared import pinned
 
 if TYPE_CHECKING:
     import redis
@@ -150,6 +153,13 @@ class RedisClock(Clock):
         #: The state last read: what the clock keeps showing while Redis does not answer (the
         #: calls then answer 500 0006 at their own Redis step, and readiness says Redis is down).
         self._last: ClockState = (0.0, None)
+        #: Changes made through this object (a call's pinned reading taken before one is stale).
+        self.epoch = 0
+
+    @property
+    def pinned_key(self) -> str:
+        """The key a call of the deployment reads at its start (``mcapi.emulator._shared``)."""
+        return self._key
 
     @staticmethod
     def _parse(raw: Any) -> ClockState:
@@ -160,6 +170,9 @@ class RedisClock(Clock):
         return float(data.get("offset", 0.0)), (None if frozen is None else float(frozen))
 
     def _load(self) -> ClockState:
+        found, raw = pinned(self)
+        if found:
+            return self._parse(raw)
         with contextlib.suppress(*self._errors):
             self._last = self._parse(self._client.get(self._key))
         return self._last
@@ -177,7 +190,10 @@ class RedisClock(Clock):
                 pipe.set(self._key, json.dumps({"offset": offset, "frozen_at": frozen}))
             result[:] = [value]
 
-        self._client.transaction(apply, self._key)
+        try:
+            self._client.transaction(apply, self._key)
+        finally:
+            self.epoch += 1
         return result[0]
 
     def close(self) -> None:

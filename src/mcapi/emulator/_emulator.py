@@ -20,6 +20,7 @@ from mcapi.emulator._journal import Journal, RedisJournal
 from mcapi.emulator._operations import Admin
 from mcapi.emulator._ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from mcapi.emulator._replay import MemoryReplayCache, RedisReplayCache, ReplayCache
+from mcapi.emulator._shared import CallReads, Pinnable
 from mcapi.emulator._state import EmulatorState
 from mcapi.emulator._store import Store, ensure_demo
 from mcapi.emulator._store._demo import DEMO_DATA
@@ -132,6 +133,7 @@ class Emulator:
         clock = Clock()
         faults = FaultEngine()
         journal = Journal(settings.journal_size)
+        call_reads: CallReads | None = None
         #: The prefix of this deployment's Redis keys (``mcapi:<namespace>:``), when it uses Redis.
         self.redis_namespace: str | None = None
         if redis_url:
@@ -139,15 +141,18 @@ class Emulator:
             self.redis_namespace = namespace
             limiter = RedisRateLimiter(redis_url, prefix=f"mcapi:{namespace}:ratelimit:")
             replay = RedisReplayCache(redis_url, prefix=f"mcapi:{namespace}:replay:")
-            if self.store.dialect != "sqlite":  # SQLite's own data_version already tells
+            shared = self.store.dialect != "sqlite"  # SQLite's own data_version already tells
+            if shared:
                 self.store.share_changes(redis_url, f"mcapi:{namespace}:store:changes")
-                # The replay check's round trip reads the counter too: one round trip fewer.
-                replay.watch(f"mcapi:{namespace}:store:changes", self.store.observe_changes)
-            clock = RedisClock(redis_url, key=f"mcapi:{namespace}:clock")
-            faults = RedisFaultEngine(redis_url, prefix=f"mcapi:{namespace}:faults:")
+            redis_clock = RedisClock(redis_url, key=f"mcapi:{namespace}:clock")
+            redis_faults = RedisFaultEngine(redis_url, prefix=f"mcapi:{namespace}:faults:")
+            clock, faults = redis_clock, redis_faults
             journal = RedisJournal(
                 redis_url, key=f"mcapi:{namespace}:journal", maxlen=settings.journal_size
             )
+            # Each call reads the clock, the rules and the change counter in one round trip.
+            owners: tuple[Pinnable, ...] = (redis_clock, redis_faults)
+            call_reads = CallReads(redis_url, (*owners, self.store) if shared else owners)
         self.state = EmulatorState(
             store=self.store,
             functions=function_table(),
@@ -158,6 +163,7 @@ class Emulator:
             replay=replay,
             journal=journal,
             redis_url=redis_url or None,
+            call_reads=call_reads,
         )
         self.app = create_app(self.state)
         self.base_url = base_url
@@ -250,3 +256,5 @@ class Emulator:
             self.state.faults.close()
         if isinstance(self.state.journal, RedisJournal):
             self.state.journal.close()
+        if self.state.call_reads is not None:
+            self.state.call_reads.close()

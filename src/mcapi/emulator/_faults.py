@@ -27,7 +27,8 @@ holds both kinds, so the admin listing, ``clear`` and ``reset`` cover every way 
 
 ``FaultEngine`` keeps the rules and their counts in memory (one process); ``RedisFaultEngine``
 keeps them in the deployment's Redis namespace, so that every process of a shared deployment
-applies the same rules and numbers the calls of all of them as one sequence.
+applies the same rules and numbers the calls of all of them as one sequence (a call reads the
+rules once, at its start, with the rest of what it needs from Redis: ``_shared``).
 
 A ``FaultEffect`` is one of: an error answer from the catalogue (``status`` with optional
 ``sub_code``, ``body_code``, ``retryable``, and ``reset_ms`` for 429), a 5xx answer without the
@@ -73,6 +74,7 @@ from typing import Any, Literal
 
 import redis
 
+from mcapi.emulator._shared import pinned
 from mcapi.emulator._validation import (
     InvalidInput,
     integer,
@@ -532,6 +534,10 @@ class FaultEngine:
                 for live in self._rules.values()
             ]
 
+    def has_rules(self, at: Step) -> bool:
+        """Whether any rule is installed at step ``at`` (nothing is counted)."""
+        return bool(self._steps[at])
+
     def match(self, path: str, user: str | None, at: Step = "fault") -> FaultRule | None:
         """Count this call against every rule of step ``at``; the first rule that fires, or
         None."""
@@ -568,6 +574,13 @@ class RedisFaultEngine(FaultEngine):
         self._serial_key = f"{prefix}serial"
         #: the raw list last read and what it parses to: (serial, rule, casefolded user)
         self._cache: tuple[bytes, builtins.list[tuple[int, FaultRule, str | None]]] = (b"", [])
+        #: Changes made through this engine (a call's pinned rules read before one are stale).
+        self.epoch = 0
+
+    @property
+    def pinned_key(self) -> str:
+        """The key a call of the deployment reads at its start (``mcapi.emulator._shared``)."""
+        return self._rules_key
 
     def _parse(self, raw: Any) -> builtins.list[tuple[int, FaultRule, str | None]]:
         if not isinstance(raw, bytes) or not raw:
@@ -583,7 +596,8 @@ class RedisFaultEngine(FaultEngine):
         return parsed
 
     def _load(self) -> builtins.list[tuple[int, FaultRule, str | None]]:
-        return self._parse(self._client.get(self._rules_key))
+        found, raw = pinned(self)
+        return self._parse(raw if found else self._client.get(self._rules_key))
 
     @staticmethod
     def _dump(rules: Sequence[tuple[int, FaultRule, str | None]]) -> str:
@@ -608,7 +622,10 @@ class RedisFaultEngine(FaultEngine):
             pipe.set(self._rules_key, self._dump([*rules, (serial, installed, user)]))
             chosen[:] = [rule_id]
 
-        self._client.transaction(apply, self._rules_key)
+        try:
+            self._client.transaction(apply, self._rules_key)
+        finally:
+            self.epoch += 1
         return chosen[0]
 
     def remove(self, rule_id: str) -> None:
@@ -622,10 +639,16 @@ class RedisFaultEngine(FaultEngine):
             pipe.set(self._rules_key, self._dump(kept))
             pipe.hdel(self._counts_key, f"{gone[0]}:calls", f"{gone[0]}:applied")
 
-        self._client.transaction(apply, self._rules_key)
+        try:
+            self._client.transaction(apply, self._rules_key)
+        finally:
+            self.epoch += 1
 
     def clear(self) -> None:
-        self._client.delete(self._rules_key, self._counts_key)
+        try:
+            self._client.delete(self._rules_key, self._counts_key)
+        finally:
+            self.epoch += 1
 
     def list(self) -> builtins.list[FaultRule]:
         return [rule for _, rule, _ in self._load()]
@@ -641,6 +664,9 @@ class RedisFaultEngine(FaultEngine):
             {**rule.to_dict(), "calls": count(serial, "calls"), "applied": count(serial, "applied")}
             for serial, rule, _ in rules
         ]
+
+    def has_rules(self, at: Step) -> bool:
+        return any(rule.at == at for _, rule, _ in self._load())
 
     def match(self, path: str, user: str | None, at: Step = "fault") -> FaultRule | None:
         rules = [

@@ -257,6 +257,15 @@ return {allowed, tokens, reset}
 """
 
 
+#: The same script after a replay check (``RedisRateLimiter.acquire_first_use``): ``KEYS[2]`` is
+#: the request id's replay key, set unless it exists; when it does, nothing else happens.
+_LUA_FIRST_USE = (
+    "if not redis.call('SET', KEYS[2], ARGV[6], 'NX', 'PX', ARGV[7]) then\n"
+    "  return {-1, 0, 0}\n"
+    "end\n" + _LUA
+)
+
+
 class RedisRateLimiter:
     """Token buckets in Redis, shared by every emulator process that points at the same server.
 
@@ -277,6 +286,7 @@ class RedisRateLimiter:
         self._prefix = prefix
         self._idle_ms = idle_ms
         self._script = self._client.register_script(_LUA)
+        self._first_use_script = self._client.register_script(_LUA_FIRST_USE)
 
     def _call(
         self, key: str, bucket: str, limit: int, reset_ms: int, now: float, consume: bool
@@ -294,6 +304,30 @@ class RedisRateLimiter:
     def peek(self, key: str, bucket: str, *, limit: int, reset_ms: int, now: float) -> Decision:
         """The headers the bucket would show now, without taking a call."""
         return self._call(key, bucket, limit, reset_ms, now, False)
+
+    def acquire_first_use(
+        self, key: str, bucket: str, *, limit: int, reset_ms: int, now: float,
+        replay_key: str, seen_at: float, window_ms: int,
+    ) -> Decision | None:  # fmt: skip
+        """The replay check and :meth:`acquire` in one atomic script (one round trip): ``None``
+        when ``replay_key`` is already set (a replay: no token taken), else the decision, the key
+        now set to ``seen_at`` for ``window_ms``."""
+        _check_quota(limit, reset_ms)
+        args: list[int | str] = [
+            _to_us(now),
+            limit,
+            reset_ms * 1000,
+            1,
+            self._idle_ms,
+            str(seen_at),
+            window_ms,
+        ]
+        keys = [f"{self._prefix}{key}|{bucket}", replay_key]
+        result: Any = self._first_use_script(keys=keys, args=args)
+        allowed, remaining, reset = (int(v) for v in result)
+        if allowed < 0:
+            return None
+        return Decision(bool(allowed), limit, remaining, reset)
 
     def reset(self) -> None:
         """Every bucket under this limiter's prefix full again."""

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import time
 from collections import OrderedDict
-from collections.abc import Callable
 from typing import Protocol
 
 import redis
@@ -27,6 +25,11 @@ def replay_key(request_id: str) -> str:
         return request_id
     digest = hashlib.sha256(request_id.encode("utf-8", "surrogatepass")).hexdigest()
     return f"sha256:{digest}"
+
+
+def expiry_ms(window: float) -> int:
+    """How long Redis keeps a request id: the window, at least a millisecond."""
+    return max(1, int(window * 1000))
 
 
 class ReplayCache(Protocol):
@@ -88,34 +91,20 @@ class MemoryReplayCache:
 
 
 class RedisReplayCache:
-    """``SET key NX`` with an expiry: atomic across processes.
-
-    :meth:`watch` reads one more key in the same round trip (the store's change counter), so
-    that a signed call's replay check also refreshes the store's read cache version."""
+    """``SET key NX`` with an expiry: atomic across processes. A signed call's check is made by
+    the shared rate limiter's script, in the quota step's round trip
+    (``RedisRateLimiter.acquire_first_use``; see ``mcapi.emulator._pipeline._binding``)."""
 
     def __init__(self, url: str, *, prefix: str = "mcapi:replay:") -> None:
         self._client = redis.Redis.from_url(url)
         self._prefix = prefix
-        self._watched: tuple[str, Callable[[int, float], None]] | None = None
 
-    def watch(self, key: str, observe: Callable[[int, float], None]) -> None:
-        """Read ``key`` with every check and pass ``observe`` its value (0 when absent) and the
-        ``time.monotonic()`` taken before the round trip."""
-        self._watched = (key, observe)
+    def key(self, request_id: str) -> str:
+        """The Redis key that remembers ``request_id``."""
+        return self._prefix + replay_key(request_id)
 
     def first_use(self, request_id: str, *, now: float, window: float) -> bool:
-        key = self._prefix + replay_key(request_id)
-        expiry = max(1, int(window * 1000))
-        if self._watched is None:
-            return bool(self._client.set(key, str(now), nx=True, px=expiry))
-        watched, observe = self._watched
-        pipe = self._client.pipeline(transaction=False)
-        pipe.set(key, str(now), nx=True, px=expiry)
-        pipe.get(watched)
-        started = time.monotonic()
-        first, value = pipe.execute()
-        observe(int(value or 0), started)
-        return bool(first)
+        return bool(self._client.set(self.key(request_id), str(now), nx=True, px=expiry_ms(window)))
 
     def reset(self) -> None:
         batch = list(self._client.scan_iter(match=self._prefix + "*", count=1000))

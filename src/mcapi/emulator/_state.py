@@ -12,6 +12,7 @@ from mcapi.emulator._jobs import JobRunner
 from mcapi.emulator._journal import Journal
 from mcapi.emulator._ratelimit import MemoryRateLimiter, RateLimiter
 from mcapi.emulator._replay import MemoryReplayCache, ReplayCache
+from mcapi.emulator._shared import CallReads
 from mcapi.emulator._store import Store
 from mcapi.emulator.functions._registry import FunctionSpec
 
@@ -32,3 +33,6 @@ class EmulatorState:
     redis_url: str | None = None
     #: The admin operations that run off the event loop (``/_emulator/jobs``).
     jobs: JobRunner = field(default_factory=JobRunner)
+    #: A shared deployment's one round trip at the start of every call (clock, fault rules,
+    #: the store's change counter).
+    call_reads: CallReads | None = None

@@ -12,8 +12,10 @@ from functools import lru_cache
 
 from mcapi._codes import lookup
 from mcapi.emulator._faults import FaultEffect
+from mcapi.emulator._pipeline._binding import replay_verdict, settle_replay
 from mcapi.emulator._pipeline._call import Call, Verdict, refuse
-from mcapi.emulator._ratelimit import DEFAULT_BUCKET, Decision
+from mcapi.emulator._ratelimit import DEFAULT_BUCKET, Decision, RedisRateLimiter
+from mcapi.emulator._replay import RedisReplayCache, expiry_ms
 from mcapi.emulator._store import Account, AuthContext
 from mcapi.emulator._store._api2 import Api2AuthContext
 
@@ -80,15 +82,32 @@ def check_quota(call: Call) -> Verdict | None:
     state = call.state
     path = call.spec.path
     bucket, limit, reset_ms = user_bucket(call.auth.account, path)
+    if call.pending_replay is not None and state.faults.has_rules("quota"):
+        replayed = settle_replay(call, None)  # a replay is not counted by the quota rules
+        if replayed is not None:
+            return replayed
     forced = state.faults.match(path, call.auth.user.email, at="quota")
     if forced is not None:  # a quota rule: answered as a spent quota, no token taken
         assert forced.effect.reset_ms is not None
         call.rate = Decision(False, limit, 0, forced.effect.reset_ms)
         call.fault_rule = forced.id
         return _quota_verdict(call, f"forced quota rule {forced.id}: call to {path} refused")
-    call.rate = state.limiter.acquire(
-        quota_key(call.auth), bucket, limit=limit, reset_ms=reset_ms, now=call.now
-    )
+    key = quota_key(call.auth)
+    limiter, replay = state.limiter, state.replay
+    if call.pending_replay is not None:
+        assert isinstance(limiter, RedisRateLimiter) and isinstance(replay, RedisReplayCache)
+        request_id, reference = call.pending_replay
+        call.pending_replay = None
+        decision = limiter.acquire_first_use(
+            key, bucket, limit=limit, reset_ms=reset_ms, now=call.now,
+            replay_key=replay.key(request_id), seen_at=reference,
+            window_ms=expiry_ms(state.config.replay_seconds),
+        )  # fmt: skip
+        if decision is None:
+            return replay_verdict(call)
+        call.rate = decision
+    else:
+        call.rate = limiter.acquire(key, bucket, limit=limit, reset_ms=reset_ms, now=call.now)
     if not call.rate.allowed:
         which = f"the quota of {path}" if bucket != DEFAULT_BUCKET else "the user's quota"
         return _quota_verdict(

@@ -1,11 +1,18 @@
 """Checks 7-11: the binding exists, is not revoked, signs correctly, its user may log in, and it
-has not expired."""
+has not expired.
+
+In a shared deployment (Redis) the signature check leaves the replay check to the rate limiter's
+script, so that a signed call makes one round trip for both: the checks between them (user state,
+expiry, address, permission) read nothing from Redis, and a call one of them refuses, or that a
+quota fault rule may answer, has its request id checked on its own (:func:`settle_replay`)."""
 
 from __future__ import annotations
 
 from mcapi._errors import ProtocolError
 from mcapi._signing import parse_date, verify
 from mcapi.emulator._pipeline._call import Call, Verdict, refuse
+from mcapi.emulator._ratelimit import RedisRateLimiter
+from mcapi.emulator._replay import RedisReplayCache
 
 
 def check_access_key(call: Call) -> Verdict | None:
@@ -77,13 +84,38 @@ def check_signature(call: Call) -> Verdict | None:
             "signature mismatch: HMAC of x-mc-date:x-mc-req-id:path:appKey does not match",
             401, "0004",
         )  # fmt: skip
+    if isinstance(call.state.replay, RedisReplayCache) and isinstance(
+        call.state.limiter, RedisRateLimiter
+    ):
+        call.pending_replay = (request_id, reference)  # checked with the quota: one round trip
+        return None
     if not call.state.replay.first_use(request_id, now=reference, window=config.replay_seconds):
-        return refuse(
-            "signature",
-            f"replay: x-mc-req-id already used within {_minutes(config.replay_seconds)} minutes",
-            401, "0004",
-        )  # fmt: skip
+        return replay_verdict(call)
     return None
+
+
+def replay_verdict(call: Call) -> Verdict:
+    minutes = _minutes(call.state.config.replay_seconds)
+    return refuse(
+        "signature", f"replay: x-mc-req-id already used within {minutes} minutes", 401, "0004"
+    )
+
+
+def settle_replay(call: Call, verdict: Verdict | None) -> Verdict | None:
+    """The verdict of a call whose replay check was left to the quota step (a shared deployment
+    checks the request id in the rate limiter's round trip) but which did not get there: a check
+    after the signature's refused it, or a quota fault rule is installed. The check is made now,
+    and a replay is answered as the signature check would have answered it, before any later
+    check's verdict."""
+    pending = call.pending_replay
+    if pending is None:
+        return verdict
+    call.pending_replay = None
+    request_id, reference = pending
+    window = call.state.config.replay_seconds
+    if not call.state.replay.first_use(request_id, now=reference, window=window):
+        return replay_verdict(call)
+    return verdict
 
 
 def check_user_state(call: Call) -> Verdict | None:

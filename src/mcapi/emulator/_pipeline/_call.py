@@ -53,6 +53,9 @@ class Call:
     fault_rule: str | None = None
     #: The user a login or discovery call names (for the journal).
     login_user: str | None = None
+    #: A replay check left to the quota step's round trip: (request id, the instant it is
+    #: remembered at); see ``_binding.settle_replay``.
+    pending_replay: tuple[str, float] | None = None
 
     @property
     def request_id(self) -> str | None:

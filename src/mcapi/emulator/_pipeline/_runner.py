@@ -41,6 +41,7 @@ from mcapi.emulator._faults import (
 from mcapi.emulator._journal import JournalEntry
 from mcapi.emulator._pipeline._access import fault_verdict, settle_rate
 from mcapi.emulator._pipeline._bearer import is_bearer
+from mcapi.emulator._pipeline._binding import settle_replay
 from mcapi.emulator._pipeline._body import MAX_BODY_BYTES
 from mcapi.emulator._pipeline._call import Call, Verdict
 from mcapi.emulator._pipeline._request import body_too_large
@@ -175,6 +176,19 @@ class ApiEndpoint:
             body, gone = b"", True
         else:
             gone = False
+        reads = state.call_reads
+        pin = reads.begin() if reads is not None else None
+        try:
+            await self._call(scope, receive, send, started, headers, body, gone, declared)
+        finally:
+            if reads is not None and pin is not None:
+                reads.end(pin)
+
+    async def _call(
+        self, scope: Scope, receive: Receive, send: Send, started: float,
+        headers: dict[str, str], body: bytes | None, gone: bool, declared: int | None,
+    ) -> None:  # fmt: skip
+        state = self.state
         call = Call(
             state=state,
             method=scope["method"],
@@ -199,7 +213,7 @@ class ApiEndpoint:
     async def _answer(self, call: Call, send: Send, started: float, receive: Receive) -> None:
         handler = self.unsigned.get(call.path)
         try:
-            verdict = run_checks(call, self._checks(call, handler))
+            verdict = settle_replay(call, run_checks(call, self._checks(call, handler)))
             settle_rate(call)
             effect = call.fault
             if effect is not None and effect.latency_ms:

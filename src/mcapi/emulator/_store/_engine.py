@@ -22,9 +22,11 @@ time. An in-memory database lives in one connection behind the store's lock, so 
 sees every change. A PostgreSQL deployment is shared by several processes: its cache is on only
 once :meth:`StoreBase.share_changes` gives it a Redis change counter. Every statement that is not
 a SELECT, and every commit, then ``INCR``s that counter after it ran (so before the write returns
-to its caller), and cached reads ``GET`` it, at most once per :attr:`StoreBase.watch_interval`
-as for SQLite (one Redis round trip instead of the joined queries): a change made through any
-process is seen by every other within that millisecond. What depends on the clock (a binding's
+to its caller). A call of the deployment reads the counter in the one round trip it makes at its
+start (``mcapi.emulator._shared``), and its cached reads take that reading; other cached reads
+``GET`` it, at most once per :attr:`StoreBase.watch_interval` as for SQLite: a change made
+through any process is seen by every other on its next call, and elsewhere within that
+millisecond. What depends on the clock (a binding's
 expiry, a lockout's end) is cached as data and judged at read time, never as a verdict. Should
 Redis fail on a read, the cache is dropped and the read goes to the database.
 
@@ -49,6 +51,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
+from mcapi.emulator._shared import pinned
 from mcapi.emulator._store._migrate import upgrade
 from mcapi.emulator._store._passwords import DEFAULT_N
 from mcapi.emulator._store._schema import metadata
@@ -143,14 +146,16 @@ class StoreBase:
         self._cache_version = (-1, -1, -1)
         self._watched_at = float("-inf")
 
-    def observe_changes(self, value: int, read_at: float) -> None:
-        """The change counter's ``value`` as read at ``read_at`` (``time.monotonic()``) by another
-        round trip to Redis (the replay check's): the next cached read need not read it again
-        within :attr:`watch_interval` of that instant."""
-        with self._cache_lock:
-            if read_at >= self._watched_at:
-                self._shared_version = value
-                self._watched_at = read_at
+    @property
+    def pinned_key(self) -> str:
+        """The change counter, which a call of the deployment reads at its start
+        (``mcapi.emulator._shared``): the call's cached reads take that reading."""
+        return self._changes_key
+
+    @property
+    def epoch(self) -> int:
+        """Always 0: this process's own writes move :attr:`_generation`, part of the version."""
+        return 0
 
     def _on_statement(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if not statement.lstrip()[:6].upper().startswith("SELECT"):
@@ -169,6 +174,10 @@ class StoreBase:
             self._changes.incr(self._changes_key)
 
     def _version(self) -> tuple[int, int, int]:
+        if self._changes is not None:
+            found, raw = pinned(self)
+            if found:  # the counter as the current call read it at its start
+                return (self._generation, self._data_version, int(raw or 0))
         if self._watch is not None or self._changes is not None:
             now = time.monotonic()
             if now - self._watched_at >= self.watch_interval:
