@@ -271,6 +271,26 @@ def test_journal_table_filters_and_jsonl(run: Run, call: Callable[..., httpx.Res
     assert "no journal entries" in ok(run("journal", "--path", "/api/none"))
 
 
+def test_journal_show_prints_one_entry_in_full_without_secrets(
+    run: Run, call: Callable[..., httpx.Response], mcapi_credentials: EmulatorCredentials
+) -> None:
+    refused = call(access_key="nobody-at-all")
+    assert refused.status_code == 401
+    [listed] = [json.loads(line) for line in ok(run("journal", "--jsonl")).splitlines()]
+    shown = ok(run("journal", "--show", listed["id"]))
+    assert f"POST {LOGOUT}" in shown
+    assert "check:      binding" in shown
+    assert "meaning:" in shown and "remedy:" in shown
+    assert "x-mc-app-id: " + mcapi_credentials.app_id in shown
+    assert "authorization: MC nobo…:[redacted]" in shown
+    assert refused.request.headers["authorization"].split(":", 1)[1] not in shown
+    assert '"data": []' in shown  # the request body, pretty-printed
+    assert "0013" in shown
+    missing = run("journal", "--show", "999999")
+    assert missing.exit_code != 0
+    assert "no journal entry 999999" in missing.output
+
+
 # ---- users and policy --------------------------------------------------------------------------
 
 

@@ -410,6 +410,12 @@ def expire_binding(admin: AdminClient, access_key: str) -> None:
 @click.option("--request-id", help="Only this x-mc-req-id.")
 @click.option("--jsonl", is_flag=True, help="Raw entries, one JSON object a line.")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new entries until Ctrl-C.")
+@click.option(
+    "--show",
+    "show",
+    metavar="ID",
+    help="One entry in full: headers and bodies (redacted), check, reason, the code's remedy.",
+)
 @admin_options
 def journal(
     admin: AdminClient,
@@ -419,8 +425,15 @@ def journal(
     request_id: str | None,
     jsonl: bool,
     follow: bool,
+    show: str | None,
 ) -> None:
     """The last requests the emulator answered: who, what, the answer, and which check decided."""
+    if show is not None:
+        from mcapi.cli._journal_show import entry_text
+
+        answer = admin.call("GET", f"journal/{quote(show, safe='')}")
+        click.echo(json.dumps(answer, ensure_ascii=False) if jsonl else entry_text(answer))
+        return
     query: dict[str, Any] = {"path": path, "status": status, "request_id": request_id}
     since: float | None = None
     seen: set[tuple[Any, ...]] = set()

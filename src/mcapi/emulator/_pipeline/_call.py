@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from mcapi._codes import CodeEntry, lookup
@@ -53,6 +53,8 @@ class Call:
     fault_rule: str | None = None
     #: The user a login or discovery call names (for the journal).
     login_user: str | None = None
+    #: Every request header as received (the journal keeps them, redacted).
+    raw_headers: Sequence[tuple[bytes, bytes]] = ()
 
     @property
     def request_id(self) -> str | None:
