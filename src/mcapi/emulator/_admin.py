@@ -40,6 +40,8 @@ the same ones ``Emulator.admin`` offers Python code.
                                                   until a login refreshes it)
     POST   /_emulator/accounts/{code}/policy      account policy fields (lockout, TTL, quotas...)
     GET    /_emulator/api2/apps ...               API 2.0 applications (see ._admin_api2)
+    GET    /_emulator/ui ...                      the dashboard (see ._ui; a browser session)
+    POST   /_emulator/ui/links                    a one-time login link for the dashboard
     POST   /_emulator/accounts/{code}/generate    {"seed", "users", "days",
                                                   "messages_per_user_day"?}: fill the account
                                                   with deterministic messages, events, clicks
@@ -152,6 +154,7 @@ def _user_answer(result: User | int | BindingKeys) -> dict[str, Any]:
 def admin_app(state: EmulatorState) -> Starlette:
     """The Starlette app serving ``/_emulator/...`` for ``state``."""
     from mcapi.emulator._admin_api2 import api2_routes  # it reads this module's helpers
+    from mcapi.emulator._ui import ui_routes
 
     admin = Admin(state)
 
@@ -319,6 +322,7 @@ def admin_app(state: EmulatorState) -> Starlette:
         Route("/_emulator/accounts/{code}/policy", guarded(account_policy), methods=["POST"]),
         Route("/_emulator/accounts/{code}/generate", guarded(generate), methods=["POST"]),
         *api2_routes(admin, guarded),
+        *ui_routes(state),
     ]
     return Starlette(routes=routes)
 
