@@ -291,6 +291,17 @@ def test_journal_show_prints_one_entry_in_full_without_secrets(
     assert "no journal entry 999999" in missing.output
 
 
+def test_dashboard_prints_a_link_that_logs_in_once(run: Run, mcapi_server: str) -> None:
+    link = ok(run("dashboard")).strip()
+    assert link.startswith(f"{mcapi_server}/_emulator/ui/login?once=")
+    with httpx.Client(timeout=10) as browser:
+        assert browser.get(link).status_code == 200
+        assert browser.get(f"{mcapi_server}/_emulator/ui/users").status_code == 200
+    assert httpx.get(link, timeout=10).status_code == 401
+    refused = run("dashboard", env={"MCAPI_ADMIN_TOKEN": "wrong"})
+    assert refused.exit_code != 0
+
+
 # ---- users and policy --------------------------------------------------------------------------
 
 
@@ -517,6 +528,11 @@ def test_serve_demo_restart_keeps_credentials(
     }  # fmt: skip
     assert any("seed acme.toml: loaded 1 accounts" in line for line in output)
     assert any(line.strip().startswith("admin@demo.example") for line in output)
+    [link] = [line.strip() for line in output if "/_emulator/ui/login?once=" in line]
+    assert link.startswith(f"http://127.0.0.1:{port}/_emulator/ui/login?once=")
+    entered = httpx.get(link, timeout=10)
+    assert entered.status_code == 200 and "mcapi_ui=" in entered.headers["set-cookie"]
+    assert httpx.get(link, timeout=10).status_code == 401  # the banner's link works once
     first.read_until("Demo data generated (seed 1, 25 people, 3 days): 25 users, ")
     held = signed_post(env, HOLD_LIST, [{"admin": True}])
     assert held.status_code == 200 and held.json()["data"]  # data out of the box
