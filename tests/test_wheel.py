@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import venv
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +30,7 @@ pytestmark = [pytest.mark.wheel, pytest.mark.xdist_group("wheel")]
 ROOT = Path(__file__).resolve().parents[1]
 #: Distributions of the emulator extra; none may come with the base install.
 SERVER_DISTRIBUTIONS = {
+    "jinja2",
     "starlette",
     "uvicorn",
     "sqlalchemy",
@@ -54,9 +56,8 @@ def _checked(*argv: str | Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def client_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh virtual environment holding the mcapi wheel, installed without extras; its
-    ``bin`` directory."""
+def wheel_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The mcapi wheel, built from a copy of the sources."""
     work = tmp_path_factory.mktemp("wheel")
     source = work / "source"
     source.mkdir()
@@ -66,7 +67,15 @@ def client_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
     dist = work / "dist"
     _checked(sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", dist, source)
     (wheel,) = dist.glob("mcapi-*.whl")
-    target = work / "venv"
+    return wheel
+
+
+@pytest.fixture(scope="module")
+def client_env(wheel_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh virtual environment holding the mcapi wheel, installed without extras; its
+    ``bin`` directory."""
+    wheel = wheel_file
+    target = tmp_path_factory.mktemp("venv") / "venv"
     venv.EnvBuilder(with_pip=True, clear=True).create(target)
     bin_dir = target / ("Scripts" if os.name == "nt" else "bin")
     _checked(bin_dir / "python", "-m", "pip", "install", "--quiet", wheel)
@@ -89,6 +98,21 @@ def _client_env(base_url: str, creds: EmulatorCredentials, home: Path) -> dict[s
     env.update(creds.env())
     env.update(MCAPI_BASE_URL=base_url, HOME=str(home), MCAPI_CONFIG=str(home / "profiles.toml"))
     return env
+
+
+def test_the_wheel_carries_the_dashboard_files(wheel_file: Path) -> None:
+    with zipfile.ZipFile(wheel_file) as wheel:
+        names = set(wheel.namelist())
+    ui = ROOT / "src" / "mcapi" / "emulator" / "_ui"
+    expected = {
+        f"mcapi/emulator/_ui/{p.relative_to(ui).as_posix()}"
+        for folder in ("templates", "static")
+        for p in (ui / folder).iterdir()
+    }
+    assert {"mcapi/emulator/_ui/static/htmx.min.js", "mcapi/emulator/_ui/templates/base.html"} <= (
+        expected
+    )
+    assert expected <= names, sorted(expected - names)
 
 
 def test_no_server_package_is_installed(client_env: Path) -> None:

@@ -271,6 +271,37 @@ def test_journal_table_filters_and_jsonl(run: Run, call: Callable[..., httpx.Res
     assert "no journal entries" in ok(run("journal", "--path", "/api/none"))
 
 
+def test_journal_show_prints_one_entry_in_full_without_secrets(
+    run: Run, call: Callable[..., httpx.Response], mcapi_credentials: EmulatorCredentials
+) -> None:
+    refused = call(access_key="nobody-at-all")
+    assert refused.status_code == 401
+    [listed] = [json.loads(line) for line in ok(run("journal", "--jsonl")).splitlines()]
+    shown = ok(run("journal", "--show", listed["id"]))
+    assert f"POST {LOGOUT}" in shown
+    assert "check:      binding" in shown
+    assert "meaning:" in shown and "remedy:" in shown
+    assert "x-mc-app-id: " + mcapi_credentials.app_id in shown
+    assert "authorization: MC nobo…:[redacted]" in shown
+    assert refused.request.headers["authorization"].split(":", 1)[1] not in shown
+    assert '"data": []' in shown  # the request body, pretty-printed
+    assert "0013" in shown
+    missing = run("journal", "--show", "999999")
+    assert missing.exit_code != 0
+    assert "no journal entry 999999" in missing.output
+
+
+def test_dashboard_prints_a_link_that_logs_in_once(run: Run, mcapi_server: str) -> None:
+    link = ok(run("dashboard")).strip()
+    assert link.startswith(f"{mcapi_server}/_emulator/ui/login?once=")
+    with httpx.Client(timeout=10) as browser:
+        assert browser.get(link).status_code == 200
+        assert browser.get(f"{mcapi_server}/_emulator/ui/users").status_code == 200
+    assert httpx.get(link, timeout=10).status_code == 401
+    refused = run("dashboard", env={"MCAPI_ADMIN_TOKEN": "wrong"})
+    assert refused.exit_code != 0
+
+
 # ---- users and policy --------------------------------------------------------------------------
 
 
@@ -497,6 +528,11 @@ def test_serve_demo_restart_keeps_credentials(
     }  # fmt: skip
     assert any("seed acme.toml: loaded 1 accounts" in line for line in output)
     assert any(line.strip().startswith("admin@demo.example") for line in output)
+    [link] = [line.strip() for line in output if "/_emulator/ui/login?once=" in line]
+    assert link.startswith(f"http://127.0.0.1:{port}/_emulator/ui/login?once=")
+    entered = httpx.get(link, timeout=10)
+    assert entered.status_code == 200 and "mcapi_ui=" in entered.headers["set-cookie"]
+    assert httpx.get(link, timeout=10).status_code == 401  # the banner's link works once
     first.read_until("Demo data generated (seed 1, 25 people, 3 days): 25 users, ")
     held = signed_post(env, HOLD_LIST, [{"admin": True}])
     assert held.status_code == 200 and held.json()["data"]  # data out of the box

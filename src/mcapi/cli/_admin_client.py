@@ -266,8 +266,10 @@ def quota_line(rule: Mapping[str, Any]) -> str:
 
 
 def journal_table(entries: Sequence[Mapping[str, Any]]) -> Table:
-    """The journal as a table: time, request id, path, user, status+sub, check, reason."""
+    """The journal as a table: id (for ``--show``), time, request id, path, user, status+sub,
+    check, reason."""
     table = Table(box=box.SIMPLE_HEAD, expand=False, pad_edge=False)
+    table.add_column("id", no_wrap=True)
     table.add_column("time", no_wrap=True)
     table.add_column("req id", overflow="fold")
     table.add_column("path", overflow="fold")
@@ -281,6 +283,7 @@ def journal_table(entries: Sequence[Mapping[str, Any]]) -> Table:
             status += f" {entry['sub_code']}"
         colour = "green" if str(entry.get("status", "")).startswith("2") else "red"
         table.add_row(
+            escape(str(entry.get("id") or "-")),
             format_time(entry.get("time")),
             escape(str(entry.get("request_id") or "-")),
             escape(str(entry.get("path"))),

@@ -70,6 +70,7 @@ def emulator() -> None:
     \b
     mcapi emulator serve --demo        start it, print ready-to-paste credentials
     mcapi emulator journal             what it answered, and why
+    mcapi emulator dashboard           a link that logs a browser into the web dashboard
     mcapi emulator clock --advance 3d  expire every 3-day binding
     mcapi emulator expire-binding KEY  expire one binding now
     mcapi emulator generate CUSA12345  fill an account with generated mail
@@ -269,12 +270,16 @@ def _banner(started: Any, host: str) -> None:
 
     from mcapi.emulator._serve import describe_counts, is_loopback
     from mcapi.emulator._store._demo import DEMO_DATA
+    from mcapi.emulator._ui import login_path
 
     emu, base_url, creds = started.emulator, started.base_url, started.credentials
     wildcard = host in ("0.0.0.0", "::", "")
     out = console()
     out.print(f"[bold green]mcapi emulator[/] listening on [bold]{base_url}[/]  (Ctrl-C to stop)")
     out.print(f"[dim]database {started.db_url}[/]", markup=True)
+    out.print("[bold]dashboard[/] (this link logs a browser in once, within 10 minutes; "
+              "`mcapi emulator dashboard` prints another):")  # fmt: skip
+    click.echo(f"  {base_url}{login_path(emu.state)}")
     if started.tls is None and not is_loopback(host):
         out.print(
             f"[bold yellow]warning:[/] listening on {escape(host or 'every address')} without "
@@ -400,6 +405,14 @@ def expire_binding(admin: AdminClient, access_key: str) -> None:
     click.echo(f"binding {answer.get('access_key')} of {answer.get('user')} expired")
 
 
+@emulator.command()
+@admin_options
+def dashboard(admin: AdminClient) -> None:
+    """Print a link that logs a browser into the dashboard once (within 10 minutes)."""
+    answer = admin.call("POST", "ui/links")
+    click.echo(f"{admin.url}{answer['path']}")
+
+
 # ---- journal -----------------------------------------------------------------------------------
 
 
@@ -410,6 +423,12 @@ def expire_binding(admin: AdminClient, access_key: str) -> None:
 @click.option("--request-id", help="Only this x-mc-req-id.")
 @click.option("--jsonl", is_flag=True, help="Raw entries, one JSON object a line.")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new entries until Ctrl-C.")
+@click.option(
+    "--show",
+    "show",
+    metavar="ID",
+    help="One entry in full: headers and bodies (redacted), check, reason, the code's remedy.",
+)
 @admin_options
 def journal(
     admin: AdminClient,
@@ -419,8 +438,15 @@ def journal(
     request_id: str | None,
     jsonl: bool,
     follow: bool,
+    show: str | None,
 ) -> None:
     """The last requests the emulator answered: who, what, the answer, and which check decided."""
+    if show is not None:
+        from mcapi.cli._journal_show import entry_text
+
+        answer = admin.call("GET", f"journal/{quote(show, safe='')}")
+        click.echo(json.dumps(answer, ensure_ascii=False) if jsonl else entry_text(answer))
+        return
     query: dict[str, Any] = {"path": path, "status": status, "request_id": request_id}
     since: float | None = None
     seen: set[tuple[Any, ...]] = set()

@@ -26,7 +26,9 @@ the same ones ``Emulator.admin`` offers Python code.
                                                   a forced quota is a rule with "at": "quota"
     DELETE /_emulator/faults[/{id}]               remove one rule, or all
     GET    /_emulator/journal                     ?limit=&path=&status=&request_id=&since=
-                                                  &format=jsonl
+                                                  &format=jsonl&exchange=true (headers, bodies)
+    GET    /_emulator/journal/{id}                one entry in full: headers, bodies, and the
+                                                  catalogue's entry for its code
     GET    /_emulator/users                       every user (no secrets)
     POST   /_emulator/users/{email}/{operation}   lock {"minutes"} | unlock | disable | enable |
                                                   expire-password | password {"password"} |
@@ -38,6 +40,8 @@ the same ones ``Emulator.admin`` offers Python code.
                                                   until a login refreshes it)
     POST   /_emulator/accounts/{code}/policy      account policy fields (lockout, TTL, quotas...)
     GET    /_emulator/api2/apps ...               API 2.0 applications (see ._admin_api2)
+    GET    /_emulator/ui ...                      the dashboard (see ._ui; a browser session)
+    POST   /_emulator/ui/links                    a one-time login link for the dashboard
     POST   /_emulator/accounts/{code}/generate    {"seed", "users", "days",
                                                   "messages_per_user_day"?}: fill the account
                                                   with deterministic messages, events, clicks
@@ -59,6 +63,7 @@ from starlette.routing import Route
 
 from mcapi.emulator._faults import FaultRule
 from mcapi.emulator._jobs import Progress, job_response, job_routes
+from mcapi.emulator._journal import entry_code
 from mcapi.emulator._operations import Admin, AdminError, BindingKeys, UnknownTarget
 from mcapi.emulator._readiness import Readiness
 from mcapi.emulator._state import EmulatorState
@@ -149,6 +154,7 @@ def _user_answer(result: User | int | BindingKeys) -> dict[str, Any]:
 def admin_app(state: EmulatorState) -> Starlette:
     """The Starlette app serving ``/_emulator/...`` for ``state``."""
     from mcapi.emulator._admin_api2 import api2_routes  # it reads this module's helpers
+    from mcapi.emulator._ui import ui_routes
 
     admin = Admin(state)
 
@@ -248,11 +254,23 @@ def admin_app(state: EmulatorState) -> Starlette:
         entries = state.journal.entries(
             **numbers, path=query.get("path"), request_id=query.get("request_id")
         )
+        exchange = query.get("exchange", "").lower() in ("1", "true", "yes")
         if query.get("format") == "jsonl":
             return PlainTextResponse(
-                state.journal.to_jsonl(entries), media_type="application/x-ndjson"
+                state.journal.to_jsonl(entries, exchange=exchange),
+                media_type="application/x-ndjson",
             )
-        return JSONResponse({"entries": [e.to_dict() for e in entries]})
+        return JSONResponse({"entries": [e.to_dict(exchange=exchange) for e in entries]})
+
+    async def journal_entry(request: Request) -> Response:
+        entry_id = request.path_params["entry_id"]
+        found = state.journal.get(entry_id)
+        if found is None:
+            raise UnknownTarget("id", f"no journal entry {entry_id} (never, or fallen off)")
+        code = entry_code(found)
+        return JSONResponse(
+            {"entry": found.to_dict(), "code": None if code is None else code.to_dict()}
+        )
 
     async def users(request: Request) -> Response:
         return JSONResponse({"users": [_user_view(u) for u in admin.users()]})
@@ -297,12 +315,14 @@ def admin_app(state: EmulatorState) -> Starlette:
         Route("/_emulator/faults", guarded(faults), methods=["GET", "POST", "DELETE"]),
         Route("/_emulator/faults/{rule_id}", guarded(faults), methods=["DELETE"]),
         Route("/_emulator/journal", guarded(journal)),
+        Route("/_emulator/journal/{entry_id}", guarded(journal_entry)),
         Route("/_emulator/users", guarded(users)),
         Route("/_emulator/users/{email}/{operation}", guarded(user_operation), methods=["POST"]),
         Route("/_emulator/bindings/{access_key}/expire", guarded(expire_binding), methods=["POST"]),
         Route("/_emulator/accounts/{code}/policy", guarded(account_policy), methods=["POST"]),
         Route("/_emulator/accounts/{code}/generate", guarded(generate), methods=["POST"]),
         *api2_routes(admin, guarded),
+        *ui_routes(state),
     ]
     return Starlette(routes=routes)
 

@@ -5,11 +5,15 @@ The order of the checks a signed call passes is the tuple :data:`PIPELINE` below
 discovery are unsigned and pass only :data:`UNSIGNED_PIPELINE` before their own handler
 (``mcapi.emulator._login`` documents login's order). An API 2.0 call (``Authorization: Bearer``)
 passes :data:`BEARER_PIPELINE`; ``POST /oauth/token`` issues its tokens (``mcapi.emulator._oauth``).
-``/_emulator/...`` is the admin API.
+``/_emulator/...`` is the admin API and the dashboard (``/_emulator/ui``); ``GET /`` points a
+browser to the dashboard.
 """
 
 from __future__ import annotations
 
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import request_response
 from starlette.types import Receive, Scope, Send
 
 from mcapi._constants import DISCOVER_PATH, LOGIN_PATH
@@ -33,6 +37,7 @@ from mcapi.emulator._pipeline._credentials import (
 from mcapi.emulator._pipeline._request import check_body, check_method, check_route
 from mcapi.emulator._pipeline._runner import ApiEndpoint, Check
 from mcapi.emulator._state import EmulatorState
+from mcapi.emulator._ui import home
 
 #: The checks of a signed call, in order (RESPONSE-CODES.md, rows 1-15; row 16 runs the function).
 PIPELINE: tuple[Check, ...] = (
@@ -69,6 +74,9 @@ BEARER_PIPELINE: tuple[Check, ...] = (
 UNSIGNED_PIPELINE: tuple[Check, ...] = (check_method, check_body, check_faults)
 
 
+_READS = frozenset({"GET", "HEAD"})
+
+
 class _Dispatch:
     """``/_emulator/...`` to the admin API, everything else to the API pipeline."""
 
@@ -81,9 +89,16 @@ class _Dispatch:
         self.token = token_endpoint(state)
         self.admin = admin_app(state)
 
+        async def answer_home(request: Request) -> Response:
+            return await home(request, state)
+
+        self.home = request_response(answer_home)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == TOKEN_PATH:
             await self.token(scope, receive, send)
+        elif scope["type"] == "http" and scope["path"] == "/" and scope["method"] in _READS:
+            await self.home(scope, receive, send)
         elif scope["type"] == "http" and not scope["path"].startswith("/_emulator"):
             await self.api(scope, receive, send)
         else:

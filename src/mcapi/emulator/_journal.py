@@ -26,6 +26,19 @@ that is not secret (path, user email, app id, address, codes).
 A journal entry holds what callers sent (request id, app id, user name, path, a reason quoting a
 header): ``record`` keeps at most ``MAX_FIELD_CHARS`` of each text field, with a marker saying how
 much was left out, so that 1,000 entries of hostile headers stay a few megabytes at most.
+
+Each entry also keeps the exchange itself, for ``mcapi emulator journal --show ID`` and the
+dashboard: the request's and the answer's headers (at most ``MAX_HEADERS`` of each, values
+clipped like the other fields) and bodies (at most ``MAX_BODY_CHARS`` characters each, with a
+marker saying how many bytes were cut). Both pass ``redact`` inside ``record``: headers as a
+mapping, bodies as text, the same rules as everything else (a signed call's Authorization, a
+login's ``Basic-Cloud`` credentials, a login answer's ``secretKey``, the ``client_secret`` of a
+token request's form body and the ``access_token`` of its answer). A body is redacted before it
+is cut, over a margin of ``BODY_MARGIN`` characters past the cut, so that a secret straddling the
+cut is removed rather than half kept. 1,000 entries of large bodies stay under about 35 MB.
+
+Every recorded entry gets an ``id``: a counter in memory; in Redis, a prefix of the process's own
+and a counter (an append does not wait for the stream's id).
 """
 
 from __future__ import annotations
@@ -33,6 +46,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import secrets
 import threading
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -40,12 +54,20 @@ from typing import Any, NamedTuple, TypeVar, overload
 
 import redis
 
+from mcapi._codes import CodeEntry, lookup
 from mcapi._constants import REDACTED
 
 logger = logging.getLogger("mcapi.emulator")
 
 #: The most characters the journal keeps of one text field (a header value, a reason).
 MAX_FIELD_CHARS = 1024
+#: The most characters the journal keeps of a request or response body.
+MAX_BODY_CHARS = 16 * 1024
+#: How far past ``MAX_BODY_CHARS`` a body is redacted before it is cut.
+BODY_MARGIN = 4 * 1024
+#: The most headers the journal keeps of one request or response.
+MAX_HEADERS = 64
+_MARKER_ROOM = 40  # "…[N more bytes]" fits in it: text at most this much longer is already cut
 _T = TypeVar("_T")
 
 # Names compared after lower-casing and dropping "-", "_" and ".".
@@ -167,6 +189,51 @@ def clip(value: str | None) -> str | None:
     return f"{value[:MAX_FIELD_CHARS]}…[{len(value) - MAX_FIELD_CHARS} more characters]"
 
 
+def body_text(raw: bytes | str | None) -> str | None:
+    """A body as the journal keeps it: text (undecodable bytes replaced), redacted, and cut to
+    ``MAX_BODY_CHARS`` with a marker naming how much was left out. Text already cut passes
+    through unchanged (but for redaction, which is idempotent)."""
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        if len(raw) <= MAX_BODY_CHARS + _MARKER_ROOM:
+            return _redact_text(raw)
+        raw = raw.encode("utf-8", "surrogateescape")
+    window = raw[: MAX_BODY_CHARS + BODY_MARGIN].decode("utf-8", "replace")
+    text = _redact_text(window)
+    if len(raw) <= MAX_BODY_CHARS and len(text) <= MAX_BODY_CHARS:
+        return text
+    kept = text[:MAX_BODY_CHARS]
+    cut = len(raw) - len(kept.encode("utf-8", "replace"))
+    return f"{kept}…[{max(cut, 0)} more bytes]" if cut > 0 else kept
+
+
+def headers_kept(headers: Mapping[str, str] | None) -> dict[str, str] | None:
+    """Headers as the journal keeps them: at most ``MAX_HEADERS``, redacted, values clipped."""
+    if headers is None:
+        return None
+    chosen = {
+        k: REDACTED if k.lower() in _COOKIES else v for k, v in list(headers.items())[:MAX_HEADERS]
+    }
+    cleaned = redact(chosen)
+    return {
+        k[:MAX_FIELD_CHARS]: v if len(v) <= MAX_FIELD_CHARS + _MARKER_ROOM else clip(v)
+        for k, v in cleaned.items()
+    }
+
+
+_COOKIES = frozenset({"cookie", "set-cookie"})
+
+
+def header_map(pairs: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+    """ASGI header pairs as one mapping (names lower-case; repeated names joined by ", ")."""
+    out: dict[str, str] = {}
+    for raw_name, raw_value in pairs:
+        name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+        out[name] = f"{out[name]}, {value}" if name in out else value
+    return out
+
+
 class JournalEntry(NamedTuple):
     """One answered request, as the journal keeps it (a named tuple: every request makes one, and
     a tuple is several times cheaper to build than a frozen dataclass)."""
@@ -185,12 +252,36 @@ class JournalEntry(NamedTuple):
     check: str | None = None
     reason: str | None = None
     fault: str | None = None
+    #: The request's headers and body, the answer's headers and body (redacted, bounded); give
+    #: bodies as bytes or text, ``record`` keeps them as text.
+    request_headers: Mapping[str, str] | None = None
+    request_body: str | bytes | None = None
+    response_headers: Mapping[str, str] | None = None
+    response_body: str | bytes | None = None
+    #: Set by ``record``: a counter in memory, ``<process prefix>-<counter>`` in Redis.
+    id: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: ``body_codes`` as a list."""
+    def to_dict(self, *, exchange: bool = True) -> dict[str, Any]:
+        """JSON-ready: ``body_codes`` as a list; without the headers and bodies unless
+        ``exchange``."""
         data = self._asdict()
         data["body_codes"] = list(self.body_codes)
+        if not exchange:
+            for name in _EXCHANGE:
+                del data[name]
         return data
+
+
+def entry_code(entry: JournalEntry) -> CodeEntry | None:
+    """The catalogue's entry for what ``entry`` answered (its meaning and remedy), or None for a
+    plain success and for a call that got no answer (status 0)."""
+    body_code = entry.body_codes[0] if entry.body_codes else None
+    if entry.status == 0 or (entry.status == 200 and body_code is None):
+        return None
+    return lookup(entry.status, entry.sub_code, body_code)
+
+
+_EXCHANGE = ("request_headers", "request_body", "response_headers", "response_body")
 
 
 def _cleaned(entry: JournalEntry) -> JournalEntry:
@@ -213,6 +304,18 @@ def _cleaned(entry: JournalEntry) -> JournalEntry:
             app_id=clip(entry.app_id), client_ip=clip(entry.client_ip),
             reason=clip(entry.reason),
         )  # fmt: skip
+    if (
+        entry.request_headers is not None
+        or entry.request_body is not None
+        or entry.response_headers is not None
+        or entry.response_body is not None
+    ):
+        entry = entry._replace(
+            request_headers=headers_kept(entry.request_headers),
+            request_body=body_text(entry.request_body),
+            response_headers=headers_kept(entry.response_headers),
+            response_body=body_text(entry.response_body),
+        )
     return entry
 
 
@@ -224,6 +327,7 @@ class Journal:
             raise ValueError(f"maxlen must be at least 1, got {maxlen}")
         self._lock = threading.Lock()
         self._entries: deque[JournalEntry] = deque(maxlen=maxlen)
+        self._next_id = 1
 
     @property
     def maxlen(self) -> int:
@@ -237,8 +341,14 @@ class Journal:
         if full; returns it."""
         entry = _cleaned(entry)
         with self._lock:
+            entry = entry._replace(id=str(self._next_id))
+            self._next_id += 1
             self._entries.append(entry)
         return entry
+
+    def get(self, entry_id: str) -> JournalEntry | None:
+        """The entry with this ``id``, or None (never recorded, or fallen off)."""
+        return next((e for e in reversed(self._snapshot()) if e.id == entry_id), None)
 
     def entries(
         self,
@@ -273,15 +383,22 @@ class Journal:
         with self._lock:
             self._entries.clear()
 
-    def to_dict(self, entries: Iterable[JournalEntry] | None = None) -> dict[str, Any]:
-        """``{"maxlen": ..., "entries": [...]}`` for the admin API (all entries by default)."""
+    def to_dict(
+        self, entries: Iterable[JournalEntry] | None = None, *, exchange: bool = True
+    ) -> dict[str, Any]:
+        """``{"maxlen": ..., "entries": [...]}`` for the admin API (all entries by default);
+        without headers and bodies unless ``exchange``."""
         chosen = self.entries() if entries is None else entries
-        return {"maxlen": self.maxlen, "entries": [e.to_dict() for e in chosen]}
+        return {"maxlen": self.maxlen, "entries": [e.to_dict(exchange=exchange) for e in chosen]}
 
-    def to_jsonl(self, entries: Iterable[JournalEntry] | None = None) -> str:
+    def to_jsonl(
+        self, entries: Iterable[JournalEntry] | None = None, *, exchange: bool = True
+    ) -> str:
         """One JSON object per line (all entries by default); empty string for none."""
         chosen = self.entries() if entries is None else entries
-        return "".join(json.dumps(e.to_dict(), ensure_ascii=False) + "\n" for e in chosen)
+        return "".join(
+            json.dumps(e.to_dict(exchange=exchange), ensure_ascii=False) + "\n" for e in chosen
+        )
 
 
 class RedisJournal(Journal):
@@ -308,6 +425,10 @@ class RedisJournal(Journal):
         self._writer: Any = self._client.connection_pool.make_connection()
         self._unread = 0
         self._writing = threading.Lock()
+        #: Entry ids: this process's own prefix and a counter (the stream's ids are Redis' reply,
+        #: which an append does not wait for).
+        self._prefix = secrets.token_hex(3)
+        self._count = 0
 
     @property
     def maxlen(self) -> int:
@@ -322,9 +443,10 @@ class RedisJournal(Journal):
         return shared + super().__len__()
 
     def record(self, entry: JournalEntry) -> JournalEntry:
-        entry = _cleaned(entry)
-        data = json.dumps(entry.to_dict(), ensure_ascii=False)
         with self._writing:
+            self._count += 1
+            entry = _cleaned(entry)._replace(id=f"{self._prefix}-{self._count}")
+            data = json.dumps(entry.to_dict(), ensure_ascii=False)
             try:
                 self._read_replies(wait=self._unread >= self.MAX_UNREAD)
                 self._writer.send_command("XADD", self._key, "MAXLEN", self._cap, "*", "e", data)
@@ -334,6 +456,13 @@ class RedisJournal(Journal):
                 return super().record(entry)
             self._unread += 1
         return entry
+
+    @staticmethod
+    def _decoded(stream_id: bytes, fields: Mapping[bytes, bytes]) -> JournalEntry:
+        data = json.loads(fields[b"e"])
+        data["body_codes"] = tuple(data["body_codes"])
+        data["id"] = data.get("id") or stream_id.decode()
+        return JournalEntry(**data)
 
     def _read_replies(self, *, wait: bool) -> None:
         """Read the replies to earlier appends: those already here, or (``wait``) all of them."""
@@ -355,15 +484,11 @@ class RedisJournal(Journal):
 
     def _snapshot(self) -> list[JournalEntry]:
         self._settle()
-        out = []
         try:
             stream: Any = self._client.xrange(self._key)
         except self._errors:
             stream = []
-        for _, fields in stream:
-            data = json.loads(fields[b"e"])
-            data["body_codes"] = tuple(data["body_codes"])
-            out.append(JournalEntry(**data))
+        out = [self._decoded(i, f) for i, f in stream]
         return out + super()._snapshot()
 
     def clear(self) -> None:

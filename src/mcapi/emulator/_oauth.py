@@ -27,7 +27,7 @@ from starlette.types import Receive, Scope, Send
 from mcapi._codes import CodeEntry, lookup
 from mcapi._constants import TOKEN_PATH
 from mcapi._envelope import render_error
-from mcapi.emulator._journal import JournalEntry
+from mcapi.emulator._journal import JournalEntry, header_map
 from mcapi.emulator._pipeline._body import MAX_BODY_BYTES
 from mcapi.emulator._pipeline._respond import dumps
 from mcapi.emulator._pipeline._runner import ClientGone, client_ip, declared_length, read_body
@@ -125,6 +125,7 @@ class TokenEndpoint:
             )
             return
         client_id: str | None = None
+        sent = (body or b"",)
         try:
             if body is None:
                 raise _refuse(400, "err_invalid_request", f"the body passes {MAX_BODY_BYTES} bytes")
@@ -141,11 +142,19 @@ class TokenEndpoint:
             extra = {}
             if entry.status == 401:
                 extra["www-authenticate"] = 'Basic realm="oauth", error="invalid_client"'
-            await _send(send, entry.status, error_body(entry, refusal.description), extra)
-            self._journal(now, scope, address, client_id, entry, refusal.reason, started)
+            response = await _send(
+                send, entry.status, error_body(entry, refusal.description), extra
+            )
+            self._journal(
+                now, scope, address, client_id, entry, refusal.reason, started, (*sent, *response)
+            )
             return
-        await _send(send, 200, answer, {"cache-control": "no-store", "pragma": "no-cache"})
-        self._journal(now, scope, address, client_id, None, "token issued", started)
+        response = await _send(
+            send, 200, answer, {"cache-control": "no-store", "pragma": "no-cache"}
+        )
+        self._journal(
+            now, scope, address, client_id, None, "token issued", started, (*sent, *response)
+        )
 
     def _issue(self, client_id: str, secret: str, now: float) -> dict[str, Any]:
         store = self.state.store
@@ -167,7 +176,10 @@ class TokenEndpoint:
     def _journal(
         self, now: float, scope: Scope, address: str, client_id: str | None,
         entry: CodeEntry | None, reason: str, started: float,
+        exchange: tuple[bytes, list[tuple[bytes, bytes]], bytes] | None = None,
     ) -> None:  # fmt: skip
+        """Record the request; ``exchange`` is its body, the answer's header pairs and body (the
+        journal redacts the client secret and the access token)."""
         self.state.journal.record(
             JournalEntry(
                 time=now, request_id=None, method=scope["method"], path=TOKEN_PATH,
@@ -175,12 +187,18 @@ class TokenEndpoint:
                 client_ip=address, status=200 if entry is None else entry.status,
                 body_codes=(entry.body_code,) if entry is not None and entry.body_code else (),
                 latency_ms=round((time.perf_counter() - started) * 1000, 3), check="token",
-                reason=reason,
+                reason=reason, request_headers=header_map(scope["headers"]),
+                request_body=exchange[0] if exchange else None,
+                response_headers=header_map(exchange[1]) if exchange else None,
+                response_body=exchange[2] if exchange else None,
             )
         )  # fmt: skip
 
 
-async def _send(send: Send, status: int, document: dict[str, Any], extra: dict[str, str]) -> None:
+async def _send(
+    send: Send, status: int, document: dict[str, Any], extra: dict[str, str]
+) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """Send the answer; returns its header pairs and body (for the journal)."""
     body = dumps(document)
     headers = [
         (b"content-type", b"application/json"),
@@ -189,6 +207,7 @@ async def _send(send: Send, status: int, document: dict[str, Any], extra: dict[s
     ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})
+    return headers, body
 
 
 def token_endpoint(state: EmulatorState) -> TokenEndpoint:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from mcapi._codes import CodeEntry, lookup
@@ -56,6 +56,8 @@ class Call:
     #: A replay check left to the quota step's round trip: (request id, the instant it is
     #: remembered at); see ``_binding.settle_replay``.
     pending_replay: tuple[str, float] | None = None
+    #: Every request header as received (the journal keeps them, redacted).
+    raw_headers: Sequence[tuple[bytes, bytes]] = ()
 
     @property
     def request_id(self) -> str | None:

@@ -38,7 +38,7 @@ from mcapi.emulator._faults import (
     fault_body,
     send_transport_fault,
 )
-from mcapi.emulator._journal import JournalEntry
+from mcapi.emulator._journal import JournalEntry, header_map
 from mcapi.emulator._pipeline._access import fault_verdict, settle_rate
 from mcapi.emulator._pipeline._bearer import is_bearer
 from mcapi.emulator._pipeline._binding import settle_replay
@@ -67,6 +67,9 @@ logger = logging.getLogger("mcapi.emulator")
 #: functions' default page size) or for more items than :data:`INLINE_ITEMS` (large_read).
 INLINE_PAGE_ROWS = DEFAULT_PAGE_SIZE
 INLINE_ITEMS = 100
+
+#: What the journal keeps as the body of a streamed file (not the file itself).
+STREAMED_BODY = "[a file, streamed: not kept]"
 
 #: The failures of a dependency that does not answer (rather than of the emulator itself).
 UNREACHABLE = (redis.ConnectionError, redis.TimeoutError)
@@ -197,6 +200,7 @@ class ApiEndpoint:
             client_ip=client_ip(scope, headers, state.config.trust_forwarded_for),
             body=body or b"",
             now=state.clock.now(),
+            raw_headers=scope["headers"],
         )
         if gone:  # nobody to answer: nothing runs, the journal says why
             self._journal(call, started, 0, None, "body", "the connection closed mid-body")
@@ -227,8 +231,9 @@ class ApiEndpoint:
                 limits = [(k.lower().encode(), v.encode()) for k, v in rate_headers(call).items()]
                 await send_transport_fault(effect.transport, send, headers=limits)
                 self._journal(
-                    call, started, 200, None, "fault", f"transport fault {effect.transport}"
-                )
+                    call, started, 200, None, "fault", f"transport fault {effect.transport}",
+                    response=(limits, None),
+                )  # fmt: skip
                 return
             outcome = verdict if verdict is not None else await self._execute(call, handler)
         except TransportFault:
@@ -268,9 +273,11 @@ class ApiEndpoint:
         headers = rate_headers(call)
         headers["content-length"] = str(len(body))
         reason = f"fault rule {call.fault_rule} answers {effect.status} with a {effect.body} body"
-        self._journal(call, started, effect.status, None, "fault", reason + ran)
-        await send({"type": "http.response.start", "status": effect.status,
-                    "headers": header_list(headers, media_type)})  # fmt: skip
+        pairs = header_list(headers, media_type)
+        self._journal(
+            call, started, effect.status, None, "fault", reason + ran, response=(pairs, body)
+        )
+        await send({"type": "http.response.start", "status": effect.status, "headers": pairs})
         await self._send_body(call, body, send, receive, more=False)
 
     async def _send_body(
@@ -356,22 +363,21 @@ class ApiEndpoint:
         if isinstance(outcome, StreamResult):
             headers = rate_headers(call)
             headers.update(outcome.headers)
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": header_list(headers, outcome.media_type)})  # fmt: skip
+            pairs = header_list(headers, outcome.media_type)
+            await send({"type": "http.response.start", "status": 200, "headers": pairs})
             for chunk in outcome.chunks:
                 await self._send_body(call, chunk, send, receive, more=True)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
-            self._journal(call, started, 200, None, "function", "file streamed")
+            self._journal(
+                call, started, 200, None, "function", "file streamed",
+                response=(pairs, STREAMED_BODY),
+            )  # fmt: skip
             return
         extra: Mapping[str, str] | None
         if isinstance(outcome, Verdict):
             status, body, extra = outcome.entry.status, verdict_body(outcome), outcome.headers
-            self._journal(call, started, status, outcome, outcome.check, outcome.reason)
         else:
             status, body, extra = 200, result_body(outcome), outcome.headers
-            codes = tuple(e.code for f in outcome.fail for e in f.errors if e.code)
-            reason = f"{len(outcome.data)} ok, {len(outcome.fail)} failed"
-            self._journal(call, started, 200, None, "function", reason, codes)
         if extra:
             headers = rate_headers(call)
             headers.update(extra)
@@ -379,13 +385,27 @@ class ApiEndpoint:
             pairs = header_list(headers)
         else:
             pairs = json_headers(call, body)
+        if isinstance(outcome, Verdict):
+            self._journal(
+                call, started, status, outcome, outcome.check, outcome.reason,
+                response=(pairs, body),
+            )  # fmt: skip
+        else:
+            codes = tuple(e.code for f in outcome.fail for e in f.errors if e.code)
+            reason = f"{len(outcome.data)} ok, {len(outcome.fail)} failed"
+            self._journal(
+                call, started, 200, None, "function", reason, codes, response=(pairs, body)
+            )
         await send({"type": "http.response.start", "status": status, "headers": pairs})
         await self._send_body(call, body, send, receive, more=False)
 
     def _journal(
         self, call: Call, started: float, status: int, verdict: Verdict | None, check: str,
         reason: str, body_codes: tuple[str, ...] = (),
+        response: tuple[Sequence[tuple[bytes, bytes]], bytes | str | None] | None = None,
     ) -> None:  # fmt: skip
+        """Record the call; ``response`` is the answer's header pairs and body, when one was
+        sent (the journal redacts and bounds them, and the request's)."""
         if verdict is not None and verdict.entry.body_code:
             body_codes = (verdict.entry.body_code,)
         self.state.journal.record(
@@ -404,6 +424,10 @@ class ApiEndpoint:
                 check=check,
                 reason=reason,  # the journal redacts it
                 fault=call.fault_rule,
+                request_headers=header_map(call.raw_headers),
+                request_body=call.body,
+                response_headers=None if response is None else header_map(response[0]),
+                response_body=None if response is None else response[1],
             )
         )
 
