@@ -2,10 +2,10 @@
 
 ``login`` discovers the user's region, logs in and stores the binding in a profile (mode 0600,
 written atomically; the password is never stored); ``login --client-id`` checks an API 2.0
-client id and secret by getting a token and stores them. ``call`` signs and sends one call with a
-profile's binding, else the ``MCAPI_*`` variables, prints the result as JSON, and says how it went
-in its exit code (:data:`EXIT_CODES`), so scripts can branch on the outcome class without parsing
-the output. ``call --all-pages`` streams: each record is written to stdout as one line of JSON
+client id and secret by getting a token and stores them. ``call`` signs and sends one call with the
+credentials :mod:`mcapi.cli._sources` resolves (``--profile``, else ``MCAPI_*``, else a saved
+profile), prints the result as JSON, and says how it went in its exit code (:data:`EXIT_CODES`),
+so scripts can branch on the outcome class without parsing the output. ``call --all-pages`` streams: each record is written to stdout as one line of JSON
 (JSONL) and flushed as its page arrives, so memory stays flat however long the result and an
 interrupted run keeps what it had written. Progress and ``-v`` go to stderr (``_progress.py``).
 """
@@ -26,16 +26,10 @@ from mcapi._codes import Action
 from mcapi._constants import DEFAULT_OAUTH_BASE_URL
 from mcapi._errors import MimecastError, RemoteProtocolError, TransportError
 from mcapi.cli._progress import Reporter
-from mcapi.client import Client, Credentials, CredentialsError, RetryPolicy
+from mcapi.cli._sources import PROFILE_VAR, resolve
+from mcapi.client import Client, Credentials, RetryPolicy
 from mcapi.client._auth import DEFAULT_DISCOVERY_URL
-from mcapi.client._credentials import (
-    AnyCredentials,
-    OAuthCredentials,
-    credentials_from_env,
-    default_profile_path,
-    load_profile,
-    save_profile,
-)
+from mcapi.client._credentials import AnyCredentials, OAuthCredentials, save_profile
 from mcapi.client._paginate import records_of
 
 __all__ = ["EXIT_CODES", "call", "exit_code_for", "login"]
@@ -124,7 +118,13 @@ def _fail(error: MimecastError, *, stream: bool = False) -> None:
     help="Skip discovery and log in at this region URL (API 2.0: the gateway, default "
     "https://api.services.mimecast.com).",
 )
-@click.option("--profile", default="default", show_default=True, help="Profile to save to.")
+@click.option(
+    "--profile",
+    envvar=PROFILE_VAR,
+    default="default",
+    show_default=True,
+    help="Profile to save to (env MCAPI_PROFILE).",
+)
 def login(
     email: str | None,
     password: str | None,
@@ -241,16 +241,9 @@ def _load_data(value: str | None) -> list[dict[str, Any]]:
 
 
 def _credentials(profile: str | None) -> AnyCredentials:
-    """A named profile; else the default profile when there is one; else MCAPI_* (API 2.0
-    when MCAPI_CLIENT_ID and MCAPI_CLIENT_SECRET are set)."""
-    if profile is not None:
-        return load_profile(profile)
-    if default_profile_path().exists():
-        try:
-            return load_profile("default")
-        except CredentialsError:
-            pass
-    return credentials_from_env()
+    """``--profile``, else the ``MCAPI_*`` variables, else the profile ``MCAPI_PROFILE`` names
+    (else ``default``): see :mod:`mcapi.cli._sources`."""
+    return resolve(profile).credentials
 
 
 def _jsonl(value: Any) -> str:
@@ -297,7 +290,9 @@ def _stream_pages(
     "@- reads it from a file or stdin.",
 )
 @click.option(
-    "--profile", help="Profile saved by `mcapi login` (default: 'default', else MCAPI_*)."
+    "--profile",
+    help="Use this profile saved by `mcapi login`. Without it: the MCAPI_* variables when they "
+    "hold a binding or an API 2.0 client, else the profile MCAPI_PROFILE names, else 'default'.",
 )
 @click.option("--page-size", type=click.IntRange(1), help="Items per page.")
 @click.option("--page-token", help="Start at this page (meta.pagination.next of a response).")
