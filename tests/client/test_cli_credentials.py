@@ -183,3 +183,93 @@ def test_no_credentials_at_all_says_how_to_get_some(base: dict[str, str]) -> Non
     assert result.exit_code == 1
     assert "mcapi login" in result.stderr and "MCAPI_ACCESS_KEY" in result.stderr
     assert json.loads(result.stdout)["error"]["error"] == "CredentialsError"
+
+
+def secrets_of(demo: EmulatorCredentials, config: Path) -> list[str]:
+    """Every secret a listing must not show: the keys in the profile file, the demo's own."""
+    text = config.read_text() if config.exists() else ""
+    keys = ("secret_key", "app_key", "client_secret", "access_key")
+    found = [line.split('"')[1] for line in text.splitlines() if line.startswith(keys)]
+    return [s for s in [*found, demo.secret_key, demo.app_key, demo.client_secret or ""] if s]
+
+
+def test_profiles_lists_each_kind_and_marks_the_default_and_the_one_in_effect(
+    base: dict[str, str], live: Live
+) -> None:
+    _, demo, url = live
+    save_profile(base, live)
+    save_profile(base, live, "admin", email=demo.admin_email)
+    login_2 = {**base, "MCAPI_CLIENT_SECRET": demo.client_secret or ""}
+    saved = run(login_2, "login", "--client-id", demo.client_id, "--base-url", url,
+                "--profile", "v2")  # fmt: skip
+    assert saved.exit_code == 0, saved.output
+    listed = run({**base, "MCAPI_PROFILE": "admin"}, "profiles", "--json")
+    assert listed.exit_code == 0, listed.output
+    rows = {r["name"]: r for r in json.loads(listed.stdout)["profiles"]}
+    assert list(rows) == ["default", "admin", "v2"]
+    assert rows["default"]["user"] == demo.reader_email and rows["default"]["kind"] == "1.0"
+    assert rows["v2"]["kind"] == "2.0" and rows["v2"]["base_url"] == url
+    assert rows["v2"]["client_id"] == demo.client_id[:8] + "…"
+    assert [n for n, r in rows.items() if r["default"]] == ["default"]
+    assert [n for n, r in rows.items() if r["in_effect"]] == ["admin"]
+    table = run(base, "profiles")
+    assert table.exit_code == 0
+    assert demo.reader_email in table.stdout and "in effect" in table.stdout
+    assert "A call now uses profile 'default'." in table.stdout
+    # the variables win over every profile, and the listing says so
+    exported = run({**base, **env_1_0(demo, url)}, "profiles", "--json")
+    document = json.loads(exported.stdout)
+    assert not any(r["in_effect"] for r in document["profiles"])
+    assert document["in_effect"] == "the MCAPI_* variables"
+    for output in (listed.stdout, table.stdout, exported.stdout):
+        for secret in secrets_of(demo, Path(base["MCAPI_CONFIG"])):
+            assert secret not in output
+
+
+def test_whoami_says_where_the_credentials_come_from_without_calling(
+    base: dict[str, str], live: Live
+) -> None:
+    emulator, demo, url = live
+    save_profile(base, live)
+    emulator.journal.clear()
+    profile = run(base, "whoami", "--json")
+    assert profile.exit_code == 0, profile.output
+    said = json.loads(profile.stdout)
+    assert (said["source"], said["profile"], said["kind"]) == ("profile", "default", "1.0")
+    assert said["user"] == demo.reader_email and said["base_url"] == url
+    assert said["file"] == base["MCAPI_CONFIG"]
+    exported = run({**base, **env_1_0(demo, url)}, "whoami")
+    assert exported.exit_code == 0
+    assert "the MCAPI_* variables" in exported.stdout
+    assert demo.access_key[:4] + "…" in exported.stdout and demo.access_key not in exported.stdout
+    option = run({**base, **env_1_0(demo, url)}, "whoami", "--profile", "default", "--json")
+    said = json.loads(option.stdout)
+    assert said["source"] == "option" and "chosen by --profile" in said["from"]
+    assert "MCAPI_ACCESS_KEY" in said["unused_variables"]
+    oauth = run({**base, **demo.env2(), "MCAPI_BASE_URL": url}, "whoami", "--json")
+    said = json.loads(oauth.stdout)
+    assert (said["source"], said["kind"], said["client_id"]) == (
+        "env", "2.0", demo.client_id[:8] + "…",
+    )  # fmt: skip
+    for output in (profile.stdout, exported.stdout, option.stdout, oauth.stdout):
+        for secret in secrets_of(demo, Path(base["MCAPI_CONFIG"])):
+            assert secret not in output
+    assert emulator.journal.entries() == []  # no call was made
+
+
+def test_whoami_check_calls_get_account(base: dict[str, str], live: Live) -> None:
+    emulator, demo, url = live
+    checked = run({**base, **env_1_0(demo, url)}, "whoami", "--check")
+    assert checked.exit_code == 0, checked.output
+    assert f"ok: account {demo.account_code}" in checked.stdout
+    assert last_user(emulator) == demo.admin_email
+    broken = run(
+        {**base, **env_1_0(demo, url), "MCAPI_SECRET_KEY": "d3Jvbmcta2V5"}, "whoami", "--check"
+    )
+    assert broken.exit_code == 6, broken.output
+
+
+def test_whoami_without_credentials_exits_1(base: dict[str, str]) -> None:
+    result = run(base, "whoami")
+    assert result.exit_code == 1
+    assert "mcapi login" in result.stderr

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from mcapi.cli import _client_cmd, _codes_cmd, _collect_cmd, _emulator_cmd
+from mcapi.cli import _client_cmd, _codes_cmd, _collect_cmd, _emulator_cmd, _whoami_cmd
 
 __all__ = ["cli", "main"]
 
@@ -25,6 +25,8 @@ cli.add_command(_codes_cmd.explain)
 cli.add_command(_emulator_cmd.emulator)
 cli.add_command(_client_cmd.login)
 cli.add_command(_client_cmd.call)
+cli.add_command(_whoami_cmd.whoami)
+cli.add_command(_whoami_cmd.profiles)
 cli.add_command(_collect_cmd.collect)
 
 

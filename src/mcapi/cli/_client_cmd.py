@@ -5,9 +5,10 @@ written atomically; the password is never stored); ``login --client-id`` checks 
 client id and secret by getting a token and stores them. ``call`` signs and sends one call with the
 credentials :mod:`mcapi.cli._sources` resolves (``--profile``, else ``MCAPI_*``, else a saved
 profile), prints the result as JSON, and says how it went in its exit code (:data:`EXIT_CODES`),
-so scripts can branch on the outcome class without parsing the output. ``call --all-pages`` streams: each record is written to stdout as one line of JSON
-(JSONL) and flushed as its page arrives, so memory stays flat however long the result and an
-interrupted run keeps what it had written. Progress and ``-v`` go to stderr (``_progress.py``).
+so scripts can branch on the outcome class without parsing the output. ``call --all-pages``
+streams: each record is written to stdout as one line of JSON (JSONL) and flushed as its page
+arrives, so memory stays flat however long the result and an interrupted run keeps what it had
+written. Progress and ``-v`` go to stderr (``_progress.py``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from mcapi.client._auth import DEFAULT_DISCOVERY_URL
 from mcapi.client._credentials import AnyCredentials, OAuthCredentials, save_profile
 from mcapi.client._paginate import records_of
 
-__all__ = ["EXIT_CODES", "call", "exit_code_for", "login"]
+__all__ = ["EXIT_CODES", "call", "exit_code_for", "fail", "login"]
 
 #: (exit code, outcome class, meaning) of ``mcapi call``.
 EXIT_CODES: tuple[tuple[int, str, str], ...] = (
@@ -76,7 +77,7 @@ def exit_code_for(error: MimecastError) -> int:
     return _BY_ACTION[error.entry.action]
 
 
-def _fail(error: MimecastError, *, stream: bool = False) -> None:
+def fail(error: MimecastError, *, stream: bool = False) -> None:
     """Print the error (as JSON: on stdout, or on stderr when stdout is a stream of records)
     and exit with its code."""
     click.echo(json.dumps({"error": error.to_dict()}, indent=2, default=str), err=stream)
@@ -171,7 +172,7 @@ def login(
         assert isinstance(credentials, Credentials)
         path = save_profile(profile, credentials)
     except MimecastError as error:
-        _fail(error)
+        fail(error)
         return
     expiry = "never expires"
     if credentials.expires_at is not None:
@@ -209,7 +210,7 @@ def _login_2_0(
                 ) from exc
         path = save_profile(profile, credentials)
     except MimecastError as error:
-        _fail(error)
+        fail(error)
         return
     click.echo(
         f"API 2.0 client {client_id} got a token at {credentials.base_url}; client id and "
@@ -394,7 +395,7 @@ def call(
     except FileExistsError as exc:
         raise click.UsageError(str(exc.strerror)) from exc
     except MimecastError as error:
-        _fail(error, stream=all_pages)
+        fail(error, stream=all_pages)
         return
     out = result.to_dict()
     click.echo(json.dumps(out, indent=2, default=str))
