@@ -74,8 +74,15 @@ class MimecastError(Exception):
         request_id: str | None = None,
         attempts: int = 0,
         headers: Mapping[str, str] | None = None,
+        hint: str | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(f"{message} {hint}" if hint else message)
+        #: The message without :attr:`hint`.
+        self.summary = message
+        #: What a program can do about it, in the library's terms (a parameter to pass), when the
+        #: catalogue's remedy does not say; part of the message. The ``mcapi`` command line
+        #: replaces it with advice in its own terms.
+        self.hint = hint
         self.entry = entry
         self.status = status if status is not None else (entry.status if entry else None)
         self.sub_code = sub_code if sub_code is not None else (entry.sub_code if entry else None)
@@ -229,10 +236,12 @@ def api_error(
     attempts: int = 0,
     headers: Mapping[str, str] | None = None,
     detail: str | None = None,
+    hint: str | None = None,
 ) -> ApiError:
     """Build the right :class:`ApiError` for a response, with its catalogue entry.
 
-    ``detail`` is a sentence added to the message, e.g. why the client could not recover.
+    ``detail`` is a sentence added to the message, e.g. why the client could not recover;
+    ``hint`` one saying what the caller can pass to do better (kept apart as ``error.hint``).
     """
     entry = lookup(status, sub_code, body_codes[0] if body_codes else None)
     text = f"{entry.label} {entry.name}: {entry.meaning}"
@@ -251,4 +260,5 @@ def api_error(
         request_id=request_id,
         attempts=attempts,
         headers=headers,
+        hint=hint,
     )
