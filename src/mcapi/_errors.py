@@ -102,7 +102,13 @@ class MimecastError(Exception):
         return self.entry.retryable if self.entry else False
 
     def __str__(self) -> str:
-        parts = [super().__str__()]
+        return self.describe()
+
+    def describe(self, advice: str | None = None) -> str:
+        """One line a user can act on: the message, where it happened (endpoint, request id,
+        attempts) and what to do: ``advice`` when given (it replaces the hint and the catalogue's
+        remedy, e.g. with the command line's own), else the hint and the remedy."""
+        parts = [self.summary if advice is not None else super().__str__()]
         where = []
         if self.endpoint:
             where.append(self.endpoint)
@@ -112,7 +118,9 @@ class MimecastError(Exception):
             where.append(f"{self.attempts} attempt{'s' if self.attempts != 1 else ''}")
         if where:
             parts.append(f"[{', '.join(where)}]")
-        if self.entry is not None and self.entry.is_error:
+        if advice is not None:
+            parts.append(f"-- {advice}")
+        elif self.entry is not None and self.entry.is_error:
             parts.append(f"-- {self.entry.remedy}")
         return " ".join(parts)
 

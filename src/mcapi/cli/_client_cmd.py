@@ -26,11 +26,12 @@ import click
 from mcapi._codes import Action
 from mcapi._constants import DEFAULT_OAUTH_BASE_URL
 from mcapi._errors import MimecastError, RemoteProtocolError, TransportError
+from mcapi.cli._advice import Context, error_document, error_line
 from mcapi.cli._progress import Reporter
 from mcapi.cli._sources import PROFILE_VAR, resolve
-from mcapi.client import Client, Credentials, RetryPolicy
+from mcapi.client import Client, Credentials, RetryPolicy, is_read_only
 from mcapi.client._auth import DEFAULT_DISCOVERY_URL
-from mcapi.client._credentials import AnyCredentials, OAuthCredentials, save_profile
+from mcapi.client._credentials import OAuthCredentials, save_profile
 from mcapi.client._paginate import records_of
 
 __all__ = ["EXIT_CODES", "call", "exit_code_for", "fail", "login"]
@@ -47,6 +48,7 @@ EXIT_CODES: tuple[tuple[int, str, str], ...] = (
     (7, "quota", "the quota stayed spent after waiting: 429"),
     (8, "server", "the platform failed: 5xx (retried where safe), or broke the protocol"),
     (9, "network", "no usable answer: connection refused, reset, or timed out"),
+    (130, "interrupted", "Ctrl-C; what --all-pages had written stays written"),
 )
 
 #: Action class of the error's catalogue entry -> exit code.
@@ -77,11 +79,13 @@ def exit_code_for(error: MimecastError) -> int:
     return _BY_ACTION[error.entry.action]
 
 
-def fail(error: MimecastError, *, stream: bool = False) -> None:
+def fail(error: MimecastError, *, stream: bool = False, context: Context | None = None) -> None:
     """Print the error (as JSON: on stdout, or on stderr when stdout is a stream of records)
-    and exit with its code."""
-    click.echo(json.dumps({"error": error.to_dict()}, indent=2, default=str), err=stream)
-    click.echo(f"mcapi: {error}", err=True)
+    and exit with its code. The advice is the command line's (:mod:`mcapi.cli._advice`), else
+    the catalogue's remedy."""
+    document = error_document(error, context)
+    click.echo(json.dumps(document, indent=2, default=str), err=stream)
+    click.echo(f"mcapi: {error_line(error, context)}", err=True)
     sys.exit(exit_code_for(error))
 
 
@@ -172,7 +176,7 @@ def login(
         assert isinstance(credentials, Credentials)
         path = save_profile(profile, credentials)
     except MimecastError as error:
-        fail(error)
+        fail(error, context=Context(base_url=base_url or discovery_url))
         return
     expiry = "never expires"
     if credentials.expires_at is not None:
@@ -210,7 +214,7 @@ def _login_2_0(
                 ) from exc
         path = save_profile(profile, credentials)
     except MimecastError as error:
-        fail(error)
+        fail(error, context=Context(base_url=credentials.base_url))
         return
     click.echo(
         f"API 2.0 client {client_id} got a token at {credentials.base_url}; client id and "
@@ -239,12 +243,6 @@ def _load_data(value: str | None) -> list[dict[str, Any]]:
     if not isinstance(parsed, list) or not all(isinstance(i, dict) for i in parsed):
         raise click.UsageError('--data must be an object, a list of objects, or {"data": [...]}')
     return parsed
-
-
-def _credentials(profile: str | None) -> AnyCredentials:
-    """``--profile``, else the ``MCAPI_*`` variables, else the profile ``MCAPI_PROFILE`` names
-    (else ``default``): see :mod:`mcapi.cli._sources`."""
-    return resolve(profile).credentials
 
 
 def _jsonl(value: Any) -> str:
@@ -360,8 +358,15 @@ def call(
     items = _load_data(data_arg)
     retry = RetryPolicy.never() if no_retry else None
     reporter = Reporter(verbose=verbose, progress=progress)
+    context = Context(read_only=read_only if read_only is not None else is_read_only(path))
     try:
-        with Client(_credentials(profile), **reporter.client_options()) as client:
+        found = resolve(profile)  # --profile, else MCAPI_*, else a saved profile
+    except MimecastError as error:
+        fail(error, stream=all_pages, context=context)
+        return
+    context = Context(found, found.credentials.base_url, context.read_only)
+    try:
+        with Client(found.credentials, **reporter.client_options()) as client:
             if output is not None:
                 with reporter.download(path) as on_chunk:
                     got = client.download(
@@ -395,7 +400,7 @@ def call(
     except FileExistsError as exc:
         raise click.UsageError(str(exc.strerror)) from exc
     except MimecastError as error:
-        fail(error, stream=all_pages)
+        fail(error, stream=all_pages, context=context)
         return
     out = result.to_dict()
     click.echo(json.dumps(out, indent=2, default=str))

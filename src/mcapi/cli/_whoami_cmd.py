@@ -18,6 +18,7 @@ from rich.table import Table
 
 from mcapi._errors import MimecastError
 from mcapi.cli._admin_client import console
+from mcapi.cli._advice import Context
 from mcapi.cli._client_cmd import fail
 from mcapi.cli._sources import PROFILE_VAR, Resolved, resolve
 from mcapi.client import Client, CredentialsError
@@ -163,7 +164,7 @@ def whoami(profile: str | None, check: bool, as_json: bool) -> None:
             with Client(found.credentials) as client:
                 result = client.call(_ACCOUNT, read_only=True)
         except MimecastError as error:
-            fail(error)
+            fail(error, context=Context(found, found.credentials.base_url, read_only=True))
             return
         account = result.data[0] if result.data else {}
         document["check"] = {
