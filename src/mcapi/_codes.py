@@ -37,6 +37,8 @@ __all__ = [
     "Provenance",
     "catalogue",
     "lookup",
+    "missing_permission",
+    "missing_permission_message",
     "normalize_sub_code",
 ]
 
@@ -77,6 +79,7 @@ class Provenance(StrEnum):
 
 
 _SUB_CODE = re.compile(r"^\d{4}$")
+_MISSING_PERMISSION = re.compile(r"Missing Permission: (?P<permission>\S.*?)\s*$")
 
 
 def normalize_sub_code(value: str | int | None) -> str | None:
@@ -265,6 +268,23 @@ def sub_code_of(message: str | None) -> str | None:
         return None
     first = message.split(maxsplit=1)[0] if message.strip() else ""
     return first if _SUB_CODE.match(first) else None
+
+
+def missing_permission_message(permission: str) -> str:
+    """The text after the sub code of a 403 0002 that names the permission the user lacks
+    (the emulator's wording; the platform documents none): ``Forbidden, Missing Permission:
+    Account | Dashboard | Read``."""
+    return f"Forbidden, Missing Permission: {permission}"
+
+
+def missing_permission(messages: Any) -> str | None:
+    """The permission a 403 0002 message names (see :func:`missing_permission_message`), from
+    one message or several; ``None`` when none names it."""
+    for message in [messages] if isinstance(messages, str) else list(messages or ()):
+        found = _MISSING_PERMISSION.search(message) if isinstance(message, str) else None
+        if found:
+            return found.group("permission")
+    return None
 
 
 def first_error(body: Any) -> tuple[str | None, str | None]:

@@ -74,8 +74,15 @@ class MimecastError(Exception):
         request_id: str | None = None,
         attempts: int = 0,
         headers: Mapping[str, str] | None = None,
+        hint: str | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(f"{message} {hint}" if hint else message)
+        #: The message without :attr:`hint`.
+        self.summary = message
+        #: What a program can do about it, in the library's terms (a parameter to pass), when the
+        #: catalogue's remedy does not say; part of the message. The ``mcapi`` command line
+        #: replaces it with advice in its own terms.
+        self.hint = hint
         self.entry = entry
         self.status = status if status is not None else (entry.status if entry else None)
         self.sub_code = sub_code if sub_code is not None else (entry.sub_code if entry else None)
@@ -95,7 +102,13 @@ class MimecastError(Exception):
         return self.entry.retryable if self.entry else False
 
     def __str__(self) -> str:
-        parts = [super().__str__()]
+        return self.describe()
+
+    def describe(self, advice: str | None = None) -> str:
+        """One line a user can act on: the message, where it happened (endpoint, request id,
+        attempts) and what to do: ``advice`` when given (it replaces the hint and the catalogue's
+        remedy, e.g. with the command line's own), else the hint and the remedy."""
+        parts = [self.summary if advice is not None else super().__str__()]
         where = []
         if self.endpoint:
             where.append(self.endpoint)
@@ -105,7 +118,9 @@ class MimecastError(Exception):
             where.append(f"{self.attempts} attempt{'s' if self.attempts != 1 else ''}")
         if where:
             parts.append(f"[{', '.join(where)}]")
-        if self.entry is not None and self.entry.is_error:
+        if advice is not None:
+            parts.append(f"-- {advice}")
+        elif self.entry is not None and self.entry.is_error:
             parts.append(f"-- {self.entry.remedy}")
         return " ".join(parts)
 
@@ -229,10 +244,12 @@ def api_error(
     attempts: int = 0,
     headers: Mapping[str, str] | None = None,
     detail: str | None = None,
+    hint: str | None = None,
 ) -> ApiError:
     """Build the right :class:`ApiError` for a response, with its catalogue entry.
 
-    ``detail`` is a sentence added to the message, e.g. why the client could not recover.
+    ``detail`` is a sentence added to the message, e.g. why the client could not recover;
+    ``hint`` one saying what the caller can pass to do better (kept apart as ``error.hint``).
     """
     entry = lookup(status, sub_code, body_codes[0] if body_codes else None)
     text = f"{entry.label} {entry.name}: {entry.meaning}"
@@ -251,4 +268,5 @@ def api_error(
         request_id=request_id,
         attempts=attempts,
         headers=headers,
+        hint=hint,
     )

@@ -261,10 +261,12 @@ def test_a_500_on_a_write_is_repeated_only_when_the_platform_says_retryable() ->
     silent = render_error(SERVER, retryable=False)
     refused = c.on_answer(c.begin(WRITE, (), now=0), Exchange(500, {}, silent, "S"), 0)
     assert refused.outcome is Outcome.RAISE
-    assert refused.reason == (
-        f"{SERVER.label} on {WRITE}, which changes state; not repeated "
-        "(pass read_only=True or RetryPolicy(retry_writes=True) if it is idempotent)"
+    assert refused.reason == f"{SERVER.label} on {WRITE}, which changes state; not repeated"
+    assert refused.error is not None
+    assert refused.error.hint == (
+        "Pass read_only=True or RetryPolicy(retry_writes=True) if it is idempotent."
     )
+    assert str(refused.error).startswith(refused.error.summary + " " + refused.error.hint)
 
 
 def test_a_transient_answer_at_the_deadline_is_not_retried() -> None:

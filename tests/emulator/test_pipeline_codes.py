@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import pytest
 
+from mcapi._codes import missing_permission
 from mcapi.emulator import Emulator
 from tests.emulator.conftest import Api, Keys, code_of
 
@@ -250,6 +251,10 @@ async def test_403_0002_permission_missing(api: Api) -> None:
     response = await api.call(ACCOUNT, keys=keys)
     assert code_of(response) == "403 0002 err_xdk_forbidden"
     assert "Account | Dashboard | Read" in str(last_entry(api.emu)["reason"])
+    # the answer names the permission too, after the sub code, so a caller can say which
+    message = response.json()["fail"][0]["errors"][0]["message"]
+    assert message == "0002 Forbidden, Missing Permission: Account | Dashboard | Read"
+    assert missing_permission([message]) == "Account | Dashboard | Read"
 
 
 async def test_429_0008_quota_spent_and_function_not_run(api: Api) -> None:

@@ -2,12 +2,13 @@
 
 ``login`` discovers the user's region, logs in and stores the binding in a profile (mode 0600,
 written atomically; the password is never stored); ``login --client-id`` checks an API 2.0
-client id and secret by getting a token and stores them. ``call`` signs and sends one call with a
-profile's binding, else the ``MCAPI_*`` variables, prints the result as JSON, and says how it went
-in its exit code (:data:`EXIT_CODES`), so scripts can branch on the outcome class without parsing
-the output. ``call --all-pages`` streams: each record is written to stdout as one line of JSON
-(JSONL) and flushed as its page arrives, so memory stays flat however long the result and an
-interrupted run keeps what it had written. Progress and ``-v`` go to stderr (``_progress.py``).
+client id and secret by getting a token and stores them. ``call`` signs and sends one call with the
+credentials :mod:`mcapi.cli._sources` resolves (``--profile``, else ``MCAPI_*``, else a saved
+profile), prints the result as JSON, and says how it went in its exit code (:data:`EXIT_CODES`),
+so scripts can branch on the outcome class without parsing the output. ``call --all-pages``
+streams: each record is written to stdout as one line of JSON (JSONL) and flushed as its page
+arrives, so memory stays flat however long the result and an interrupted run keeps what it had
+written. Progress and ``-v`` go to stderr (``_progress.py``).
 """
 
 from __future__ import annotations
@@ -25,20 +26,15 @@ import click
 from mcapi._codes import Action
 from mcapi._constants import DEFAULT_OAUTH_BASE_URL
 from mcapi._errors import MimecastError, RemoteProtocolError, TransportError
+from mcapi.cli._advice import Context, error_document, error_line
 from mcapi.cli._progress import Reporter
-from mcapi.client import Client, Credentials, CredentialsError, RetryPolicy
+from mcapi.cli._sources import PROFILE_VAR, resolve
+from mcapi.client import Client, Credentials, RetryPolicy, is_read_only
 from mcapi.client._auth import DEFAULT_DISCOVERY_URL
-from mcapi.client._credentials import (
-    AnyCredentials,
-    OAuthCredentials,
-    credentials_from_env,
-    default_profile_path,
-    load_profile,
-    save_profile,
-)
+from mcapi.client._credentials import OAuthCredentials, save_profile
 from mcapi.client._paginate import records_of
 
-__all__ = ["EXIT_CODES", "call", "exit_code_for", "login"]
+__all__ = ["EXIT_CODES", "call", "exit_code_for", "fail", "login"]
 
 #: (exit code, outcome class, meaning) of ``mcapi call``.
 EXIT_CODES: tuple[tuple[int, str, str], ...] = (
@@ -52,6 +48,7 @@ EXIT_CODES: tuple[tuple[int, str, str], ...] = (
     (7, "quota", "the quota stayed spent after waiting: 429"),
     (8, "server", "the platform failed: 5xx (retried where safe), or broke the protocol"),
     (9, "network", "no usable answer: connection refused, reset, or timed out"),
+    (130, "interrupted", "Ctrl-C; what --all-pages had written stays written"),
 )
 
 #: Action class of the error's catalogue entry -> exit code.
@@ -82,11 +79,13 @@ def exit_code_for(error: MimecastError) -> int:
     return _BY_ACTION[error.entry.action]
 
 
-def _fail(error: MimecastError, *, stream: bool = False) -> None:
+def fail(error: MimecastError, *, stream: bool = False, context: Context | None = None) -> None:
     """Print the error (as JSON: on stdout, or on stderr when stdout is a stream of records)
-    and exit with its code."""
-    click.echo(json.dumps({"error": error.to_dict()}, indent=2, default=str), err=stream)
-    click.echo(f"mcapi: {error}", err=True)
+    and exit with its code. The advice is the command line's (:mod:`mcapi.cli._advice`), else
+    the catalogue's remedy."""
+    document = error_document(error, context)
+    click.echo(json.dumps(document, indent=2, default=str), err=stream)
+    click.echo(f"mcapi: {error_line(error, context)}", err=True)
     sys.exit(exit_code_for(error))
 
 
@@ -124,7 +123,13 @@ def _fail(error: MimecastError, *, stream: bool = False) -> None:
     help="Skip discovery and log in at this region URL (API 2.0: the gateway, default "
     "https://api.services.mimecast.com).",
 )
-@click.option("--profile", default="default", show_default=True, help="Profile to save to.")
+@click.option(
+    "--profile",
+    envvar=PROFILE_VAR,
+    default="default",
+    show_default=True,
+    help="Profile to save to (env MCAPI_PROFILE).",
+)
 def login(
     email: str | None,
     password: str | None,
@@ -171,7 +176,7 @@ def login(
         assert isinstance(credentials, Credentials)
         path = save_profile(profile, credentials)
     except MimecastError as error:
-        _fail(error)
+        fail(error, context=Context(base_url=base_url or discovery_url))
         return
     expiry = "never expires"
     if credentials.expires_at is not None:
@@ -209,7 +214,7 @@ def _login_2_0(
                 ) from exc
         path = save_profile(profile, credentials)
     except MimecastError as error:
-        _fail(error)
+        fail(error, context=Context(base_url=credentials.base_url))
         return
     click.echo(
         f"API 2.0 client {client_id} got a token at {credentials.base_url}; client id and "
@@ -238,19 +243,6 @@ def _load_data(value: str | None) -> list[dict[str, Any]]:
     if not isinstance(parsed, list) or not all(isinstance(i, dict) for i in parsed):
         raise click.UsageError('--data must be an object, a list of objects, or {"data": [...]}')
     return parsed
-
-
-def _credentials(profile: str | None) -> AnyCredentials:
-    """A named profile; else the default profile when there is one; else MCAPI_* (API 2.0
-    when MCAPI_CLIENT_ID and MCAPI_CLIENT_SECRET are set)."""
-    if profile is not None:
-        return load_profile(profile)
-    if default_profile_path().exists():
-        try:
-            return load_profile("default")
-        except CredentialsError:
-            pass
-    return credentials_from_env()
 
 
 def _jsonl(value: Any) -> str:
@@ -297,7 +289,9 @@ def _stream_pages(
     "@- reads it from a file or stdin.",
 )
 @click.option(
-    "--profile", help="Profile saved by `mcapi login` (default: 'default', else MCAPI_*)."
+    "--profile",
+    help="Use this profile saved by `mcapi login`. Without it: the MCAPI_* variables when they "
+    "hold a binding or an API 2.0 client, else the profile MCAPI_PROFILE names, else 'default'.",
 )
 @click.option("--page-size", type=click.IntRange(1), help="Items per page.")
 @click.option("--page-token", help="Start at this page (meta.pagination.next of a response).")
@@ -364,8 +358,15 @@ def call(
     items = _load_data(data_arg)
     retry = RetryPolicy.never() if no_retry else None
     reporter = Reporter(verbose=verbose, progress=progress)
+    context = Context(read_only=read_only if read_only is not None else is_read_only(path))
     try:
-        with Client(_credentials(profile), **reporter.client_options()) as client:
+        found = resolve(profile)  # --profile, else MCAPI_*, else a saved profile
+    except MimecastError as error:
+        fail(error, stream=all_pages, context=context)
+        return
+    context = Context(found, found.credentials.base_url, context.read_only)
+    try:
+        with Client(found.credentials, **reporter.client_options()) as client:
             if output is not None:
                 with reporter.download(path) as on_chunk:
                     got = client.download(
@@ -399,7 +400,7 @@ def call(
     except FileExistsError as exc:
         raise click.UsageError(str(exc.strerror)) from exc
     except MimecastError as error:
-        _fail(error, stream=all_pages)
+        fail(error, stream=all_pages, context=context)
         return
     out = result.to_dict()
     click.echo(json.dumps(out, indent=2, default=str))

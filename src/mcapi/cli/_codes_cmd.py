@@ -14,7 +14,11 @@ from rich.table import Table
 
 from mcapi._codes import ACTION_DESCRIPTIONS, CodeEntry, catalogue, first_error, normalize_sub_code
 
-_STATUS_LINE = re.compile(r"^\s*(?:HTTP/[\d.]+\s+)?(\d{3})(?:\s+(\d{4})\b)?", re.MULTILINE)
+#: A status line: ``HTTP/1.1 401``, ``401 0004``, or the line ``mcapi call`` ends a failure with
+#: on stderr (``mcapi: 403 0002 Forbidden: ...``).
+_STATUS_LINE = re.compile(
+    r"^\s*(?:mcapi:\s+)?(?:HTTP/[\d.]+\s+)?(\d{3})(?:\s+(\d{4})\b)?", re.MULTILINE
+)
 
 
 def _console() -> Console:
@@ -80,7 +84,10 @@ class ExplainError(click.ClickException):
     exit_code = 1
 
 
-def _explain_from_args(args: tuple[str, ...]) -> tuple[CodeEntry, dict[str, Any]]:
+Explained = tuple[list[CodeEntry], dict[str, Any]]
+
+
+def _explain_from_args(args: tuple[str, ...]) -> Explained:
     words = " ".join(args).split()
     if not words:
         raise click.UsageError("give a code (401 0004), a body code (err_xdk_...), or - for stdin")
@@ -90,7 +97,7 @@ def _explain_from_args(args: tuple[str, ...]) -> tuple[CodeEntry, dict[str, Any]
             raise ExplainError(
                 f"{words[0]} is not a body code mcapi knows; `mcapi codes` lists them all"
             )
-        return entry, {}
+        return [entry], {}
     if not words[0].isdigit() or len(words[0]) != 3 or len(words) > 2:
         raise ExplainError(
             f"cannot read {' '.join(args)!r}: give a status and sub code (401 0004), a body code "
@@ -101,7 +108,16 @@ def _explain_from_args(args: tuple[str, ...]) -> tuple[CodeEntry, dict[str, Any]
         sub = normalize_sub_code(words[1]) if len(words) == 2 else None
     except ValueError as exc:
         raise ExplainError(str(exc)) from exc
-    return _known(status, sub, None), {}
+    return _meanings(status, sub), {}
+
+
+def _meanings(status: int, sub: str | None) -> list[CodeEntry]:
+    """Every entry of a status and sub code: the catalogue has two for 401 0001, which only the
+    body code tells apart."""
+    entry = _known(status, sub, None)
+    if sub is None:
+        return [entry]
+    return [e for e in catalogue().entries if (e.status, e.sub_code) == (status, sub)]
 
 
 def _known(status: int, sub: str | None, body_code: str | None) -> CodeEntry:
@@ -114,16 +130,67 @@ def _known(status: int, sub: str | None, body_code: str | None) -> CodeEntry:
     return entry
 
 
-def _explain_from_text(text: str) -> tuple[CodeEntry, dict[str, Any]]:
-    """A pasted response: a status line, headers and/or a JSON body."""
-    body: Any = None
-    brace = text.find("{")
-    if brace >= 0:
+def _documents(text: str) -> tuple[list[dict[str, Any]], json.JSONDecodeError | None]:
+    """Every JSON object in ``text``, outermost only, in order: a pasted body, or what ``mcapi
+    call`` printed (its ``{"error": ...}`` or result, and JSONL lines), between other lines;
+    and the first parse error, if any."""
+    decoder = json.JSONDecoder()
+    found: list[dict[str, Any]] = []
+    position = text.find("{")
+    first_error: json.JSONDecodeError | None = None
+    while position >= 0:
         try:
-            body = json.loads(text[brace:])
+            value, end = decoder.raw_decode(text, position)
         except json.JSONDecodeError as exc:
-            raise ExplainError(f"the JSON in the input does not parse: {exc.msg}") from exc
-    head = text[:brace] if brace >= 0 else text
+            first_error = first_error or exc
+            position = text.find("{", position + 1)
+            continue
+        if isinstance(value, dict):
+            found.append(value)
+        position = text.find("{", end)
+    return found, first_error
+
+
+def _mcapi_error(document: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``error`` of what ``mcapi call`` prints on failure, if ``document`` is that."""
+    error = document.get("error")
+    if isinstance(error, dict) and "status" in error and "body_codes" in error:
+        return error
+    return None
+
+
+def _from_mcapi_error(error: dict[str, Any]) -> Explained:
+    status, sub = error.get("status"), error.get("sub_code")
+    codes = [c for c in error.get("body_codes") or [] if isinstance(c, str)]
+    messages = [m for m in error.get("messages") or [] if isinstance(m, str)]
+    seen = {
+        "platform_code": codes[0] if codes else None,
+        "platform_message": messages[0] if messages else None,
+    }
+    if not isinstance(status, int):
+        raise ExplainError(
+            f"mcapi reported {error.get('error')} without a response code, so there is nothing "
+            f"to look up: {error.get('message')}"
+        )
+    if not codes:
+        return _meanings(status, normalize_sub_code(sub)), seen
+    entry = catalogue().lookup(status, sub, codes[0])
+    return [entry], seen
+
+
+def _explain_from_text(text: str) -> Explained:
+    """A pasted response (a status line, headers and/or a JSON body), or what ``mcapi call``
+    printed on failure (its ``{"error": ...}`` and ``mcapi: 403 0002 ...`` line)."""
+    documents, broken = _documents(text)
+    for document in documents:
+        error = _mcapi_error(document)
+        if error is not None:
+            return _from_mcapi_error(error)
+    body: Any = next((d for d in documents if first_error(d) != (None, None)), None)
+    if body is None and documents:
+        body = documents[0]
+    brace = text.find("{")
+    head = text[:brace] if brace >= 0 and documents else text
     status: int | None = None
     sub: str | None = None
     match = _STATUS_LINE.search(head)
@@ -134,6 +201,8 @@ def _explain_from_text(text: str) -> tuple[CodeEntry, dict[str, Any]]:
         stripped = text.strip()
         if stripped.startswith("err_"):
             return _explain_from_args((stripped,))
+        if broken is not None:
+            raise ExplainError(f"the JSON in the input does not parse: {broken.msg}")
         raise ExplainError("no status line and no JSON body in the input")
     code, message = first_error(body)
     seen = {"platform_code": code, "platform_message": message}
@@ -141,29 +210,12 @@ def _explain_from_text(text: str) -> tuple[CodeEntry, dict[str, Any]]:
         entry = catalogue().from_response(status, body)
         if sub is not None and entry.sub_code is None:
             entry = _known(entry.status, sub, code)
-        return entry, seen
+        return [entry], seen
     assert status is not None
-    return _known(status, sub, None), seen
+    return _meanings(status, sub), seen
 
 
-@click.command()
-@click.argument("code", nargs=-1)
-@click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
-def explain(code: tuple[str, ...], as_json: bool) -> None:
-    """Explain a response code: what happened, why, and what to do.
-
-    \b
-    mcapi explain 401 0004
-    mcapi explain err_xdk_binding_expired
-    pbpaste | mcapi explain -      (a status line and/or a JSON body)
-    """
-    if code == ("-",):
-        entry, seen = _explain_from_text(sys.stdin.read())
-    else:
-        entry, seen = _explain_from_args(code)
-    if as_json:
-        click.echo(json.dumps({**entry.to_dict(), **seen}, indent=2))
-        return
+def _panel(entry: CodeEntry, seen: dict[str, Any]) -> Panel:
     lines = [f"[bold]What happened[/]  {entry.meaning}"]
     if entry.table_text:
         lines.append(f"[bold]Mimecast says[/]  {entry.table_text}")
@@ -177,4 +229,41 @@ def explain(code: tuple[str, ...], as_json: bool) -> None:
         f"[dim]body code {entry.body_code or '-'} · retryable {str(entry.retryable).lower()}"
         f" · source: {entry.provenance}[/]"
     )
-    _console().print(Panel("\n".join(lines), title=f"{entry.label} {entry.name}", expand=False))
+    return Panel("\n".join(lines), title=f"{entry.label} {entry.name}", expand=False)
+
+
+@click.command()
+@click.argument("code", nargs=-1)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the explanation as JSON (a list when the code has several meanings).",
+)
+def explain(code: tuple[str, ...], as_json: bool) -> None:
+    """Explain a response code: what happened, why, and what to do.
+
+    \b
+    mcapi explain 401 0004
+    mcapi explain err_xdk_binding_expired
+    pbpaste | mcapi explain -      (a status line and/or a JSON body)
+    mcapi call ... 2>&1 | mcapi explain -     (what mcapi call printed)
+
+    A code with several meanings (401 0001) shows each; the body code tells them apart.
+    """
+    if code == ("-",):
+        entries, seen = _explain_from_text(sys.stdin.read())
+    else:
+        entries, seen = _explain_from_args(code)
+    if as_json:
+        documents = [{**entry.to_dict(), **seen} for entry in entries]
+        click.echo(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2))
+        return
+    console = _console()
+    if len(entries) > 1:
+        console.print(
+            f"{entries[0].label} has {len(entries)} meanings in the catalogue; the body code "
+            "(fail[].errors[].code) tells them apart:"
+        )
+    for entry in entries:
+        console.print(_panel(entry, seen))

@@ -23,7 +23,8 @@ from typing import Any
 import click
 
 from mcapi._errors import MimecastError
-from mcapi.cli._client_cmd import _credentials, exit_code_for
+from mcapi.cli._client_cmd import exit_code_for
+from mcapi.cli._sources import resolve
 from mcapi.client import Client, CredentialsError
 from mcapi.collect import (
     STREAMS,
@@ -220,7 +221,11 @@ def _status(output: Path, state: str | None, as_json: bool) -> None:
 @click.option("--since", help="Where time-window streams start without a checkpoint (ISO or 7d).")
 @click.option("--margin", type=click.IntRange(0), default=300, show_default=True,
               help="Seconds each time window overlaps the previous one.")  # fmt: skip
-@click.option("--profile", help="Profile saved by `mcapi login` (else MCAPI_*).")
+@click.option(
+    "--profile",
+    help="Profile saved by `mcapi login` (else MCAPI_*, else the profile MCAPI_PROFILE names, "
+    "else 'default').",
+)
 @click.option("--lease", type=click.FloatRange(1), default=60.0, show_default=True,
               help="PostgreSQL store: seconds a stream stays owned by a collector that stopped "
               "saving; much longer than one batch takes.")  # fmt: skip
@@ -263,7 +268,7 @@ def collect(
     if sink == "hec" and not (hec_url and hec_token):
         raise click.UsageError("--sink hec needs --hec-url and --hec-token")
     try:
-        credentials = _credentials(profile)
+        credentials = resolve(profile).credentials
     except CredentialsError as exc:
         click.echo(f"mcapi: {exc}", err=True)
         sys.exit(1)

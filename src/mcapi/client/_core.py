@@ -141,10 +141,11 @@ class CallState:
 
 Handler = Callable[["Core", CallState, Exchange, Envelope, CodeEntry, float], Step]
 
-_NO_PASSWORD = (
-    "This client holds no password, so it cannot renew the binding: build it with "
-    "email= and password= (or Client.login(...)), or run `mcapi login` again."
+_NO_PASSWORD = "This client holds no password, so it cannot renew the binding."
+_NO_PASSWORD_HINT = (
+    "Build it with email= and password= (or Client.login(...)), or run `mcapi login` again."
 )
+_NOT_REPEATED_HINT = "Pass read_only=True or RetryPolicy(retry_writes=True) if it is idempotent."
 
 
 class Core:
@@ -282,7 +283,12 @@ class Core:
     # ---- HTTP error answers, one handler per action ---------------------------------------------
 
     def error_for(
-        self, state: CallState, exchange: Exchange, envelope: Envelope, detail: str | None = None
+        self,
+        state: CallState,
+        exchange: Exchange,
+        envelope: Envelope,
+        detail: str | None = None,
+        hint: str | None = None,
     ) -> ApiError | RemoteProtocolError:
         """The exception for an HTTP error answer, with every diagnostic field. An HTML page
         instead of the envelope came from a proxy or gateway in front of the platform: a
@@ -300,6 +306,7 @@ class Core:
                 request_id=exchange.request_id,
                 attempts=state.attempts,
                 headers=dict(exchange.headers),
+                hint=hint,
             )
         errors = [e for f in envelope.fail for e in f.errors]
         sub_code = next((e.sub_code for e in errors if e.sub_code), None)
@@ -313,6 +320,7 @@ class Core:
             attempts=state.attempts,
             headers=dict(exchange.headers),
             detail=detail,
+            hint=hint,
         )
 
     def _raise(
@@ -325,11 +333,12 @@ class Core:
         detail: str | None = None,
         *,
         explain: bool = True,
+        hint: str | None = None,
     ) -> Step:
         """Raise the answer's error; ``explain`` adds why the client stopped recovering."""
         if detail is None and explain:
             detail = f"The client stopped: {reason}."
-        error = self.error_for(state, exchange, envelope, detail)
+        error = self.error_for(state, exchange, envelope, detail, hint)
         return Step(Outcome.RAISE, reason, error=error, **_ids(exchange, entry))
 
     def _on_stop(
@@ -364,7 +373,9 @@ class Core:
             return self._raise(state, ex, env, entry, why)
         if not state.can_renew:
             why = f"{entry.label} {entry.name} and no password to renew the binding"
-            return self._raise(state, ex, env, entry, why, detail=_NO_PASSWORD)
+            return self._raise(
+                state, ex, env, entry, why, detail=_NO_PASSWORD, hint=_NO_PASSWORD_HINT
+            )
         state.renewed = True
         return Step(outcome, f"{entry.label} {entry.name}", **_ids(ex, entry))
 
@@ -375,11 +386,8 @@ class Core:
         if not env.fail:
             says_retryable = entry.retryable
         if not state.repeat_is_safe(server_says_retryable=says_retryable):
-            why = (
-                f"{entry.label} on {state.path}, which changes state; not repeated "
-                "(pass read_only=True or RetryPolicy(retry_writes=True) if it is idempotent)"
-            )
-            return self._raise(state, ex, env, entry, why)
+            why = f"{entry.label} on {state.path}, which changes state; not repeated"
+            return self._raise(state, ex, env, entry, why, hint=_NOT_REPEATED_HINT)
         blocked = self._retry_blocked(state, now, timeout=False)
         if blocked is not None:
             return self._raise(state, ex, env, entry, f"{entry.label}; {blocked}")

@@ -45,6 +45,7 @@ __all__ = [
     "credentials_from_env",
     "default_profile_path",
     "load_profile",
+    "profile_names",
     "save_profile",
 ]
 
@@ -263,6 +264,13 @@ def _read(path: Path) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CredentialsError(f"the profile file {path} is not valid TOML: {exc}") from exc
+
+
+def profile_names(path: str | Path | None = None) -> list[str]:
+    """The names of the profiles in the profile file, in the file's order (none without one)."""
+    file = Path(path) if path is not None else default_profile_path()
+    profiles = _read(file).get("profiles", {})
+    return list(profiles) if isinstance(profiles, Mapping) else []
 
 
 def load_profile(name: str = "default", path: str | Path | None = None) -> AnyCredentials:

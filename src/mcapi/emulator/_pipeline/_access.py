@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 from functools import lru_cache
 
-from mcapi._codes import lookup
+from mcapi._codes import lookup, missing_permission_message
 from mcapi.emulator._faults import FaultEffect
 from mcapi.emulator._pipeline._binding import replay_verdict, settle_replay
 from mcapi.emulator._pipeline._call import Call, Verdict, refuse
@@ -52,8 +52,11 @@ def check_permission(call: Call) -> Verdict | None:
     assert call.auth is not None and call.spec is not None
     permission = call.spec.permission
     if permission is not None and not call.auth.user.has_permission(permission):
-        return refuse(
-            "permission", f"user {call.auth.user.email} lacks '{permission}'", 403, "0002"
+        return Verdict(
+            entry=lookup(403, "0002"),
+            check="permission",
+            reason=f"user {call.auth.user.email} lacks '{permission}'",
+            message=missing_permission_message(permission),
         )
     return None
 

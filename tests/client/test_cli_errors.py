@@ -1,0 +1,220 @@
+"""What ``mcapi`` says when a command fails: advice in command-line terms (the command to run,
+the variable to check, the URL it tried, the permission missing), and the exit codes of
+interruption and usage errors. Against an emulator on a loopback socket."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from mcapi._codes import catalogue
+from mcapi.cli import cli
+from mcapi.cli._advice import advice_table
+from mcapi.emulator import Emulator, EmulatorCredentials
+from mcapi.emulator._faults import FaultRule
+from mcapi.testing import serve
+
+from .conftest import ACCOUNT, KDF_N
+from .test_cli_credentials import BLANK, env_1_0, save_profile
+
+Live = tuple[Emulator, EmulatorCredentials, str]
+PERMIT = "/api/managedsender/permit-or-block-sender"
+BLOCK = '{"sender": "a@b.example", "to": "reader@demo.example", "action": "block"}'
+#: What library advice looks like: a keyword argument or a class to build.
+PYTHON_TERMS = re.compile(r"\w+=(True|False|\.\.\.)|\w+=\s|RetryPolicy|Client\.|Client\(")
+
+
+@pytest.fixture
+def live() -> Iterator[Live]:
+    emulator = Emulator("sqlite://", kdf_n=KDF_N)
+    demo = emulator.load_demo()
+    try:
+        with serve(emulator) as url:
+            yield emulator, demo, url
+    finally:
+        emulator.close()
+
+
+@pytest.fixture
+def base(tmp_path: Path) -> dict[str, str]:
+    return {**BLANK, "MCAPI_CONFIG": str(tmp_path / "profiles.toml")}
+
+
+def run(env: dict[str, str], *args: str) -> Any:
+    return CliRunner().invoke(cli, list(args), env=env)
+
+
+def said(result: Any) -> tuple[str, str]:
+    """(the advice in the JSON on stdout, the stderr line); neither in Python terms."""
+    advice = json.loads(result.stdout)["error"]["advice"]
+    assert not PYTHON_TERMS.search(advice), advice
+    assert not PYTHON_TERMS.search(result.stderr), result.stderr
+    return advice, result.stderr
+
+
+def test_403_0002_names_the_missing_permission_and_the_login_to_run(
+    base: dict[str, str], live: Live
+) -> None:
+    _, demo, _ = live
+    save_profile(base, live, "reader")
+    result = run(base, "call", PERMIT, "--data", BLOCK, "--profile", "reader")
+    assert result.exit_code == 5, result.output
+    advice, stderr = said(result)
+    assert "lacks Gateway | Managed Senders | Edit" in advice
+    assert f"The user {demo.reader_email}" in advice
+    assert "`mcapi login --profile reader`" in advice
+    assert advice in stderr and "Grant the function's permission" not in stderr
+
+
+def test_403_0002_of_an_api_2_0_application_names_its_role(
+    base: dict[str, str], live: Live
+) -> None:
+    emulator, demo, url = live
+    keys = emulator.admin.create_app(
+        demo.account_code, "reader app", role="Custom", permissions=["Account | Dashboard | Read"]
+    )
+    env = {**base, "MCAPI_BASE_URL": url, "MCAPI_CLIENT_ID": keys.client_id,
+           "MCAPI_CLIENT_SECRET": keys.client_secret}  # fmt: skip
+    result = run(env, "call", PERMIT, "--data", BLOCK)
+    assert result.exit_code == 5, result.output
+    advice, _ = said(result)
+    assert "The API 2.0 application lacks Gateway | Managed Senders | Edit" in advice
+    assert "application's role" in advice
+
+
+def test_a_connection_error_names_the_url_it_tried(base: dict[str, str], live: Live) -> None:
+    _, demo, _ = live
+    env = {**base, **env_1_0(demo, "http://127.0.0.1:9")}
+    result = run(env, "call", ACCOUNT, "--no-retry")
+    assert result.exit_code == 9, result.output
+    advice, stderr = said(result)
+    assert "http://127.0.0.1:9/api/account/get-account" in advice
+    assert "the MCAPI_* variables" in advice and "mcapi whoami" in advice
+    assert "http://127.0.0.1:9/api/account/get-account" in stderr
+
+
+def test_an_expired_binding_without_a_password_says_to_log_in_again(
+    base: dict[str, str], live: Live
+) -> None:
+    emulator, demo, _ = live
+    save_profile(base, live, "work", email=demo.admin_email)
+    text = Path(base["MCAPI_CONFIG"]).read_text()
+    emulator.admin.expire_binding(text.split('access_key = "')[1].split('"')[0])
+    result = run(base, "call", ACCOUNT, "--profile", "work")
+    assert result.exit_code == 6, result.output
+    advice, stderr = said(result)
+    assert "`mcapi login --profile work`" in advice
+    assert "email= and password=" not in stderr and "holds no password" in stderr
+
+
+def test_a_refused_signature_names_the_variables_to_check(base: dict[str, str], live: Live) -> None:
+    _, demo, url = live
+    env = {**base, **env_1_0(demo, url), "MCAPI_SECRET_KEY": "d3Jvbmcta2V5LXdyb25nLWtleQ=="}
+    result = run(env, "call", ACCOUNT)
+    assert result.exit_code == 6, result.output
+    advice, _ = said(result)
+    assert "MCAPI_ACCESS_KEY and MCAPI_SECRET_KEY" in advice
+    assert "unsetting MCAPI_ACCESS_KEY and MCAPI_SECRET_KEY" in advice  # they win over profiles
+
+
+def test_a_write_that_may_have_run_suggests_read_only_not_a_python_parameter(
+    base: dict[str, str], live: Live
+) -> None:
+    emulator, demo, url = live
+    emulator.faults.add(
+        FaultRule.from_dict(
+            {"match": {"path": PERMIT}, "effect": {"status": 500, "sub_code": "0006"}}
+        )
+    )
+    result = run({**base, **env_1_0(demo, url)}, "call", PERMIT, "--data", BLOCK)
+    assert result.exit_code == 8, result.output
+    advice, stderr = said(result)
+    assert "--read-only" in advice and "may have been applied" in advice
+    assert "read_only=True" not in stderr
+    read = run({**base, **env_1_0(demo, url)}, "call", PERMIT, "--data", BLOCK, "--read-only",
+               "--no-retry")  # fmt: skip
+    assert json.loads(read.stdout)["error"]["advice"].startswith("The platform kept failing")
+
+
+def test_every_advice_names_known_codes_and_fills_in() -> None:
+    known = {e.label for e in catalogue().entries} | {
+        e.body_code for e in catalogue().entries if e.body_code
+    }
+    known |= {"transport", "protocol", "local"}
+    fields = {"login", "keys", "client", "source", "who", "permission", "url", "base_url", "path"}
+    for advice in advice_table():
+        assert set(advice.codes) <= known, advice.codes
+        used = set(re.findall(r"{(\w+)}", advice.text))
+        assert used <= fields, used
+        assert not PYTHON_TERMS.search(advice.text), advice.text
+
+
+def test_usage_errors_exit_2(base: dict[str, str], live: Live, tmp_path: Path) -> None:
+    _, demo, url = live
+    env = {**base, **env_1_0(demo, url)}
+    target = tmp_path / "exists.bin"
+    target.write_text("keep me")
+    for args in (
+        ["call"],  # no PATH
+        ["call", ACCOUNT, "--no-such-option"],
+        ["call", ACCOUNT, "--page-size", "0"],
+        ["call", ACCOUNT, "--data", "{not json"],
+        ["call", ACCOUNT, "--data", "@/no/such/file.json"],
+        ["call", ACCOUNT, "--data", "[1, 2]"],
+        ["call", "/api/audit/get-siem-logs", "--data", '{"type": "MTA"}', "--output", str(target)],
+        ["whoami", "--no-such-option"],
+        ["explain"],
+    ):
+        result = run(env, *args)
+        assert result.exit_code == 2, (args, result.output)
+        assert "Traceback" not in result.output
+    assert target.read_text() == "keep me"
+
+
+def _mcapi() -> list[str]:
+    return [sys.executable, "-c", "from mcapi.cli import main; main()"]
+
+
+def _interrupted(
+    args: list[str], env: dict[str, str], ready: str
+) -> subprocess.CompletedProcess[str]:
+    """Run ``mcapi ARGS``, press Ctrl-C (SIGINT) once ``ready`` shows on stderr, and wait."""
+    process = subprocess.Popen(
+        [*_mcapi(), *args], env={**os.environ, **env}, stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stderr is not None
+    seen = ""
+    while ready not in seen:
+        char = process.stderr.read(1)
+        assert char, f"mcapi ended before {ready!r}: {seen}"
+        seen += char
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    return subprocess.CompletedProcess(args, process.returncode, stdout, seen + stderr)
+
+
+def test_ctrl_c_exits_130_without_a_traceback(base: dict[str, str], live: Live) -> None:
+    """At a prompt, and in the middle of a call (to a peer that accepts the connection and never
+    answers)."""
+    _, demo, _ = live
+    env = {**base, "PYTHONPATH": os.pathsep.join(sys.path)}
+    prompt = _interrupted(["login", "--app-id", "a", "--app-key", "b"], env, "Email address")
+    assert prompt.returncode == 130, prompt.stderr
+    assert "Traceback" not in prompt.stderr and "mcapi: interrupted" in prompt.stderr
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        calling = _interrupted(["call", ACCOUNT, "-v"], {**env, **env_1_0(demo, url)}, ACCOUNT)
+    assert calling.returncode == 130, calling.stderr
+    assert "Traceback" not in calling.stderr and "mcapi: interrupted" in calling.stderr
