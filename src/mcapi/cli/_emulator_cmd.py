@@ -227,7 +227,10 @@ def serve(
         started = start(host=host, port=port, db=db, seed_file=seed_file, demo=demo, tls=tls,
                         **options)  # fmt: skip
     except StartFailure as exc:
-        raise (SeedFileError if exc.exit_code == 2 else StartError)(str(exc)) from None
+        message = str(exc)
+        if exc.port_taken:
+            message += _another_port(host)
+        raise (SeedFileError if exc.exit_code == 2 else StartError)(message) from None
     emu = started.emulator
     try:
         _banner(started, host)
@@ -248,6 +251,21 @@ def serve(
     finally:
         emu.close()
     click.echo("mcapi emulator stopped")
+
+
+def _another_port(host: str) -> str:
+    """How to pick another port, naming one that is free now."""
+    from mcapi.emulator._serve import bind_socket
+
+    try:
+        with bind_socket(host, 0) as sock:
+            free = int(sock.getsockname()[1])
+    except OSError:
+        free = DEFAULT_PORT + 8
+    return (
+        f"; pick another port: --port {free} (or `make demo PORT={free}`), or --port 0 for "
+        "any free one"
+    )
 
 
 def _read_token(path: Path) -> str:
@@ -331,12 +349,45 @@ def _banner(started: Any, host: str) -> None:
 
 
 @emulator.command()
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Then load the demo tenant afresh (with its generated data) and print its new keys, "
+    "as `serve --demo` does.",
+)
 @admin_options
-def reset(admin: AdminClient) -> None:
+def reset(admin: AdminClient, demo: bool) -> None:
     """Empty every table and forget faults, quotas, the journal and the clock's offset (a
     generated admin token is kept, so the token you pasted keeps working)."""
-    run_job(admin, "reset", "reset")
+    answer = run_job(admin, "reset", "reset", body={"demo": True} if demo else None)
     click.echo("emulator reset: no accounts, no faults, clock back to real time")
+    if demo:
+        _demo_reloaded(admin, answer["demo"])
+
+
+def _demo_reloaded(admin: AdminClient, demo: dict[str, Any]) -> None:
+    """The new keys of a demo tenant loaded by ``reset --demo``, as lines to paste."""
+    click.echo(f"demo tenant {demo['account_code']} loaded afresh; paste its new keys:")
+    env = {
+        "MCAPI_BASE_URL": admin.url,
+        "MCAPI_APP_ID": demo["app_id"],
+        "MCAPI_APP_KEY": demo["app_key"],
+        "MCAPI_ACCESS_KEY": demo["access_key"],
+        "MCAPI_SECRET_KEY": demo["secret_key"],
+    }
+    if admin.token:
+        env["MCAPI_ADMIN_TOKEN"] = admin.token
+    for name, value in env.items():
+        click.echo(f"export {name}={shlex.quote(value)}")
+    if demo.get("client_id") and demo.get("client_secret"):
+        click.echo("API 2.0 (paste as well to call with a Bearer token):")
+        click.echo(f"export MCAPI_CLIENT_ID={shlex.quote(demo['client_id'])}")
+        click.echo(f"export MCAPI_CLIENT_SECRET={shlex.quote(demo['client_secret'])}")
+    for email, password in demo.get("passwords", {}).items():
+        click.echo(f"  {email:<22} password {password}")
+    if demo.get("generated"):
+        counts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in demo["generated"].items())
+        click.echo(f"demo data generated: {counts}")
 
 
 @emulator.command()
