@@ -127,7 +127,9 @@ def mcapi_admin(mcapi_emulator: Emulator) -> Admin:
 
 
 @_fixture
-def mcapi_credentials(mcapi_emulator: Emulator, request: pytest.FixtureRequest) -> EmulatorCredentials:
+def mcapi_credentials(
+    mcapi_emulator: Emulator, request: pytest.FixtureRequest
+) -> EmulatorCredentials:
     """The demo tenant's credentials on ``mcapi_emulator`` (``load_demo`` is idempotent). In a
     test that also uses ``mcapi_server``, their ``base_url`` (and so ``env()``'s
     ``MCAPI_BASE_URL``) is the served URL, so ``Client.from_env(mcapi_credentials.env())``

@@ -104,7 +104,6 @@ async def test_reset_empties_the_tenant_and_the_demo_binding_stops_working(api: 
     assert code_of(await logout(api)) == "401 0013 err_xdk_access_key_not_found"
 
 
-
 async def test_reset_with_demo_reloads_the_demo_tenant_and_answers_its_keys(api: Api) -> None:
     refused = await raw_admin(api, "POST", "/reset?wait=60", {"demo": "yes"})
     assert refused.status_code == 400

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from mcapi.cli import _client_cmd, _codes_cmd, _collect_cmd, _emulator_cmd
+from mcapi.cli import _client_cmd, _codes_cmd, _collect_cmd, _emulator_cmd, _functions_cmd
 
 __all__ = ["cli", "main"]
 
@@ -26,6 +26,7 @@ cli.add_command(_emulator_cmd.emulator)
 cli.add_command(_client_cmd.login)
 cli.add_command(_client_cmd.call)
 cli.add_command(_collect_cmd.collect)
+cli.add_command(_functions_cmd.functions)
 
 
 def main() -> None:

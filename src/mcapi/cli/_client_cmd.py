@@ -25,6 +25,7 @@ import click
 from mcapi._codes import Action
 from mcapi._constants import DEFAULT_OAUTH_BASE_URL
 from mcapi._errors import MimecastError, RemoteProtocolError, TransportError
+from mcapi.cli._functions_cmd import complete_path
 from mcapi.cli._progress import Reporter
 from mcapi.client import Client, Credentials, CredentialsError, RetryPolicy
 from mcapi.client._auth import DEFAULT_DISCOVERY_URL
@@ -288,7 +289,7 @@ def _stream_pages(
 
 
 @click.command(epilog=_EPILOG)
-@click.argument("path")
+@click.argument("path", shell_complete=complete_path)
 @click.option(
     "--data",
     "data_arg",

@@ -198,9 +198,7 @@ def admin_app(state: EmulatorState) -> Starlette:
         demo = body.get("demo", False)
         if not isinstance(demo, bool):
             raise InvalidInput("demo", "must be true or false")
-        return await job_response(
-            state.jobs, request, "reset", lambda p: admin.reset(p, demo=demo)
-        )
+        return await job_response(state.jobs, request, "reset", lambda p: admin.reset(p, demo=demo))
 
     async def seed(request: Request) -> Response:
         raw = await request.body()

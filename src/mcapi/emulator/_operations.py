@@ -411,9 +411,7 @@ class Admin(Api2AdminOps):
         demo = ensure_demo(self.store, now=self.state.clock.now())
         generated = {}
         if demo.created:
-            generated = self.generate(
-                demo.account_code, **DEMO_DATA.as_kwargs(), progress=progress
-            )
+            generated = self.generate(demo.account_code, **DEMO_DATA.as_kwargs(), progress=progress)
         return {**asdict(demo), "passwords": dict(demo.passwords), "generated": generated}
 
     def move_clock(
