@@ -26,7 +26,7 @@ from mcapi.cli._admin_client import (
     journal_table,
     parse_duration,
 )
-from mcapi.cli._admin_jobs import run_job
+from mcapi.cli._admin_jobs import progress_option, run_job
 from mcapi.cli._emulator_account_cmd import generate, policy
 from mcapi.cli._emulator_apps_cmd import app
 from mcapi.cli._emulator_faults_cmd import faults, quotas
@@ -355,11 +355,13 @@ def _banner(started: Any, host: str) -> None:
     help="Then load the demo tenant afresh (with its generated data) and print its new keys, "
     "as `serve --demo` does.",
 )
+@progress_option
 @admin_options
-def reset(admin: AdminClient, demo: bool) -> None:
+def reset(admin: AdminClient, demo: bool, progress: bool | None) -> None:
     """Empty every table and forget faults, quotas, the journal and the clock's offset (a
     generated admin token is kept, so the token you pasted keeps working)."""
-    answer = run_job(admin, "reset", "reset", body={"demo": True} if demo else None)
+    body = {"demo": True} if demo else None
+    answer = run_job(admin, "reset", "reset", body=body, progress=progress)
     click.echo("emulator reset: no accounts, no faults, clock back to real time")
     if demo:
         _demo_reloaded(admin, answer["demo"])
@@ -392,16 +394,18 @@ def _demo_reloaded(admin: AdminClient, demo: dict[str, Any]) -> None:
 
 @emulator.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@progress_option
 @admin_options
-def seed(admin: AdminClient, file: Path) -> None:
+def seed(admin: AdminClient, file: Path, progress: bool | None) -> None:
     """Load a TOML or JSON seed file into the running emulator (all or nothing)."""
     kinds = {".toml": "application/toml", ".json": "application/json"}
     kind = kinds.get(file.suffix.lower())
     if kind is None:
         raise SeedFileError(f"{file}: use a .toml or .json seed file")
     answer = run_job(
-        admin, "seed", f"seed {file.name}", content=file.read_bytes(), content_type=kind
-    )
+        admin, "seed", f"seed {file.name}", content=file.read_bytes(), content_type=kind,
+        progress=progress,
+    )  # fmt: skip
     counts = ", ".join(f"{n} {k}" for k, n in answer.get("created", {}).items())
     click.echo(f"loaded {file}: {counts}")
     for email, password in answer.get("generated_passwords", {}).items():
