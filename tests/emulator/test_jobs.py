@@ -19,8 +19,8 @@ import pytest
 from click.testing import CliRunner
 
 from mcapi._signing import format_date, new_request_id, signed_headers
-from mcapi.cli._admin_client import AdminClient, AdminCommandError
 from mcapi.cli import cli
+from mcapi.cli._admin_client import AdminClient, AdminCommandError
 from mcapi.cli._admin_jobs import FIRST_WAIT, JobDisplay, follow_job, run_job
 from mcapi.emulator import Emulator, EmulatorCredentials
 from mcapi.emulator._data._generator import STAGES
