@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+PORT   ?= 8787
 
 .PHONY: demo test lint typecheck unit bench clean functions-table mutation mutation-pipeline
 
@@ -13,8 +14,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[emulator,dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)  ## the emulator with a demo tenant on SQLite
-	$(BIN)/mcapi emulator serve --demo
+demo: $(STAMP)  ## the emulator with a demo tenant on SQLite (make demo PORT=8795: another port)
+	$(BIN)/mcapi emulator serve --demo --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -7,6 +7,7 @@ from importlib import resources
 
 from mcapi.client import is_read_only
 from mcapi.client._functions import FUNCTIONS_FILE, read_only_table
+from mcapi.client._functions import function_table as function_table_shipped
 from mcapi.emulator._function_index import REGENERATE, UNSIGNED_READ_ONLY, render, rows
 from mcapi.emulator.functions import function_table
 
@@ -31,3 +32,16 @@ def test_the_client_reads_the_whole_file() -> None:
     assert len(read_only_table()) == len(function_table()) + len(UNSIGNED_READ_ONLY)
     document = json.loads(render())
     assert REGENERATE in document["about"]
+
+
+def test_the_shipped_table_holds_each_functions_permission_and_summary() -> None:
+    shipped = function_table_shipped()
+    for path, spec in function_table().items():
+        info = shipped[path]
+        assert (info.permission, info.summary, info.read_only) == (
+            spec.permission,
+            spec.summary,
+            spec.read_only,
+        ), path
+    for path in UNSIGNED_READ_ONLY:
+        assert shipped[path].permission is None and shipped[path].summary, path

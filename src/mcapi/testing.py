@@ -14,7 +14,8 @@ below are available in every test without an import:
     ``LookupError`` for an unknown user or account) naming the field.
 ``mcapi_credentials``
     its :class:`~mcapi.emulator.EmulatorCredentials` (base URL, app id/key, the admin's binding,
-    the demo users' passwords, the admin token); ``.env()`` gives the ``MCAPI_*`` variables.
+    the demo users' passwords, the admin token); ``.env()`` gives the ``MCAPI_*`` variables,
+    with the served URL as ``MCAPI_BASE_URL`` in a test that also uses ``mcapi_server``.
 ``mcapi_async_client``
     an ``httpx.AsyncClient`` calling that emulator in-process (no socket); it does not sign,
     signing is the caller's (``mcapi.signing.signed_headers`` or the mcapi client).
@@ -32,12 +33,14 @@ installed, and most of those test runs never ask for an emulator.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import sys
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     import httpx
+    import pytest
 
     from mcapi.emulator import Emulator, EmulatorCredentials
     from mcapi.emulator._operations import Admin
@@ -124,9 +127,18 @@ def mcapi_admin(mcapi_emulator: Emulator) -> Admin:
 
 
 @_fixture
-def mcapi_credentials(mcapi_emulator: Emulator) -> EmulatorCredentials:
-    """The demo tenant's credentials on ``mcapi_emulator`` (``load_demo`` is idempotent)."""
-    return mcapi_emulator.load_demo()
+def mcapi_credentials(
+    mcapi_emulator: Emulator, request: pytest.FixtureRequest
+) -> EmulatorCredentials:
+    """The demo tenant's credentials on ``mcapi_emulator`` (``load_demo`` is idempotent). In a
+    test that also uses ``mcapi_server``, their ``base_url`` (and so ``env()``'s
+    ``MCAPI_BASE_URL``) is the served URL, so ``Client.from_env(mcapi_credentials.env())``
+    opens real connections to it."""
+    credentials = mcapi_emulator.load_demo()
+    if "mcapi_server" in request.fixturenames:
+        served = str(request.getfixturevalue("mcapi_server"))
+        credentials = dataclasses.replace(credentials, base_url=served)
+    return credentials
 
 
 @_fixture

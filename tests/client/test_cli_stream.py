@@ -183,7 +183,7 @@ def test_verbose_shows_each_attempt_with_secrets_redacted(env: dict[str, str], l
     assert any(line.startswith("mcapi: > x-mc-req-id: ") for line in err)
     decisions = [line for line in err if line.startswith("mcapi: < ")]
     assert decisions[0].startswith("mcapi: < 500 0006 (attempt 1, x-mc-req-id ")
-    assert ": retry in " in decisions[0]
+    assert ": retry in " in decisions[0] and " s (retry 1/3): " in decisions[0]
     assert decisions[1].startswith("mcapi: < 200 (attempt 2, ") and ": ok" in decisions[1]
     profile = Path(env["MCAPI_CONFIG"]).read_text()
     secret = profile.split('secret_key = "')[1].split('"')[0]
@@ -246,8 +246,11 @@ def test_progress_says_why_and_how_long_it_waits_and_which_code_it_retries(
     shown = run(env, "call", ACCOUNT, "--progress")
     assert shown.exit_code == 0, shown.output
     text = " ".join(shown.stderr.split())  # rich wraps long lines
-    assert f"mcapi: {ACCOUNT}: 429, the quota is spent; waiting 0.6 s for it to refill" in text
-    assert f"mcapi: {ACCOUNT}: 500 0006 on attempt 2; retrying in " in text
+    assert (
+        f"mcapi: {ACCOUNT}: 429, the quota is spent; waiting 0.6 s for it to refill "
+        "(wait 1/10; quota spent; X-RateLimit-Reset 600 ms)"
+    ) in text
+    assert f"mcapi: {ACCOUNT}: 500 0006 on attempt 2; retry 1/3 in " in text
     assert "retries left in the budget" in text
     assert json.loads(shown.stdout)["attempts"] == 3
 
@@ -266,3 +269,45 @@ def test_redact_header_keeps_no_credential() -> None:
     assert redact_header("x-mc-app-key", "secret-app-key") == "[redacted]"
     assert redact_header("x-mc-app-id", "app-id") == "app-id"
     assert redact_header("x-mc-req-id", "ABC") == "ABC"
+
+
+def test_a_forced_quota_then_a_failing_platform_shown_on_a_terminal_and_with_v(
+    env: dict[str, str], live: Live
+) -> None:
+    """The quota wait names its code and counts down; each retry says which code, which retry
+    of how many and when; -v shows the client giving up. Piped, none of it is drawn."""
+    emulator, demo, _ = live
+    login(env, demo)
+
+    def faults() -> None:
+        emulator.faults.clear()
+        emulator.faults.add(FaultRule.forced_quota(ACCOUNT, call_number=1, reset_ms=800))
+        failing = {"match": {"path": ACCOUNT, "times": 10},
+                   "effect": {"status": 500, "sub_code": "0006"}}  # fmt: skip
+        emulator.faults.add(FaultRule.from_dict(failing))
+
+    faults()
+    shown = run(env, "call", ACCOUNT, "--progress", "-v")
+    assert shown.exit_code == 8, shown.output
+    text = " ".join(shown.stderr.split())
+    assert (
+        f"mcapi: {ACCOUNT}: 429 0008, the quota is spent; waiting 0.8 s for it to refill "
+        "(wait 1/10; quota spent; X-RateLimit-Reset 800 ms)"
+    ) in text
+    assert "waiting for the quota (429 0008)" in text and " s left" in text  # the countdown
+    for attempt, retry in ((2, 1), (3, 2), (4, 3)):
+        assert f"mcapi: {ACCOUNT}: 500 0006 on attempt {attempt}; retry {retry}/3 in " in text
+    decisions = [line for line in shown.stderr.splitlines() if line.startswith("mcapi: < ")]
+    assert [d.split(" (attempt ")[0] for d in decisions] == [
+        "mcapi: < 429 0008",
+        *["mcapi: < 500 0006"] * 4,
+    ]
+    assert ": wait 0.800 s (wait 1/10): " in decisions[0]
+    assert decisions[-1].startswith("mcapi: < 500 0006 (attempt 5, ")
+    assert ": raise: " in decisions[-1] and "gave up after 4 attempt(s)" in decisions[-1]
+
+    faults()
+    piped = run(env, "call", ACCOUNT)
+    assert piped.exit_code == 8
+    assert "\x1b[" not in piped.stderr and "the quota is spent" not in piped.stderr
+    assert "on attempt" not in piped.stderr and "mcapi: <" not in piped.stderr

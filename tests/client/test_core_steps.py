@@ -252,3 +252,23 @@ def test_an_attempt_event_reports_the_step_and_the_call() -> None:
     assert (event.reason, event.status, event.sub_code) == (step.reason, 500, "0006")
     assert event.delay == step.delay > 0 and event.request_id == "R"
     assert event.retry_budget_remaining == c.budget.available == 495
+
+
+def test_an_attempt_event_counts_retries_and_quota_waits_against_the_policy() -> None:
+    c = make(max_attempts=3, max_quota_waits=2)
+    state = c.begin(READ, (), now=0)
+    waited = c.event(state, c.on_answer(state, quota(), 0))
+    assert (waited.outcome, waited.quota_waits, waited.max_quota_waits) == ("wait", 1, 2)
+    assert (waited.retries, waited.max_attempts) == (0, 3)
+    retried = c.event(state, c.on_answer(state, external(), 0))
+    assert (retried.outcome, retried.attempt, retried.retries, retried.max_attempts) == (
+        "retry",
+        2,
+        1,
+        3,
+    )
+    assert retried.quota_waits == 1
+    again = c.event(state, c.on_answer(state, external(), 0))
+    assert (again.outcome, again.retries) == ("retry", 2)
+    last = c.event(state, c.on_answer(state, external(), 0))
+    assert (last.outcome, last.retries, last.attempt) == ("raise", 2, 4)

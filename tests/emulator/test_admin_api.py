@@ -104,6 +104,19 @@ async def test_reset_empties_the_tenant_and_the_demo_binding_stops_working(api: 
     assert code_of(await logout(api)) == "401 0013 err_xdk_access_key_not_found"
 
 
+async def test_reset_with_demo_reloads_the_demo_tenant_and_answers_its_keys(api: Api) -> None:
+    refused = await raw_admin(api, "POST", "/reset?wait=60", {"demo": "yes"})
+    assert refused.status_code == 400
+    assert refused.json()["problems"] == [{"field": "demo", "message": "must be true or false"}]
+    answer = (await api.admin("POST", "/reset?wait=60", {"demo": True})).json()
+    assert answer["reset"] is True
+    demo = answer["demo"]
+    users = {u["email"] for u in (await api.admin("GET", "/users")).json()["users"]}
+    assert demo["admin_email"] in users and set(demo["passwords"]) <= users
+    assert demo["created"] is True and demo["generated"]["messages"] > 0
+    assert code_of(await logout(api)) == "401 0013 err_xdk_access_key_not_found"  # old keys
+
+
 SEED = {
     "accounts": [
         {
@@ -503,7 +516,7 @@ async def test_bad_policy_says_why(
         ("/accounts/CUSA12345/policy", {"account_code": "X"}, "account_code: unknown policy"),
         ("/accounts/CUSA12345/generate", {"seed": 2**64}, "seed: must be between"),
         ("/accounts/CUSA12345/generate", {"users": 0}, "users: must be between 1"),
-        ("/reset", {"everything": True}, "everything: unknown field (reset takes no field)"),
+        ("/reset", {"everything": True}, "everything: unknown field (reset takes demo)"),
     ],
 )
 async def test_bad_values_are_400_naming_the_field_and_change_nothing(

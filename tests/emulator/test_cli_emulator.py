@@ -11,6 +11,9 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
+import shlex
+import shutil
 import signal
 import socket
 import ssl
@@ -134,6 +137,37 @@ def test_admin_api_error_message_is_shown(run: Run) -> None:
 def test_reset_forgets_the_tenant(run: Run, call: Callable[..., httpx.Response]) -> None:
     assert "emulator reset" in ok(run("reset"))
     assert sub_code(call()) == "401 0013"
+
+
+def test_reset_demo_loads_the_demo_tenant_afresh_and_prints_its_new_keys(
+    run: Run,
+    call: Callable[..., httpx.Response],
+    mcapi_credentials: EmulatorCredentials,
+    mcapi_emulator: Emulator,
+) -> None:
+    output = ok(run("reset", "--demo"))
+    assert "emulator reset" in output
+    assert f"demo tenant {mcapi_credentials.account_code} loaded afresh" in output
+    assert sub_code(call()) == "401 0013"  # the old binding went with the reset
+    exports = dict(
+        shlex.split(line.removeprefix("export "))[0].split("=", 1)
+        for line in output.splitlines()
+        if line.startswith("export ")
+    )
+    assert {"MCAPI_BASE_URL", "MCAPI_ACCESS_KEY", "MCAPI_SECRET_KEY", "MCAPI_ADMIN_TOKEN"} <= set(
+        exports
+    )
+    assert exports["MCAPI_ACCESS_KEY"] != mcapi_credentials.access_key
+    headers = signed_headers(
+        access_key=exports["MCAPI_ACCESS_KEY"], secret_key=exports["MCAPI_SECRET_KEY"],
+        app_id=exports["MCAPI_APP_ID"], app_key=exports["MCAPI_APP_KEY"], path=LOGOUT,
+        date=format_date(mcapi_emulator.clock.now()), request_id=new_request_id(),
+    )  # fmt: skip
+    url = exports["MCAPI_BASE_URL"] + LOGOUT
+    fresh = httpx.post(url, json={"data": []}, headers=headers, timeout=10)
+    assert fresh.status_code == 200, fresh.text
+    assert exports["MCAPI_ADMIN_TOKEN"] == mcapi_credentials.admin_token
+    assert "demo data generated: " in output and " messages" in output
 
 
 def test_seed_file_then_conflict(run: Run, tmp_path: Path) -> None:
@@ -327,7 +361,7 @@ def test_binding_prints_working_keys_and_revoke(
 ) -> None:
     output = ok(run("user", "binding", ADMIN, "--ttl", "2h"))
     exports = dict(
-        line.removeprefix("export ").split("=", 1)
+        shlex.split(line.removeprefix("export "))[0].split("=", 1)
         for line in output.splitlines()
         if line.startswith("export ")
     )
@@ -582,8 +616,27 @@ def test_serve_on_a_taken_port_is_one_line(tmp_path: Path) -> None:
         result = CliRunner().invoke(
             cli, ["emulator", "serve", "--port", port, "--db", str(tmp_path / "e.db")]
         )
-    assert result.exit_code == 1
-    assert f"cannot listen on 127.0.0.1:{port}" in result.output
+    one_line_error(result, 1, f"cannot listen on 127.0.0.1:{port}: the port is taken")
+    assert "Traceback" not in result.output
+    offered = re.search(r"pick another port: --port (\d+) \(or `make demo PORT=(\d+)`\)",
+                        result.output)  # fmt: skip
+    assert offered is not None and offered[1] == offered[2] != port, result.output
+    assert "--port 0 for any free one" in result.output
+    with socket.socket() as free:  # the port it offers was free when it said so
+        free.bind(("127.0.0.1", int(offered[1])))
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_demo_passes_its_port_variable_to_serve() -> None:
+    root = Path(__file__).resolve().parents[2]
+    for extra, port in (([], "8787"), (["PORT=8795"], "8795")):
+        # -n: print the recipe; -o: take the virtual environment as built
+        done = subprocess.run(
+            ["make", "-n", "-o", ".venv/.installed", "demo", *extra], cwd=root,
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        [line] = [ln for ln in done.stdout.splitlines() if "emulator serve" in ln]
+        assert line.split()[-4:] == ["serve", "--demo", "--port", port]
 
 
 def test_serve_with_an_unreachable_redis_is_one_line() -> None:

@@ -16,10 +16,12 @@ from typing import Any
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
 from mcapi._signing import format_date, new_request_id, signed_headers
+from mcapi.cli import cli
 from mcapi.cli._admin_client import AdminClient, AdminCommandError
-from mcapi.cli._admin_jobs import JobDisplay, follow_job, run_job
+from mcapi.cli._admin_jobs import FIRST_WAIT, JobDisplay, follow_job, run_job
 from mcapi.emulator import Emulator, EmulatorCredentials
 from mcapi.emulator._data._generator import STAGES
 from mcapi.emulator._jobs import Progress
@@ -254,14 +256,38 @@ def test_the_cli_follows_a_job_until_it_is_done(
             release.set()
             time.sleep(0.01)
 
-        display = JobDisplay("reset", shown, bar=False)
+        display = JobDisplay("reset", shown, bar=True)  # drawn as on a terminal
         result = follow_job(admin, admin.decode(accepted), display, sleep=pause)
     assert result == {"reset": True}
-    lines = shown.getvalue().splitlines()
-    assert lines[0] == "reset: queued"
-    assert lines[-1] == "reset: done (2/2), faults, quotas, journal and clock cleared"
+    drawn = shown.getvalue()
+    assert "\x1b[" in drawn  # a bar redrawn in place, not lines
+    assert "reset: faults, quotas, journal and clock cleared" in drawn and "2/2" in drawn
     assert looks  # it looked more than once: it followed the job
     assert emulator.store.find_account("CUSA12345") is None
+
+
+def test_generate_draws_its_progress_on_a_terminal_and_nothing_piped(
+    served: tuple[Emulator, EmulatorCredentials, str, Path],
+) -> None:
+    """The job waits behind a gate past the first second, so the CLI follows it."""
+    emulator, creds, base_url, _ = served
+    env = {"MCAPI_BASE_URL": base_url, "MCAPI_ADMIN_TOKEN": creds.admin_token}
+    argv = ["emulator", "generate", creds.account_code, "--users", "5", "--days", "1"]
+    runs = {}
+    for name, extra in (("forced", ["--progress"]), ("piped", [])):
+        with gate(emulator) as release:
+            opener = threading.Timer(FIRST_WAIT + 0.5, release.set)
+            opener.start()
+            runs[name] = CliRunner().invoke(cli, [*argv, *extra], env=env)
+            opener.join()
+        assert runs[name].exit_code == 0, runs[name].output
+        assert runs[name].stdout.startswith(f"{creds.account_code}: generated ")
+    drawn = runs["forced"].stderr
+    assert "\x1b[" in drawn and f"generate {creds.account_code}: " in drawn
+    # the generator's last stage, all of them counted
+    assert f"{creds.account_code}: {STAGES[-1]}" in drawn
+    assert f"{len(STAGES)}/{len(STAGES)}" in drawn
+    assert runs["piped"].stderr == ""
 
 
 def test_the_cli_reports_a_refused_job_in_words(

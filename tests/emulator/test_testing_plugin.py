@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from mcapi._signing import build_login_header, format_date, new_request_id, signed_headers
-from mcapi.emulator import Emulator, EmulatorCredentials, InvalidInput
+from mcapi.client import Client
+from mcapi.emulator import IN_PROCESS_URL, Emulator, EmulatorCredentials, InvalidInput
 from mcapi.emulator._operations import Admin, AdminError, BindingKeys
 from mcapi.testing import serve
 
@@ -89,6 +90,22 @@ def test_server_fixture_serves_the_same_emulator(
     assert response.status_code == 200
 
 
+def test_credentials_next_to_the_server_give_the_served_url(
+    mcapi_server: str, mcapi_credentials: EmulatorCredentials
+) -> None:
+    env = mcapi_credentials.env()
+    assert env["MCAPI_BASE_URL"] == mcapi_credentials.base_url == mcapi_server
+    with Client.from_env(env) as client:  # real connections, to the served emulator
+        result = client.call("/api/account/get-account")
+    assert result.data[0]["accountCode"] == mcapi_credentials.account_code
+
+
+def test_credentials_without_the_server_keep_the_in_process_url(
+    mcapi_credentials: EmulatorCredentials,
+) -> None:
+    assert mcapi_credentials.env()["MCAPI_BASE_URL"] == IN_PROCESS_URL
+
+
 def test_serve_outside_pytest_starts_and_stops() -> None:
     emulator = Emulator("sqlite://", kdf_n=2**10)
     try:
@@ -127,7 +144,7 @@ def test_fixtures_are_available_to_any_project(pytester: pytest.Pytester) -> Non
     pytester.makepyfile(
         test_user_project="""
         def test_fixtures(mcapi_emulator, mcapi_credentials, mcapi_server):
-            assert mcapi_credentials.base_url == mcapi_emulator.base_url
+            assert mcapi_credentials.env()["MCAPI_BASE_URL"] == mcapi_server
             assert mcapi_server.startswith("http://127.0.0.1:")
 
         def test_a_fresh_emulator_per_test(mcapi_emulator):

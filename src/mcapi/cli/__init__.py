@@ -12,7 +12,14 @@ from typing import Any
 
 import click
 
-from mcapi.cli import _client_cmd, _codes_cmd, _collect_cmd, _emulator_cmd, _whoami_cmd
+from mcapi.cli import (
+    _client_cmd,
+    _codes_cmd,
+    _collect_cmd,
+    _emulator_cmd,
+    _functions_cmd,
+    _whoami_cmd,
+)
 
 __all__ = ["INTERRUPTED_EXIT_CODE", "cli", "main"]
 
@@ -50,6 +57,7 @@ cli.add_command(_client_cmd.call)
 cli.add_command(_whoami_cmd.whoami)
 cli.add_command(_whoami_cmd.profiles)
 cli.add_command(_collect_cmd.collect)
+cli.add_command(_functions_cmd.functions)
 
 
 def main() -> None:

@@ -4,9 +4,10 @@ The emulator runs these off its event loop and answers ``202`` with ``Location:
 /_emulator/jobs/ID`` (``mcapi.emulator._jobs``). :func:`run_job` asks with ``?wait=1``: a job done
 within a second is answered at once, as before; a longer one is followed with ``GET
 /_emulator/jobs/ID`` until it is over, for as long as it takes (each request has its own
-timeout; the job as a whole has none). While it runs, the progress goes to stderr: a rich
-progress bar on a terminal, otherwise one plain line per stage. Ctrl-C stops following, not the
-job: the message names the job so that it can be looked at later.
+timeout; the job as a whole has none). While it runs, its progress goes to stderr as a rich
+progress bar when stderr is a terminal (or ``--progress`` forces it); piped or redirected, nothing
+is drawn. Ctrl-C stops following, not the job: the message names the job so that it can be
+looked at later.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 import click
 from rich.console import Console
@@ -30,7 +31,7 @@ from rich.progress import (
 
 from mcapi.cli._admin_client import AdminClient, AdminCommandError, refusal
 
-__all__ = ["JobDisplay", "follow_job", "run_job"]
+__all__ = ["JobDisplay", "follow_job", "progress_option", "run_job"]
 
 #: Seconds the first request waits for the job before the CLI follows it instead.
 FIRST_WAIT = 1.0
@@ -38,14 +39,26 @@ FIRST_WAIT = 1.0
 POLL_INTERVAL = 0.25
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def progress_option(command: _F) -> _F:
+    """``--progress/--no-progress`` of the commands that follow a job."""
+    return click.option(
+        "--progress/--no-progress",
+        default=None,
+        help="Draw the job's progress on stderr (default: only when stderr is a terminal).",
+    )(command)
+
+
 class JobDisplay:
-    """Shows a job's progress on stderr: a bar on a terminal, plain lines otherwise."""
+    """Shows a job's progress on stderr as a bar: on a terminal, or when ``bar`` forces it;
+    ``bar=False`` (and, by default, a stream that is not a terminal) shows nothing."""
 
     def __init__(self, label: str, stream: TextIO | None = None, *, bar: bool | None = None):
         self.label = label
         self.stream = stream or sys.stderr
         self.bar = self.stream.isatty() if bar is None else bar
-        self._last_line: str | None = None
         self._progress: Progress | None = None
         self._task: TaskID | None = None
 
@@ -57,7 +70,7 @@ class JobDisplay:
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
-                console=Console(file=self.stream),
+                console=Console(file=self.stream, force_terminal=True),
                 transient=True,
             )
             self._progress.start()
@@ -78,12 +91,6 @@ class JobDisplay:
             self._progress.update(
                 self._task, description=f"{self.label}: {what}", completed=done, total=total
             )
-            return
-        count = f" ({done}/{total})" if total else ""
-        line = f"{self.label}: {state}{count}" + (f", {stage}" if stage else "")
-        if line != self._last_line:
-            self._last_line = line
-            click.echo(line, file=self.stream)
 
 
 def follow_job(
@@ -123,8 +130,10 @@ def run_job(
     content_type: str | None = None,
     wait: float = FIRST_WAIT,
     display: JobDisplay | None = None,
+    progress: bool | None = None,
 ) -> Any:
-    """POST to an admin route that runs a job; the route's answer once the job is done."""
+    """POST to an admin route that runs a job; the route's answer once the job is done.
+    ``progress`` forces the progress bar on or off (default: on a terminal)."""
     response = admin.send(
         "POST", path, body=body, content=content, content_type=content_type,
         params={"wait": f"{wait:g}"},
@@ -132,4 +141,4 @@ def run_job(
     answer = admin.decode(response)
     if response.status_code != 202:  # done within the wait (or an emulator without jobs)
         return answer
-    return follow_job(admin, answer, display or JobDisplay(label))
+    return follow_job(admin, answer, display or JobDisplay(label, bar=progress))

@@ -27,6 +27,7 @@ from mcapi._codes import Action
 from mcapi._constants import DEFAULT_OAUTH_BASE_URL
 from mcapi._errors import MimecastError, RemoteProtocolError, TransportError
 from mcapi.cli._advice import Context, error_document, error_line
+from mcapi.cli._functions_cmd import complete_path
 from mcapi.cli._progress import Reporter
 from mcapi.cli._sources import PROFILE_VAR, resolve
 from mcapi.client import Client, Credentials, RetryPolicy, is_read_only
@@ -280,7 +281,7 @@ def _stream_pages(
 
 
 @click.command(epilog=_EPILOG)
-@click.argument("path")
+@click.argument("path", shell_complete=complete_path)
 @click.option(
     "--data",
     "data_arg",

@@ -112,20 +112,30 @@ def _log_line(event: CollectEvent) -> None:
 
 
 def _table(stats: Mapping[str, StreamStats]) -> Any:
+    """The live display: a row per stream. A wait in progress (for the quota, before a retry,
+    until the next poll) says why and counts down."""
+    from rich.filesize import decimal
     from rich.table import Table
 
     table = Table(title="mcapi collect", expand=False)
     for column in ("stream", "records", "files/pages", "rate/s", "quota left", "state", "waits"):
         table.add_column(column, justify="right" if column[0] in "rfq" else "left")
+    now = time.monotonic()
     for s in stats.values():
         state = "error" if s.error else ("caught up" if s.caught_up else "collecting")
         waits = f"{s.quota_waits + s.client_retries + s.batch_retries}"
-        if s.last_wait:
+        left = s.wait_left(now)
+        if s.last_wait and left > 0 and not s.error:
+            waits += f" ({s.last_wait[:60]}: {left:.0f} s left)"
+        elif s.last_wait:
             waits += f" ({s.last_wait[:50]})"
+        units = f"{s.units} {s.unit}"
+        if s.unit == "files":
+            units += f", {decimal(s.bytes)}"
         table.add_row(
             s.stream,
             str(s.written),
-            f"{s.units} {s.unit}",
+            units,
             f"{s.rate():.0f}",
             "-" if s.quota_remaining is None else str(s.quota_remaining),
             state,

@@ -16,7 +16,7 @@ from mcapi.cli._admin_client import (
     parse_duration,
     ttl_seconds,
 )
-from mcapi.cli._admin_jobs import run_job
+from mcapi.cli._admin_jobs import progress_option, run_job
 
 __all__ = ["generate", "policy"]
 
@@ -101,6 +101,7 @@ def policy(
 @click.option("--users", type=click.IntRange(1, 5000), default=50, show_default=True)
 @click.option("--days", type=click.IntRange(1, 30), default=7, show_default=True)
 @click.option("--messages-per-user-day", type=click.IntRange(0, 500), default=20, show_default=True)
+@progress_option
 @admin_options
 def generate(
     admin: AdminClient,
@@ -109,6 +110,7 @@ def generate(
     users: int,
     days: int,
     messages_per_user_day: int,
+    progress: bool | None,
 ) -> None:
     """Fill an account with generated mail: people, messages, held messages, audit events, URL
     clicks, groups and SIEM files over the last --days days (emulator time). The same options give
@@ -117,12 +119,12 @@ def generate(
     \b
     mcapi emulator generate CUSA12345 --users 200 --days 7
 
-    A large tenant takes a while: the progress is shown until it is done.
+    A large tenant takes a while: on a terminal its progress is drawn until it is done.
     """
     body = {"seed": seed, "users": users, "days": days}
     body["messages_per_user_day"] = messages_per_user_day
     path = f"accounts/{quote(account_code, safe='')}/generate"
-    answer = run_job(admin, path, f"generate {account_code}", body=body)
+    answer = run_job(admin, path, f"generate {account_code}", body=body, progress=progress)
     counts = answer.get("generated", {})
     click.echo(
         f"{account_code}: generated "

@@ -26,7 +26,7 @@ from mcapi.cli._admin_client import (
     journal_table,
     parse_duration,
 )
-from mcapi.cli._admin_jobs import run_job
+from mcapi.cli._admin_jobs import progress_option, run_job
 from mcapi.cli._emulator_account_cmd import generate, policy
 from mcapi.cli._emulator_apps_cmd import app
 from mcapi.cli._emulator_faults_cmd import faults, quotas
@@ -228,7 +228,10 @@ def serve(
         started = start(host=host, port=port, db=db, seed_file=seed_file, demo=demo, tls=tls,
                         **options)  # fmt: skip
     except StartFailure as exc:
-        raise (SeedFileError if exc.exit_code == 2 else StartError)(str(exc)) from None
+        message = str(exc)
+        if exc.port_taken:
+            message += _another_port(host)
+        raise (SeedFileError if exc.exit_code == 2 else StartError)(message) from None
     emu = started.emulator
     try:
         _banner(started, host)
@@ -249,6 +252,21 @@ def serve(
     finally:
         emu.close()
     click.echo("mcapi emulator stopped")
+
+
+def _another_port(host: str) -> str:
+    """How to pick another port, naming one that is free now."""
+    from mcapi.emulator._serve import bind_socket
+
+    try:
+        with bind_socket(host, 0) as sock:
+            free = int(sock.getsockname()[1])
+    except OSError:
+        free = DEFAULT_PORT + 8
+    return (
+        f"; pick another port: --port {free} (or `make demo PORT={free}`), or --port 0 for "
+        "any free one"
+    )
 
 
 def _read_token(path: Path) -> str:
@@ -336,26 +354,63 @@ def _banner(started: Any, host: str) -> None:
 
 
 @emulator.command()
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Then load the demo tenant afresh (with its generated data) and print its new keys, "
+    "as `serve --demo` does.",
+)
+@progress_option
 @admin_options
-def reset(admin: AdminClient) -> None:
+def reset(admin: AdminClient, demo: bool, progress: bool | None) -> None:
     """Empty every table and forget faults, quotas, the journal and the clock's offset (a
     generated admin token is kept, so the token you pasted keeps working)."""
-    run_job(admin, "reset", "reset")
+    body = {"demo": True} if demo else None
+    answer = run_job(admin, "reset", "reset", body=body, progress=progress)
     click.echo("emulator reset: no accounts, no faults, clock back to real time")
+    if demo:
+        _demo_reloaded(admin, answer["demo"])
+
+
+def _demo_reloaded(admin: AdminClient, demo: dict[str, Any]) -> None:
+    """The new keys of a demo tenant loaded by ``reset --demo``, as lines to paste."""
+    click.echo(f"demo tenant {demo['account_code']} loaded afresh; paste its new keys:")
+    env = {
+        "MCAPI_BASE_URL": admin.url,
+        "MCAPI_APP_ID": demo["app_id"],
+        "MCAPI_APP_KEY": demo["app_key"],
+        "MCAPI_ACCESS_KEY": demo["access_key"],
+        "MCAPI_SECRET_KEY": demo["secret_key"],
+    }
+    if admin.token:
+        env["MCAPI_ADMIN_TOKEN"] = admin.token
+    for name, value in env.items():
+        click.echo(f"export {name}={shlex.quote(value)}")
+    if demo.get("client_id") and demo.get("client_secret"):
+        click.echo("API 2.0 (paste as well to call with a Bearer token):")
+        click.echo(f"export MCAPI_CLIENT_ID={shlex.quote(demo['client_id'])}")
+        click.echo(f"export MCAPI_CLIENT_SECRET={shlex.quote(demo['client_secret'])}")
+    for email, password in demo.get("passwords", {}).items():
+        click.echo(f"  {email:<22} password {password}")
+    if demo.get("generated"):
+        counts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in demo["generated"].items())
+        click.echo(f"demo data generated: {counts}")
 
 
 @emulator.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@progress_option
 @admin_options
-def seed(admin: AdminClient, file: Path) -> None:
+def seed(admin: AdminClient, file: Path, progress: bool | None) -> None:
     """Load a TOML or JSON seed file into the running emulator (all or nothing)."""
     kinds = {".toml": "application/toml", ".json": "application/json"}
     kind = kinds.get(file.suffix.lower())
     if kind is None:
         raise SeedFileError(f"{file}: use a .toml or .json seed file")
     answer = run_job(
-        admin, "seed", f"seed {file.name}", content=file.read_bytes(), content_type=kind
-    )
+        admin, "seed", f"seed {file.name}", content=file.read_bytes(), content_type=kind,
+        progress=progress,
+    )  # fmt: skip
     counts = ", ".join(f"{n} {k}" for k, n in answer.get("created", {}).items())
     click.echo(f"loaded {file}: {counts}")
     for email, password in answer.get("generated_passwords", {}).items():

@@ -127,6 +127,10 @@ class Reporter:
             if event.delay > 0:
                 when = " " if decision == "wait" else " in "
                 decision += f"{when}{event.delay:.3f} s"
+            if event.outcome == "retry":
+                decision += f" (retry {event.retries}/{event.max_attempts - 1})"
+            elif event.outcome == "wait":
+                decision += f" (wait {event.quota_waits}/{event.max_quota_waits})"
             self._verbose(
                 f"< {code} (attempt {event.attempt}, x-mc-req-id {event.request_id}): "
                 f"{decision}: {event.reason}"
@@ -134,13 +138,14 @@ class Reporter:
         if event.outcome == "wait":
             self._note(
                 f"{event.path}: {code}, the quota is spent; waiting {event.delay:.1f} s "
-                f"for it to refill ({event.reason})"
+                f"for it to refill (wait {event.quota_waits}/{event.max_quota_waits}; "
+                f"{event.reason})"
             )
         elif event.outcome == "retry":
             self._note(
-                f"{event.path}: {code} on attempt {event.attempt}; retrying in "
-                f"{event.delay:.1f} s ({event.reason}; {event.retry_budget_remaining} "
-                "retries left in the budget)"
+                f"{event.path}: {code} on attempt {event.attempt}; retry {event.retries}/"
+                f"{event.max_attempts - 1} in {event.delay:.1f} s ({event.reason}; "
+                f"{event.retry_budget_remaining} retries left in the budget)"
             )
         elif event.outcome in ("refresh", "relogin"):
             self._note(f"{event.path}: {code}; {event.outcome} the binding ({event.reason})")

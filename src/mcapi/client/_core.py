@@ -411,6 +411,10 @@ class Core:
             delay=step.delay,
             retry_budget_remaining=self.budget.available,
             request_id=step.request_id,
+            retries=state.retries,
+            max_attempts=state.policy.max_attempts,
+            quota_waits=state.quota_waits,
+            max_quota_waits=state.policy.max_quota_waits,
         )
 
 

@@ -12,22 +12,55 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from types import MappingProxyType
 
-__all__ = ["FUNCTIONS_FILE", "is_read_only", "read_only_table"]
+__all__ = ["FUNCTIONS_FILE", "FunctionInfo", "function_table", "is_read_only", "read_only_table"]
 
 #: The package data file, next to ``codes.toml``.
 FUNCTIONS_FILE = "functions.json"
 
 
+@dataclass(frozen=True, slots=True)
+class FunctionInfo:
+    """One function as the shipped table (or a server's OpenAPI document) describes it."""
+
+    path: str
+    read_only: bool
+    #: the permission the caller needs (``None``: any authenticated user, or unsigned)
+    permission: str | None
+    summary: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "permission": self.permission,
+            "read_only": self.read_only,
+            "summary": self.summary,
+        }
+
+
+@cache
+def function_table() -> Mapping[str, FunctionInfo]:
+    """Path -> :class:`FunctionInfo`, for every function of the shipped table."""
+    text = resources.files("mcapi").joinpath(FUNCTIONS_FILE).read_text(encoding="utf-8")
+    rows = json.loads(text)["functions"]
+    return MappingProxyType(
+        {
+            path: FunctionInfo(
+                path, bool(row["read_only"]), row.get("permission"), row.get("summary", "")
+            )
+            for path, row in rows.items()
+        }
+    )
+
+
 @cache
 def read_only_table() -> Mapping[str, bool]:
     """Path -> whether the function only reads, for every function of the shipped table."""
-    text = resources.files("mcapi").joinpath(FUNCTIONS_FILE).read_text(encoding="utf-8")
-    rows = json.loads(text)["functions"]
-    return MappingProxyType({path: bool(row["read_only"]) for path, row in rows.items()})
+    return MappingProxyType({path: f.read_only for path, f in function_table().items()})
 
 
 def is_read_only(path: str) -> bool:

@@ -275,7 +275,10 @@ class AttemptEvent:
 
     ``outcome`` is one of ``ok``, ``partial``, ``file``, ``retry``, ``wait``, ``refresh``,
     ``relogin``, ``raise``; ``reason`` says why in words; ``delay`` is the seconds the client
-    waits before the next attempt.
+    waits before the next attempt. ``retries`` and ``quota_waits`` count the call's retries
+    after transient failures and its waits for quota so far (this attempt's included), against
+    the call's bounds ``max_attempts`` (the first attempt included, so at most
+    ``max_attempts - 1`` retries) and ``max_quota_waits``.
     """
 
     path: str
@@ -287,3 +290,7 @@ class AttemptEvent:
     delay: float
     retry_budget_remaining: int
     request_id: str | None
+    retries: int = 0
+    max_attempts: int = 0
+    quota_waits: int = 0
+    max_quota_waits: int = 0

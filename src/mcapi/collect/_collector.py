@@ -188,12 +188,17 @@ class Collector:
         if stream is None:
             return
         stats = self.stats[stream]
+        code = " ".join(str(c) for c in (event.status, event.sub_code) if c is not None)
         if event.outcome == "retry":
             stats.client_retries += 1
-            self._emit(stream, "retry", f"retrying in {event.delay:.1f}s: {event.reason}")
+            what = f"retry {event.retries}/{event.max_attempts - 1} after {code or 'no answer'}"
+            stats.last_wait = what
+            stats.wait_until = time.monotonic() + event.delay
+            self._emit(stream, "retry", f"{what} in {event.delay:.1f}s: {event.reason}")
         elif event.outcome == "wait":
             stats.quota_waits += 1
-            stats.last_wait = f"quota: {event.reason}"
+            stats.last_wait = f"quota spent ({code})"
+            stats.wait_until = time.monotonic() + event.delay
             self._emit(stream, "wait", f"waiting {event.delay:.1f}s for quota: {event.reason}")
         elif event.outcome in ("refresh", "relogin"):
             stats.refreshes += 1
@@ -272,6 +277,7 @@ class Collector:
                     stats.batch_retries += 1
                     delay = min(self.max_backoff, self.backoff * 2 ** (failures - 1))
                     stats.last_wait = f"backoff after: {exc}"
+                    stats.wait_until = time.monotonic() + delay
                     self._emit(name, "retry", f"fetching again in {delay:.1f}s: {exc}")
                     self._wait(delay)
                     continue
@@ -298,7 +304,8 @@ class Collector:
                 stats.caught_up = True
                 if not self.follow:
                     return
-                stats.last_wait = f"following: next poll in {self.interval:g}s"
+                stats.last_wait = "following: next poll"
+                stats.wait_until = time.monotonic() + self.interval
                 self._wait(self.interval)
             else:
                 stats.caught_up = False
@@ -315,6 +322,7 @@ class Collector:
         checkpoint: Mapping[str, Any],
     ) -> int | None:
         """Write a batch's new records (not yet durable); how many, or None when it failed."""
+        stats.wait_until = None  # a batch came: whatever the stream waited for is over
         fresh = [r for r in batch.records if r.id not in skip]
         stats.skipped += len(batch.records) - len(fresh)
         # Renew the lease right before writing: a process whose lease lapsed (another took the
@@ -329,6 +337,7 @@ class Collector:
                 return None
         stats.written += len(fresh)
         stats.units += batch.units
+        stats.bytes += batch.size
         stats.file_retries += batch.retried_files
         if batch.rate_limit is not None and batch.rate_limit.remaining is not None:
             stats.quota_remaining = batch.rate_limit.remaining

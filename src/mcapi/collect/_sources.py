@@ -84,6 +84,7 @@ class Batch:
     caught_up: bool
     label: str
     units: int = 1  # files or pages fetched
+    size: int = 0  # bytes of the files fetched
     quarantined: Quarantined | None = None
     rate_limit: RateLimit | None = None
     retried_files: int = 0
@@ -174,6 +175,7 @@ class SiemSource:
                 rate_limit=rate,
                 retried_files=attempt - 1,
                 position_time=max(times) if times else None,
+                size=len(content),
             )
         assert next_token is not None
         kept = self._quarantine(content, token, next_token, filename, error)
@@ -185,6 +187,7 @@ class SiemSource:
             quarantined=kept,
             rate_limit=rate,
             retried_files=self.file_attempts - 1,
+            size=len(content),
         )
 
     def _quarantine(

@@ -35,6 +35,7 @@ class StreamStats:
     written: int = 0  # handed to the sink, committed or not (what the live display shows)
     skipped: int = 0  # duplicates recognised by id and not written again
     units: int = 0  # files or pages
+    bytes: int = 0  # size of the files fetched (file streams)
     batches: int = 0
     quarantined: int = 0
     file_retries: int = 0  # SIEM files fetched again after a parse failure or a broken download
@@ -45,10 +46,18 @@ class StreamStats:
     sink_retries: int = 0
     quota_remaining: int | None = None
     last_wait: str | None = None
+    #: when the client's current wait (for quota, or before a retry) ends (monotonic seconds)
+    wait_until: float | None = None
     caught_up: bool = False
     error: str | None = None
     exit_error: BaseException | None = None
     started: float = field(default_factory=time.monotonic)
+
+    def wait_left(self, now: float | None = None) -> float:
+        """Seconds left of the client's current wait (0 when it is not waiting)."""
+        if self.wait_until is None:
+            return 0.0
+        return max(0.0, self.wait_until - (now if now is not None else time.monotonic()))
 
     def rate(self, now: float | None = None) -> float:
         """Records written per second since the stream started."""
@@ -74,6 +83,7 @@ class StreamStats:
             "records": self.records,
             "duplicates_skipped": self.skipped,
             self.unit: self.units,
+            "bytes": self.bytes,
             "quarantined": self.quarantined,
             "recoveries": self.recoveries,
             "file_retries": self.file_retries,

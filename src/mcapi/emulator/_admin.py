@@ -12,7 +12,9 @@ the same ones ``Emulator.admin`` offers Python code.
                                                   answer, 503 naming what does not; no token
     GET    /_emulator/openapi.json                the functions' OpenAPI document, no token
     POST   /_emulator/reset                       empty every table, clear faults, journal, quotas
-                                                  (a served emulator's admin token is kept)
+                                                  (a served emulator's admin token is kept);
+                                                  {"demo": true}: then load the demo tenant
+                                                  afresh and answer its new credentials
     POST   /_emulator/seed                        load a seed document (JSON, or TOML by type),
                                                   then generate what its generate tables ask
     GET    /_emulator/jobs[/{id}]                 the jobs reset, seed and generate run as
@@ -197,8 +199,12 @@ def admin_app(state: EmulatorState) -> Starlette:
         return JSONResponse(build_openapi(state.functions))
 
     async def reset(request: Request) -> Response:
-        _only(await _json_body(request), "reset", ())
-        return await job_response(state.jobs, request, "reset", lambda p: admin.reset(p))
+        body = await _json_body(request)
+        _only(body, "reset", ("demo",))
+        demo = body.get("demo", False)
+        if not isinstance(demo, bool):
+            raise InvalidInput("demo", "must be true or false")
+        return await job_response(state.jobs, request, "reset", lambda p: admin.reset(p, demo=demo))
 
     async def seed(request: Request) -> Response:
         raw = await request.body()

@@ -29,6 +29,10 @@ REGENERATE = "make functions-table"
 #: The two unsigned functions the request pipeline answers itself (no FunctionSpec row):
 #: discovery only reads; login creates or refreshes a binding.
 UNSIGNED_READ_ONLY = {DISCOVER_PATH: True, LOGIN_PATH: False}
+_UNSIGNED_SUMMARY = {
+    DISCOVER_PATH: "The region a user logs in at (unsigned)",
+    LOGIN_PATH: "Log in: a binding's access and secret key (Basic authorization, unsigned)",
+}
 
 
 def rows() -> dict[str, bool]:
@@ -38,11 +42,19 @@ def rows() -> dict[str, bool]:
     return dict(sorted(table.items()))
 
 
+def _row(path: str, read_only: bool) -> dict[str, object]:
+    spec = function_table().get(path)
+    if spec is None:
+        return {"read_only": read_only, "permission": None, "summary": _UNSIGNED_SUMMARY[path]}
+    return {"read_only": read_only, "permission": spec.permission, "summary": spec.summary}
+
+
 def render() -> str:
-    """The file's text: every function the emulator serves, by path, with what the client uses."""
+    """The file's text: every function the emulator serves, by path, with what the client and
+    the command line use (read-only flag; permission and summary for ``mcapi functions``)."""
     document = {
         "about": f"Generated from the emulator's function table by `{REGENERATE}`; do not edit.",
-        "functions": {path: {"read_only": read_only} for path, read_only in rows().items()},
+        "functions": {path: _row(path, read_only) for path, read_only in rows().items()},
     }
     return json.dumps(document, indent=2, sort_keys=False) + "\n"
 

@@ -36,6 +36,7 @@ from mcapi.emulator._store import (
     User,
     apply_seed,
 )
+from mcapi.emulator._store._demo import DEMO_DATA, ensure_demo
 from mcapi.emulator._store._seed_plan import (
     GENERATE_DEFAULTS,
     bounded_policy_value,
@@ -375,11 +376,15 @@ class Admin(Api2AdminOps):
         }
         return replace(summary, generated=generated)
 
-    def reset(self, progress: Progress | None = None) -> dict[str, bool]:
+    def reset(self, progress: Progress | None = None, *, demo: bool = False) -> dict[str, Any]:
         """Empty every table and forget fault rules (forced quotas included), rate limits,
         replays, lockouts of unknown addresses, the journal and the clock's offset. A served
         emulator's generated admin token is kept (it lives in the database, and the shell lines
-        that hold it must keep working). Returns ``{"reset": True}``, the admin API's answer."""
+        that hold it must keep working). Returns ``{"reset": True}``, the admin API's answer.
+
+        With ``demo``, the demo tenant is then created afresh with its generated data, as
+        ``serve --demo`` does on a new database, and the answer's ``demo`` holds its new keys
+        and passwords (see :meth:`load_demo`)."""
         state = self.state
         report = progress or Progress()
         report.add_total(2)
@@ -395,7 +400,19 @@ class Admin(Api2AdminOps):
         state.journal.clear()
         state.replay.reset()
         report.step("faults, quotas, journal and clock cleared")
-        return {"reset": True}
+        if not demo:
+            return {"reset": True}
+        return {"reset": True, "demo": self.load_demo(report)}
+
+    def load_demo(self, progress: Progress | None = None) -> dict[str, Any]:
+        """Create the demo tenant unless it exists, generating its data when it is created;
+        its credentials as the admin API answers them (secrets included: the admin token
+        guards them)."""
+        demo = ensure_demo(self.store, now=self.state.clock.now())
+        generated = {}
+        if demo.created:
+            generated = self.generate(demo.account_code, **DEMO_DATA.as_kwargs(), progress=progress)
+        return {**asdict(demo), "passwords": dict(demo.passwords), "generated": generated}
 
     def move_clock(
         self,

@@ -17,6 +17,7 @@ deliberate transport faults (docs/faults.md) are not logged as application crash
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import socket
 import threading
@@ -77,9 +78,11 @@ class ServerStartError(RuntimeError):
 class StartFailure(Exception):
     """``serve`` cannot start: exit code 1 (port, database, Redis), 2 (the seed; nothing loaded)."""
 
-    def __init__(self, message: str, exit_code: int = 1) -> None:
+    def __init__(self, message: str, exit_code: int = 1, *, port_taken: bool = False) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+        #: the port is in use by another socket (the CLI says how to pick another)
+        self.port_taken = port_taken
 
 
 @dataclass
@@ -128,7 +131,10 @@ def start(
     try:
         sock = bind_socket(host, port)
     except OSError as exc:
-        raise StartFailure(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        taken = exc.errno == errno.EADDRINUSE
+        why = "the port is taken by another program" if taken else exc.strerror or exc
+        message = f"cannot listen on {host}:{port}: {why}"
+        raise StartFailure(message, port_taken=taken) from None
     base_url = display_url(host, int(sock.getsockname()[1]), tls=tls is not None)
     url = database_url(db)
     file = Path(url[len("sqlite:///") :]) if url.startswith("sqlite:///") else None
