@@ -66,7 +66,9 @@ class Block:
             raise ValueError("the fence has no language: give one (python, sh, json, text...)")
         known = PYTHON | SHELL | CONSOLE | SHOWN
         if self.language not in known:
-            raise ValueError(f"unknown fence language {self.language!r}: use one of {sorted(known)}")
+            raise ValueError(
+                f"unknown fence language {self.language!r}: use one of {sorted(known)}"
+            )
         if marker is not None:
             if marker == "fragment" or marker.startswith("fragment:"):
                 return "fragment"
@@ -341,7 +343,9 @@ class Runs:
 
 
 @pytest.fixture(scope="module")
-def runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
+def runs(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Runs]:
     selected = {
         item.callspec.id
         for item in request.session.items
