@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from shutil import which
 
 import pytest
 
@@ -35,6 +36,9 @@ CONSOLE = {"console", "shell-session"}
 #: Fence languages whose blocks are data, output or diagrams: shown, never run.
 SHOWN = {"json", "jsonl", "toml", "text", "xml", "yaml", "ini", "csv", "http", "diff"}
 
+#: Programs besides bash and mcapi that shell blocks may use; a block that needs a missing one
+#: is skipped, saying so.
+TOOLS = ("curl", "jq")
 #: Seconds one block may take (a busy machine runs several at once).
 TIMEOUT = 120
 WORKERS = 3
@@ -360,6 +364,10 @@ def runs(
 
 @pytest.mark.parametrize("block", RUNNABLE, ids=lambda block: block.id)
 def test_the_block_runs(block: Block, runs: Runs) -> None:
+    if block.mode == "shell":
+        missing = [t for t in TOOLS if re.search(rf"\b{t}\b", block.text) and not which(t)]
+        if missing:
+            pytest.skip(f"{block.id} needs {', '.join(missing)}, not installed here")
     ran = runs.result(block)
     what = f"timed out after {TIMEOUT} s" if ran.timed_out else f"exited {ran.returncode}"
     assert ran.returncode == 0, (
@@ -367,6 +375,9 @@ def test_the_block_runs(block: Block, runs: Runs) -> None:
         f"--- stdout (end)\n{ran.stdout[-3000:]}\n--- stderr (end)\n{ran.stderr[-3000:]}\n"
         + how_to_mark(block)
     )
+    if block.mode == "pytest":  # every test of the example ran and passed
+        summary = ran.stdout.strip().splitlines()[-1]
+        assert re.fullmatch(r"\d+ passed in .*", summary), f"{block.id}: {summary}"
 
 
 def test_a_console_block_runs_its_commands_only() -> None:
