@@ -362,6 +362,9 @@ def runs(
         runner.close()
 
 
+# One xdist worker runs them all (`make test` uses --dist loadgroup): the fixture starts every
+# selected block at once, a few at a time, and a second worker would start them all again.
+@pytest.mark.xdist_group("docs")
 @pytest.mark.parametrize("block", RUNNABLE, ids=lambda block: block.id)
 def test_the_block_runs(block: Block, runs: Runs) -> None:
     if block.mode == "shell":
