@@ -386,3 +386,20 @@ def test_the_block_runs(block: Block, runs: Runs) -> None:
 def test_a_console_block_runs_its_commands_only() -> None:
     block = Block("d.md", 1, "console", None, "$ echo one \\\n  two\none two\n$ true\n")
     assert shell_script(block) == "echo one \\\n  two\ntrue\n"
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "said"),
+    [
+        # a call the emulator refuses: the block's exception ends the program
+        ("python", "from mcapi import Client\nClient.from_env().call('/api/no/such')\n", "404"),
+        # an unset variable, and a failing command in the middle of a pipe
+        ("sh", 'echo "$NOT_SET"\n', "NOT_SET: unbound variable"),
+        ("sh", "mcapi call /api/no/such | cat\necho not reached\n", "404"),
+    ],
+)
+def test_a_broken_block_fails(tmp_path: Path, language: str, text: str, said: str) -> None:
+    ran = run_block(Block("d.md", 1, language, None, text), tmp_path)
+    assert ran.returncode != 0
+    assert said in ran.stderr
+    assert "not reached" not in ran.stdout
