@@ -1,5 +1,5 @@
-"""The ``mcapi.testing`` pytest plugin: its fixtures, ``serve()`` outside pytest, the example of
-docs/emulator.md run as a user would run it, and a light import."""
+"""The ``mcapi.testing`` pytest plugin: its fixtures, ``serve()`` outside pytest, and a light
+import. (The example test file of docs/emulator.md runs under pytest in tests/test_docs.py.)"""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import json
 import re
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,7 +20,6 @@ from mcapi.testing import serve
 
 pytest_plugins = ["pytester"]
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "emulator.md"
 LOGOUT = "/api/login/logout"
 
 
@@ -154,25 +152,6 @@ def test_fixtures_are_available_to_any_project(pytester: pytest.Pytester) -> Non
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
     result.assert_outcomes(passed=2)
-
-
-def docs_example() -> str:
-    """The code block that follows ``<!-- example: pytest -->`` in docs/emulator.md."""
-    text = DOCS.read_text(encoding="utf-8")
-    found = re.search(r"<!-- example: pytest -->\s*```python\n(.*?)```", text, re.DOTALL)
-    assert found, "docs/emulator.md lost its pytest example"
-    return found.group(1)
-
-
-def test_the_documented_example_passes(pytester: pytest.Pytester) -> None:
-    probe = Emulator("sqlite://", kdf_n=2**10)
-    served = "/api/account/get-account" in probe.functions
-    probe.close()
-    if not served:
-        pytest.skip("the emulator does not serve /api/account/get-account yet")
-    pytester.makepyfile(test_mimecast_integration=docs_example())
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
-    result.assert_outcomes(passed=5)
 
 
 # ---- mcapi_admin: the administrator's operations, checked over HTTP ----------------------------
