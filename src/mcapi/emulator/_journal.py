@@ -42,6 +42,7 @@ Every recorded entry gets an ``id``: a counter in memory, the stream entry's id 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
@@ -80,8 +81,10 @@ _SECRETISH = (
 )
 # key = value / "key": "value" / key: value, in free text (logs, bodies as text). Only secret-like
 # names match, so the value of any other key (a message, a reason) is still scanned.
+# The look-behind lets a match start only where a name can (not inside a word): a text of many
+# words is scanned in linear time instead of retrying the name at every character.
 _KEY_VALUE = re.compile(
-    rf"""(?P<key>["']?(?P<name>{_SECRETISH})["']?\s*[:=]\s*)"""
+    rf"""(?<![\w.-])(?P<key>["']?(?P<name>{_SECRETISH})["']?\s*[:=]\s*)"""
     r"""(?P<value>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s,;&}\]"']+)""",
     re.IGNORECASE,
 )
@@ -92,6 +95,7 @@ def _normal(name: str) -> str:
     return name.lower().replace("-", "").replace("_", "").replace(".", "")
 
 
+@functools.lru_cache(maxsize=4096)  # header and field names repeat from one request to the next
 def _kind(name: str) -> str | None:
     """ "secret", "partial" (access keys) or None for a key name."""
     normal = _normal(name)
@@ -123,17 +127,61 @@ def _redact_pair(match: re.Match[str]) -> str:
     return f"{match['key']}{quote}{REDACTED}{quote}"
 
 
-# Every pattern above needs one of these words; text without any (most reasons) is left as is
-# after one scan instead of three substitutions.
-_TRIGGER = re.compile(r"\bMC\s|basic|bearer|secret|passw|passphrase|key|token|authorization", re.I)
+#: The words a secret's name holds; a name is found from them (substring search is many times
+#: faster than a regular expression scanning every character of a body).
+_NAME_WORDS = ("secret", "passw", "passphrase", "key", "token", "authorization")
+_QUOTES = "\"'"
+
+
+def _name_starts(text: str, lowered: str) -> list[int]:
+    """Where each word that holds a secret-like word starts (its opening quote, if any)."""
+    starts = set()
+    for word in _NAME_WORDS:
+        at = lowered.find(word)
+        while at != -1:
+            start = at
+            while start > 0 and (text[start - 1].isalnum() or text[start - 1] in "_.-"):
+                start -= 1
+            if start > 0 and text[start - 1] in _QUOTES:
+                start -= 1
+            starts.add(start)
+            at = lowered.find(word, at + len(word))
+    return sorted(starts)
+
+
+def _redact_pairs(text: str, lowered: str) -> str:
+    """``_KEY_VALUE`` substituted, trying only where a secret-like name starts."""
+    out: list[str] = []
+    done = 0
+    for start in _name_starts(text, lowered):
+        if start < done:
+            continue
+        match = _KEY_VALUE.match(text, start)
+        if match is None and text[start] in _QUOTES:
+            match = _KEY_VALUE.match(text, start + 1)
+        if match is None:
+            continue
+        out.append(text[done : match.start()])
+        out.append(_redact_pair(match))
+        done = match.end()
+    if not out:
+        return text
+    out.append(text[done:])
+    return "".join(out)
 
 
 def _redact_text(text: str) -> str:
-    if _TRIGGER.search(text) is None:
+    if "MC" in text:
+        text = _MC_AUTH.sub(lambda m: f"MC {_shorten(m[1])}:{REDACTED}", text)
+    lowered = text.lower()
+    if "basic" in lowered or "bearer" in lowered:
+        text = _BASIC_AUTH.sub(lambda m: f"{m[1]} {REDACTED}", text)
+        lowered = text.lower()
+    if not any(word in lowered for word in _NAME_WORDS):
         return text
-    text = _MC_AUTH.sub(lambda m: f"MC {_shorten(m[1])}:{REDACTED}", text)
-    text = _BASIC_AUTH.sub(lambda m: f"{m[1]} {REDACTED}", text)
-    return _KEY_VALUE.sub(_redact_pair, text)
+    if len(lowered) != len(text):  # a character whose lower case is longer: no positions
+        return _KEY_VALUE.sub(_redact_pair, text)
+    return _redact_pairs(text, lowered)
 
 
 def _redact_value(name: str, value: Any) -> Any:
@@ -396,18 +444,33 @@ class Journal:
         )
 
 
+#: Appends one entry to both streams under one id (a script runs atomically, so the ids of the
+#: two streams are the same and in the same order), each capped at ARGV[1] entries.
+_XADD_BOTH = """
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], '*', 'e', ARGV[2])
+redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[1], id, 'x', ARGV[3])
+return id
+"""
+
+
 class RedisJournal(Journal):
     """The journal of a shared deployment: one Redis stream (``key``) capped at ``maxlen``
     entries, which every process appends to, so that a lookup through any process finds the calls
     every process answered. While Redis does not answer, entries are kept in this process's memory
-    (and shown after the stream's), so the calls answered 500 0006 meanwhile are journalled."""
+    (and shown after the stream's), so the calls answered 500 0006 meanwhile are journalled.
+
+    The headers and bodies of each entry go to a second stream (``key`` + ``:exchange``) under the
+    same id, capped alike: ``entries()`` reads the first only (a listing, polled by the
+    dashboard, would otherwise move up to tens of megabytes), and :meth:`get` reads both."""
 
     def __init__(self, redis_url: str, *, key: str, maxlen: int = 1000) -> None:
         super().__init__(maxlen)
         self._client: redis.Redis = redis.Redis.from_url(redis_url)
         self._errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
         self._key = key
+        self._exchange_key = f"{key}:exchange"
         self._cap = maxlen
+        self._append = self._client.register_script(_XADD_BOTH)
 
     @property
     def maxlen(self) -> int:
@@ -422,11 +485,14 @@ class RedisJournal(Journal):
 
     def record(self, entry: JournalEntry) -> JournalEntry:
         entry = _cleaned(entry)
-        data = json.dumps(entry.to_dict(), ensure_ascii=False)
+        light = entry.to_dict(exchange=False)
+        exchange = {name: getattr(entry, name) for name in _EXCHANGE}
         try:
-            stream_id: Any = self._client.xadd(
-                self._key, {"e": data}, maxlen=self._cap, approximate=False
-            )
+            stream_id: Any = self._append(
+                keys=[self._key, self._exchange_key],
+                args=[self._cap, json.dumps(light, ensure_ascii=False),
+                      json.dumps(exchange, ensure_ascii=False)],
+            )  # fmt: skip
         except self._errors:
             return super().record(entry)
         return entry._replace(id=stream_id.decode() if isinstance(stream_id, bytes) else stream_id)
@@ -435,10 +501,18 @@ class RedisJournal(Journal):
         if "-" not in entry_id:  # kept in memory while Redis did not answer
             return super().get(entry_id)
         try:
-            found: Any = self._client.xrange(self._key, min=entry_id, max=entry_id)
+            with self._client.pipeline(transaction=False) as pipe:
+                pipe.xrange(self._key, min=entry_id, max=entry_id)
+                pipe.xrange(self._exchange_key, min=entry_id, max=entry_id)
+                found, exchanges = pipe.execute()
         except self._errors:
             return None
-        return next((self._decoded(i, f) for i, f in found), None)
+        if not found:
+            return None
+        entry = self._decoded(*found[0])
+        if exchanges:
+            entry = entry._replace(**json.loads(exchanges[0][1][b"x"]))
+        return entry
 
     @staticmethod
     def _decoded(stream_id: bytes, fields: Mapping[bytes, bytes]) -> JournalEntry:
@@ -457,7 +531,7 @@ class RedisJournal(Journal):
 
     def clear(self) -> None:
         super().clear()
-        self._client.delete(self._key)
+        self._client.delete(self._key, self._exchange_key)
 
     def close(self) -> None:
         self._client.close()
