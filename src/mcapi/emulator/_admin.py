@@ -28,7 +28,7 @@ the same ones ``Emulator.admin`` offers Python code.
                                                   a forced quota is a rule with "at": "quota"
     DELETE /_emulator/faults[/{id}]               remove one rule, or all
     GET    /_emulator/journal                     ?limit=&path=&status=&request_id=&since=
-                                                  &format=jsonl&exchange=true (headers, bodies)
+                                                  &format=jsonl (no headers or bodies)
     GET    /_emulator/journal/{id}                one entry in full: headers, bodies, and the
                                                   catalogue's entry for its code
     GET    /_emulator/users                       every user (no secrets)
@@ -260,13 +260,11 @@ def admin_app(state: EmulatorState) -> Starlette:
         entries = state.journal.entries(
             **numbers, path=query.get("path"), request_id=query.get("request_id")
         )
-        exchange = query.get("exchange", "").lower() in ("1", "true", "yes")
         if query.get("format") == "jsonl":
             return PlainTextResponse(
-                state.journal.to_jsonl(entries, exchange=exchange),
-                media_type="application/x-ndjson",
+                state.journal.to_jsonl(entries, exchange=False), media_type="application/x-ndjson"
             )
-        return JSONResponse({"entries": [e.to_dict(exchange=exchange) for e in entries]})
+        return JSONResponse({"entries": [e.to_dict(exchange=False) for e in entries]})
 
     async def journal_entry(request: Request) -> Response:
         entry_id = request.path_params["entry_id"]

@@ -43,6 +43,7 @@ and a counter (an append does not wait for the stream's id).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -85,8 +86,10 @@ _SECRETISH = (
 )
 # key = value / "key": "value" / key: value, in free text (logs, bodies as text). Only secret-like
 # names match, so the value of any other key (a message, a reason) is still scanned.
+# The look-behind lets a match start only where a name can (not inside a word): a text of many
+# words is scanned in linear time instead of retrying the name at every character.
 _KEY_VALUE = re.compile(
-    rf"""(?P<key>["']?(?P<name>{_SECRETISH})["']?\s*[:=]\s*)"""
+    rf"""(?<![\w.-])(?P<key>["']?(?P<name>{_SECRETISH})["']?\s*[:=]\s*)"""
     r"""(?P<value>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s,;&}\]"']+)""",
     re.IGNORECASE,
 )
@@ -97,6 +100,7 @@ def _normal(name: str) -> str:
     return name.lower().replace("-", "").replace("_", "").replace(".", "")
 
 
+@functools.lru_cache(maxsize=4096)  # header and field names repeat from one request to the next
 def _kind(name: str) -> str | None:
     """ "secret", "partial" (access keys) or None for a key name."""
     normal = _normal(name)
@@ -128,17 +132,61 @@ def _redact_pair(match: re.Match[str]) -> str:
     return f"{match['key']}{quote}{REDACTED}{quote}"
 
 
-# Every pattern above needs one of these words; text without any (most reasons) is left as is
-# after one scan instead of three substitutions.
-_TRIGGER = re.compile(r"\bMC\s|basic|bearer|secret|passw|passphrase|key|token|authorization", re.I)
+#: The words a secret's name holds; a name is found from them (substring search is many times
+#: faster than a regular expression scanning every character of a body).
+_NAME_WORDS = ("secret", "passw", "passphrase", "key", "token", "authorization")
+_QUOTES = "\"'"
+
+
+def _name_starts(text: str, lowered: str) -> list[int]:
+    """Where each word that holds a secret-like word starts (its opening quote, if any)."""
+    starts = set()
+    for word in _NAME_WORDS:
+        at = lowered.find(word)
+        while at != -1:
+            start = at
+            while start > 0 and (text[start - 1].isalnum() or text[start - 1] in "_.-"):
+                start -= 1
+            if start > 0 and text[start - 1] in _QUOTES:
+                start -= 1
+            starts.add(start)
+            at = lowered.find(word, at + len(word))
+    return sorted(starts)
+
+
+def _redact_pairs(text: str, lowered: str) -> str:
+    """``_KEY_VALUE`` substituted, trying only where a secret-like name starts."""
+    out: list[str] = []
+    done = 0
+    for start in _name_starts(text, lowered):
+        if start < done:
+            continue
+        match = _KEY_VALUE.match(text, start)
+        if match is None and text[start] in _QUOTES:
+            match = _KEY_VALUE.match(text, start + 1)
+        if match is None:
+            continue
+        out.append(text[done : match.start()])
+        out.append(_redact_pair(match))
+        done = match.end()
+    if not out:
+        return text
+    out.append(text[done:])
+    return "".join(out)
 
 
 def _redact_text(text: str) -> str:
-    if _TRIGGER.search(text) is None:
+    if "MC" in text:
+        text = _MC_AUTH.sub(lambda m: f"MC {_shorten(m[1])}:{REDACTED}", text)
+    lowered = text.lower()
+    if "basic" in lowered or "bearer" in lowered:
+        text = _BASIC_AUTH.sub(lambda m: f"{m[1]} {REDACTED}", text)
+        lowered = text.lower()
+    if not any(word in lowered for word in _NAME_WORDS):
         return text
-    text = _MC_AUTH.sub(lambda m: f"MC {_shorten(m[1])}:{REDACTED}", text)
-    text = _BASIC_AUTH.sub(lambda m: f"{m[1]} {REDACTED}", text)
-    return _KEY_VALUE.sub(_redact_pair, text)
+    if len(lowered) != len(text):  # a character whose lower case is longer: no positions
+        return _KEY_VALUE.sub(_redact_pair, text)
+    return _redact_pairs(text, lowered)
 
 
 def _redact_value(name: str, value: Any) -> Any:
@@ -346,6 +394,10 @@ class Journal:
             self._entries.append(entry)
         return entry
 
+    def flush(self) -> None:
+        """Wait until every entry recorded through this journal is where every process sees it
+        (at once in memory; the shared journal's appends do not wait for Redis)."""
+
     def get(self, entry_id: str) -> JournalEntry | None:
         """The entry with this ``id``, or None (never recorded, or fallen off)."""
         return next((e for e in reversed(self._snapshot()) if e.id == entry_id), None)
@@ -401,17 +453,32 @@ class Journal:
         )
 
 
+#: Appends one entry to both streams under one id (a script runs atomically, so the ids of the
+#: two streams are the same and in the same order), each capped at ARGV[1] entries.
+_XADD_BOTH = """
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], '*', 'e', ARGV[2])
+redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[1], id, 'x', ARGV[3])
+return id
+"""
+
+
 class RedisJournal(Journal):
     """The journal of a shared deployment: one Redis stream (``key``) capped at ``maxlen``
     entries, which every process appends to, so that a lookup through any process finds the calls
     every process answered. While Redis does not answer, entries are kept in this process's memory
     (and shown after the stream's), so the calls answered 500 0006 meanwhile are journalled.
 
-    An entry is appended without waiting for Redis' answer: ``XADD`` goes out on a connection of
+    The headers and bodies of each entry go to a second stream (``key`` + ``:exchange``) under the
+    same stream id (one script appends both), capped alike: ``entries()`` reads the first only (a
+    listing, polled by the dashboard, would otherwise move up to tens of megabytes), and
+    :meth:`get` reads both.
+
+    An entry is appended without waiting for Redis' answer: the script goes out on a connection of
     the journal's own before the call's answer does, and Redis' replies are read later (those that
     have arrived, at each append; all of them before this process reads the journal). Redis runs
     one connection's commands in order, and a caller can only ask any process for the journal
-    after the answer went out, by which time the entry is with Redis."""
+    after the answer went out, by which time the entry is with Redis. So the entry's ``id`` is not
+    the stream's (that is in the reply): it is this process's prefix and a counter."""
 
     #: Replies left unread before an append waits for them (Redis falling behind).
     MAX_UNREAD = 1000
@@ -421,12 +488,11 @@ class RedisJournal(Journal):
         self._client: redis.Redis = redis.Redis.from_url(redis_url)
         self._errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
         self._key = key
+        self._exchange_key = f"{key}:exchange"
         self._cap = maxlen
         self._writer: Any = self._client.connection_pool.make_connection()
         self._unread = 0
         self._writing = threading.Lock()
-        #: Entry ids: this process's own prefix and a counter (the stream's ids are Redis' reply,
-        #: which an append does not wait for).
         self._prefix = secrets.token_hex(3)
         self._count = 0
 
@@ -446,16 +512,39 @@ class RedisJournal(Journal):
         with self._writing:
             self._count += 1
             entry = _cleaned(entry)._replace(id=f"{self._prefix}-{self._count}")
-            data = json.dumps(entry.to_dict(), ensure_ascii=False)
+            light = json.dumps(entry.to_dict(exchange=False), ensure_ascii=False)
+            exchange = json.dumps({n: getattr(entry, n) for n in _EXCHANGE}, ensure_ascii=False)
+            keys = (self._key, self._exchange_key)
             try:
                 self._read_replies(wait=self._unread >= self.MAX_UNREAD)
-                self._writer.send_command("XADD", self._key, "MAXLEN", self._cap, "*", "e", data)
+                self._writer.send_command("EVAL", _XADD_BOTH, 2, *keys, self._cap, light, exchange)
             except self._errors:
                 self._writer.disconnect()
                 self._unread = 0
                 return super().record(entry)
             self._unread += 1
         return entry
+
+    def get(self, entry_id: str) -> JournalEntry | None:
+        """The entry with this ``id`` with its headers and bodies (the exchange stream's item of
+        the same stream id), or None."""
+        self._settle()
+        try:
+            stream: Any = self._client.xrange(self._key)
+        except self._errors:
+            stream = []
+        for stream_id, fields in reversed(stream):
+            entry = self._decoded(stream_id, fields)
+            if entry.id != entry_id:
+                continue
+            try:
+                found: Any = self._client.xrange(self._exchange_key, min=stream_id, max=stream_id)
+            except self._errors:
+                found = []
+            if found:
+                entry = entry._replace(**json.loads(found[0][1][b"x"]))
+            return entry
+        return super().get(entry_id)  # kept in memory while Redis did not answer
 
     @staticmethod
     def _decoded(stream_id: bytes, fields: Mapping[bytes, bytes]) -> JournalEntry:
@@ -472,6 +561,9 @@ class RedisJournal(Journal):
                 self._writer.read_response()
             except redis.ResponseError:
                 logger.warning("the journal stream %s refused an entry", self._key, exc_info=True)
+
+    def flush(self) -> None:
+        self._settle()
 
     def _settle(self) -> None:
         """Wait until Redis has run every append made through this process."""
@@ -494,7 +586,7 @@ class RedisJournal(Journal):
     def clear(self) -> None:
         self._settle()
         super().clear()
-        self._client.delete(self._key)
+        self._client.delete(self._key, self._exchange_key)
 
     def close(self) -> None:
         self._settle()
