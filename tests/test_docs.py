@@ -1,8 +1,8 @@
 """The code blocks of README.md and docs/*.md run as they are written.
 
 Every fenced block is found (docs/writing-docs.md has the convention). A ``python``, ``sh`` or
-``console`` block runs unless the line before its fence marks it ``<!-- fragment -->`` or ``<!--
-not run: REASON -->``; data and output (``json``, ``toml``, ``text``...) are only shown. Each
+``console`` block runs unless the line before its fence marks it ``<!-- fragment -->`` or
+``<!-- not run: REASON -->``; data and output (``json``, ``toml``, ``text``...) are only shown. Each
 runnable block gets a fresh emulator with the demo tenant (its generated data on a smaller scale
 than ``mcapi emulator serve --demo`` makes it), served on loopback, and runs in a fresh directory
 with the ``MCAPI_*`` variables that the demo prints: Python blocks with this interpreter, shell
