@@ -173,6 +173,9 @@ def test_usage_errors_exit_2(base: dict[str, str], live: Live, tmp_path: Path) -
         ["call", ACCOUNT, "--data", "@/no/such/file.json"],
         ["call", ACCOUNT, "--data", "[1, 2]"],
         ["call", "/api/audit/get-siem-logs", "--data", '{"type": "MTA"}', "--output", str(target)],
+        ["call", "api/account/get-account"],  # not a function path
+        ["call", ACCOUNT, "--page-items"],  # without --all-pages
+        ["call", ACCOUNT, "--overwrite"],  # without --output
         ["whoami", "--no-such-option"],
         ["explain"],
     ):

@@ -355,6 +355,15 @@ def call(
     The result holds data (the items that succeeded) and fail (the items that failed, each with
     its key), e.g. ``mcapi call /api/account/get-account``. With --all-pages, stdout is JSONL:
     one record per line."""
+    if not path.startswith("/"):
+        raise click.BadParameter(
+            f"{path!r}: a function path starts with /, e.g. /api/account/get-account",
+            param_hint="PATH",
+        )
+    if page_items and not all_pages:
+        raise click.UsageError("--page-items goes with --all-pages")
+    if overwrite and output is None:
+        raise click.UsageError("--overwrite goes with --output FILE")
     items = _load_data(data_arg)
     retry = RetryPolicy.never() if no_retry else None
     reporter = Reporter(verbose=verbose, progress=progress)
