@@ -176,7 +176,8 @@ def login(
         assert isinstance(credentials, Credentials)
         path = save_profile(profile, credentials)
     except MimecastError as error:
-        fail(error, context=Context(base_url=base_url or discovery_url))
+        origin = "--base-url" if base_url else "--discovery-url (or MCAPI_DISCOVERY_URL)"
+        fail(error, context=Context(base_url=base_url or discovery_url, origin=origin))
         return
     expiry = "never expires"
     if credentials.expires_at is not None:
@@ -214,7 +215,8 @@ def _login_2_0(
                 ) from exc
         path = save_profile(profile, credentials)
     except MimecastError as error:
-        fail(error, context=Context(base_url=credentials.base_url))
+        origin = "--base-url" if base_url else "the default gateway (give --base-url)"
+        fail(error, context=Context(base_url=credentials.base_url, origin=origin))
         return
     click.echo(
         f"API 2.0 client {client_id} got a token at {credentials.base_url}; client id and "
