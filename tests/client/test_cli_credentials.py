@@ -178,11 +178,15 @@ def test_half_a_2_0_set_names_the_missing_variable(base: dict[str, str], live: L
     assert "MCAPI_CLIENT_SECRET" in result.stderr
 
 
-def test_no_credentials_at_all_says_how_to_get_some(base: dict[str, str]) -> None:
+def test_no_credentials_at_all_says_how_to_get_some(base: dict[str, str], live: Live) -> None:
     result = run(base, "call", ACCOUNT)
     assert result.exit_code == 1
     assert "mcapi login" in result.stderr and "MCAPI_ACCESS_KEY" in result.stderr
     assert json.loads(result.stdout)["error"]["error"] == "CredentialsError"
+    save_profile(base, live, "work")  # a profile, but not the default one
+    named = run(base, "call", ACCOUNT)
+    assert named.exit_code == 1
+    assert "it has work: choose one with --profile NAME or MCAPI_PROFILE=NAME" in named.stderr
 
 
 def secrets_of(demo: EmulatorCredentials, config: Path) -> list[str]:

@@ -173,6 +173,9 @@ def test_usage_errors_exit_2(base: dict[str, str], live: Live, tmp_path: Path) -
         ["call", ACCOUNT, "--data", "@/no/such/file.json"],
         ["call", ACCOUNT, "--data", "[1, 2]"],
         ["call", "/api/audit/get-siem-logs", "--data", '{"type": "MTA"}', "--output", str(target)],
+        ["call", "api/account/get-account"],  # not a function path
+        ["call", ACCOUNT, "--page-items"],  # without --all-pages
+        ["call", ACCOUNT, "--overwrite"],  # without --output
         ["whoami", "--no-such-option"],
         ["explain"],
     ):
@@ -218,3 +221,17 @@ def test_ctrl_c_exits_130_without_a_traceback(base: dict[str, str], live: Live) 
         calling = _interrupted(["call", ACCOUNT, "-v"], {**env, **env_1_0(demo, url)}, ACCOUNT)
     assert calling.returncode == 130, calling.stderr
     assert "Traceback" not in calling.stderr and "mcapi: interrupted" in calling.stderr
+
+
+def test_a_login_that_cannot_connect_names_the_url_and_the_option(base: dict[str, str]) -> None:
+    env = {**base, "MCAPI_APP_ID": "app", "MCAPI_APP_KEY": "key"}
+    result = CliRunner().invoke(
+        cli,
+        ["login", "--email", "a@demo.example", "--discovery-url", "http://127.0.0.1:9"],
+        env=env,
+        input="password\n",
+    )
+    assert result.exit_code == 9, result.output
+    advice, _ = said(result)
+    assert "http://127.0.0.1:9/api/login/discover-authentication" in advice
+    assert "--discovery-url" in advice and "mcapi whoami" not in advice

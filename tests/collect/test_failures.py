@@ -195,17 +195,18 @@ def test_a_binding_expiring_mid_run_is_refreshed(tenant: Tenant, tmp_path: Path)
 
 
 @pytest.mark.parametrize(
-    ("effect", "code", "words"),
+    ("effect", "code", "words", "advice"),
     [
-        ({"status": 418, "sub_code": "0001"}, 6, "418"),
-        ({"status": 403, "sub_code": "0002"}, 5, "403"),
+        ({"status": 418, "sub_code": "0001"}, 6, "418", "log in again with `mcapi login`"),
+        ({"status": 403, "sub_code": "0002"}, 5, "403", "lacks the function's permission"),
     ],
 )
 def test_stop_class_codes_end_the_stream_with_the_remedy(
-    tenant: Tenant, tmp_path: Path, effect: dict[str, object], code: int, words: str
+    tenant: Tenant, tmp_path: Path, effect: dict[str, object], code: int, words: str, advice: str
 ) -> None:
     """No password to refresh with, or no permission: the audit stream stops with the
-    catalogue's remedy and its exit code; the SIEM stream still completes."""
+    catalogue's remedy, the command line's advice and its exit code; the SIEM stream still
+    completes."""
     tenant.fault({"match": {"path": AUDIT}, "effect": effect})
     out = tmp_path / "out"
     result = CliRunner().invoke(
@@ -213,6 +214,7 @@ def test_stop_class_codes_end_the_stream_with_the_remedy(
     )
     assert result.exit_code == code, result.output
     assert "audit:" in result.stderr and "Remedy:" in result.stderr and words in result.stderr
+    assert "audit: what to do: " in result.stderr and advice in result.stderr
     assert len(read_output(out, "siem")) > 1000
     assert (
         not (out / ".checkpoints" / "audit.json").exists()

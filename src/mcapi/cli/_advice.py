@@ -46,11 +46,13 @@ class Context:
         credentials: the credentials it used and where they came from (``None`` for ``login``).
         base_url: where it called (the credentials' base URL, or the URL ``login`` used).
         read_only: whether the function only reads (``None``: not known).
+        origin: where ``base_url`` came from, when no credentials say (``login``'s options).
     """
 
     credentials: Resolved | None = None
     base_url: str | None = None
     read_only: bool | None = None
+    origin: str | None = None
 
 
 @cache
@@ -109,12 +111,12 @@ def _values(error: MimecastError, context: Context) -> dict[str, str]:
         "login": "`mcapi login`",
         "keys": "the access and secret keys",
         "client": "the client id and secret",
-        "source": "no saved credentials were used",
+        "source": f"it came from {context.origin}" if context.origin else "`mcapi whoami` shows it",
         "who": "The user",
     }
     if found is None:
         return values
-    values["source"] = f"credentials from {found.describe()}"
+    values["source"] = f"it comes from {found.describe()}; `mcapi whoami` shows it"
     email = getattr(found.credentials, "email", None)
     if found.kind == "2.0":
         values["who"] = "The API 2.0 application"

@@ -177,7 +177,8 @@ def login(
         assert isinstance(credentials, Credentials)
         path = save_profile(profile, credentials)
     except MimecastError as error:
-        fail(error, context=Context(base_url=base_url or discovery_url))
+        origin = "--base-url" if base_url else "--discovery-url (or MCAPI_DISCOVERY_URL)"
+        fail(error, context=Context(base_url=base_url or discovery_url, origin=origin))
         return
     expiry = "never expires"
     if credentials.expires_at is not None:
@@ -215,7 +216,8 @@ def _login_2_0(
                 ) from exc
         path = save_profile(profile, credentials)
     except MimecastError as error:
-        fail(error, context=Context(base_url=credentials.base_url))
+        origin = "--base-url" if base_url else "the default gateway (give --base-url)"
+        fail(error, context=Context(base_url=credentials.base_url, origin=origin))
         return
     click.echo(
         f"API 2.0 client {client_id} got a token at {credentials.base_url}; client id and "
@@ -356,6 +358,15 @@ def call(
     The result holds data (the items that succeeded) and fail (the items that failed, each with
     its key), e.g. ``mcapi call /api/account/get-account``. With --all-pages, stdout is JSONL:
     one record per line."""
+    if not path.startswith("/"):
+        raise click.BadParameter(
+            f"{path!r}: a function path starts with /, e.g. /api/account/get-account",
+            param_hint="PATH",
+        )
+    if page_items and not all_pages:
+        raise click.UsageError("--page-items goes with --all-pages")
+    if overwrite and output is None:
+        raise click.UsageError("--overwrite goes with --output FILE")
     items = _load_data(data_arg)
     retry = RetryPolicy.never() if no_retry else None
     reporter = Reporter(verbose=verbose, progress=progress)

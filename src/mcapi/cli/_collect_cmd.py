@@ -23,6 +23,7 @@ from typing import Any
 import click
 
 from mcapi._errors import MimecastError
+from mcapi.cli._advice import Context, advice_for
 from mcapi.cli._client_cmd import exit_code_for
 from mcapi.cli._sources import resolve
 from mcapi.client import Client, CredentialsError
@@ -278,7 +279,7 @@ def collect(
     if sink == "hec" and not (hec_url and hec_token):
         raise click.UsageError("--sink hec needs --hec-url and --hec-token")
     try:
-        credentials = resolve(profile).credentials
+        found = resolve(profile)
     except CredentialsError as exc:
         click.echo(f"mcapi: {exc}", err=True)
         sys.exit(1)
@@ -313,7 +314,7 @@ def collect(
         for number in (signal.SIGINT, signal.SIGTERM)
     }
     try:
-        with Client(credentials, event_hook=collector.on_attempt) as client:
+        with Client(found.credentials, event_hook=collector.on_attempt) as client:
             worker = threading.Thread(target=collector.run, args=(client,), name="collect")
             worker.start()
             if live:
@@ -337,8 +338,16 @@ def collect(
     summary = {name: s.to_dict() for name, s in collector.stats.items()}
     click.echo(json.dumps({"streams": summary}, indent=2), err=sink == "stdout")
     code = 0
+    context = Context(found, found.credentials.base_url, read_only=True)
     for s in collector.stats.values():
         if s.error:
             click.echo(f"mcapi collect: {s.stream}: {s.error}", err=True)
+            said = (
+                advice_for(s.exit_error, context)
+                if isinstance(s.exit_error, MimecastError)
+                else None
+            )
+            if said:
+                click.echo(f"mcapi collect: {s.stream}: what to do: {said}", err=True)
             code = code or _exit_code(s.exit_error)
     sys.exit(code)

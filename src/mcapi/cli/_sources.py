@@ -29,6 +29,7 @@ from mcapi.client._credentials import (
     credentials_from_env,
     default_profile_path,
     load_profile,
+    profile_names,
 )
 
 __all__ = ["CREDENTIAL_VARS", "PROFILE_VAR", "Resolved", "resolve"]
@@ -132,20 +133,25 @@ def resolve(
         except CredentialsError as exc:
             raise CredentialsError(f"{PROFILE_VAR}={chosen}: {exc}") from exc
         return Resolved(loaded, "profile", chosen, file, PROFILE_VAR, set_vars)
-    try:
-        loaded = load_profile("default", file)
-    except CredentialsError as exc:
-        if file.exists():
-            raise
-        raise CredentialsError(_none_message(file, set_vars)) from exc
+    names = profile_names(file)
+    if "default" not in names:
+        raise CredentialsError(_none_message(file, set_vars, names))
+    loaded = load_profile("default", file)
     return Resolved(loaded, "profile", "default", file, "default", set_vars)
 
 
-def _none_message(file: Path, set_vars: tuple[str, ...]) -> str:
+def _none_message(file: Path, set_vars: tuple[str, ...], names: list[str]) -> str:
     needed = [ENV_VARS[n] for n in _REQUIRED_1_0 if ENV_VARS[n] not in set_vars]
     have = f" ({', '.join(set_vars)} set)" if set_vars else ""
+    if names:
+        saved = (
+            f"no profile 'default' in {file} (it has {', '.join(names)}: choose one with "
+            f"--profile NAME or {PROFILE_VAR}=NAME)"
+        )
+    else:
+        saved = f"no saved profile in {file}"
     return (
-        f"no credentials: no profile file {file} and no binding in the MCAPI_* variables{have}; "
-        f"run `mcapi login` (it saves a profile), or export {', '.join(needed)} (API 2.0: "
-        "MCAPI_CLIENT_ID and MCAPI_CLIENT_SECRET)"
+        f"no credentials: {saved} and no binding in the MCAPI_* variables{have}; run `mcapi "
+        f"login` (it saves a profile), or export {', '.join(needed)} (API 2.0: MCAPI_CLIENT_ID "
+        "and MCAPI_CLIENT_SECRET)"
     )
