@@ -189,7 +189,8 @@ def _redact_value(name: str, value: Any) -> Any:
     if kind is None or value is None:
         return redact(value)
     if isinstance(value, str) and _normal(name) == "authorization":
-        return _redact_text(value) if value.startswith("MC ") else REDACTED
+        cleaned = _redact_text(value) if value.startswith("MC ") else REDACTED
+        return cleaned if REDACTED in cleaned else REDACTED  # "MC <no colon>": all of it
     if kind == "partial" and isinstance(value, str):
         return _shorten(value)
     return REDACTED
