@@ -202,6 +202,21 @@ async def test_an_entry_page_names_the_code(
     assert ACCOUNT not in none.text
 
 
+async def test_the_quota_page_shows_what_calls_spent(
+    api: Api, browser: httpx.AsyncClient, emu: Emulator
+) -> None:
+    emu.clock.freeze()  # no refill between the calls and the page
+    for _ in range(2):
+        assert (await api.call(ACCOUNT, [{}])).status_code == 200
+    limit = emu.admin.account(api.creds.account_code).quota_limit
+    await log_in(browser, emu)
+    page = (await browser.get(f"{UI}/quotas")).text
+    assert f"{api.creds.admin_email}: {limit - 2} of {limit} calls left" in page
+    assert f"{api.creds.reader_email}: {limit} of {limit} calls left" in page
+    assert "API 2.0 application" in page and api.creds.client_id in page
+    assert page.index(api.creds.admin_email) < page.index(api.creds.reader_email)  # emptiest first
+
+
 async def test_a_bearer_token_works_without_cookie_or_csrf(
     browser: httpx.AsyncClient, emu: Emulator, creds: EmulatorCredentials
 ) -> None:
