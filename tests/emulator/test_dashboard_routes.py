@@ -199,7 +199,28 @@ async def test_an_entry_page_names_the_code(
     filtered = await browser.get(f"{UI}/journal/rows", params={"status": "401", "sub_code": "4"})
     assert ACCOUNT in filtered.text
     none = await browser.get(f"{UI}/journal/rows", params={"user": "nobody"})
-    assert ACCOUNT not in none.text
+    assert ACCOUNT not in none.text and "match these filters" in none.text
+
+
+async def test_polled_rows_are_only_the_new_ones(
+    api: Api, browser: httpx.AsyncClient, emu: Emulator
+) -> None:
+    await api.call(ACCOUNT, [{}])
+    await log_in(browser, emu)
+    [first] = emu.journal.entries()
+    page = (await browser.get(UI)).text
+    assert f'id="newest" name="after" value="{first.id}"' in page
+    nothing = await browser.get(f"{UI}/journal/rows", params={"after": first.id})
+    assert "<tr" not in nothing.text and "hx-reswap" not in nothing.headers
+    await api.call("/api/login/logout", [])
+    second = emu.journal.entries()[-1]
+    fresh = await browser.get(f"{UI}/journal/rows", params={"after": first.id})
+    assert fresh.text.count("<tr") == 1 and f'data-entry="{second.id}"' in fresh.text
+    assert f'value="{second.id}" hx-swap-oob="true"' in fresh.text  # the page's newest moves on
+    emu.journal.clear()  # what the page had is gone: every row, replacing the page's
+    await api.call(ACCOUNT, [{}])
+    whole = await browser.get(f"{UI}/journal/rows", params={"after": second.id})
+    assert whole.headers["hx-reswap"] == "innerHTML" and whole.text.count("<tr") == 1
 
 
 async def test_the_quota_page_shows_what_calls_spent(
