@@ -99,6 +99,12 @@ def test_the_journal_shows_calls_and_new_ones_arrive_without_reload(
     refused = rows.filter(has_text="401 0004")
     expect(refused).to_have_count(1)  # polled in, the page was not reloaded:
     assert page.evaluate("window.notReloaded") is True
+    newest = mcapi_emulator.journal.entries()[-1].id
+    expect(page.locator("#newest")).to_have_value(newest)  # the next polls ask for newer rows
+    for _ in range(2):
+        with page.expect_response(lambda r: "/journal/rows" in r.url):
+            pass
+    expect(rows).to_have_count(2)  # nothing came twice
     refused.get_by_role("link").click()
     detail = page.locator("#detail")
     expect(detail).to_contain_text("signature")

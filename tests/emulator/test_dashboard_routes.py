@@ -199,7 +199,43 @@ async def test_an_entry_page_names_the_code(
     filtered = await browser.get(f"{UI}/journal/rows", params={"status": "401", "sub_code": "4"})
     assert ACCOUNT in filtered.text
     none = await browser.get(f"{UI}/journal/rows", params={"user": "nobody"})
-    assert ACCOUNT not in none.text
+    assert ACCOUNT not in none.text and "match these filters" in none.text
+
+
+async def test_polled_rows_are_only_the_new_ones(
+    api: Api, browser: httpx.AsyncClient, emu: Emulator
+) -> None:
+    await api.call(ACCOUNT, [{}])
+    await log_in(browser, emu)
+    [first] = emu.journal.entries()
+    page = (await browser.get(UI)).text
+    assert f'id="newest" name="after" value="{first.id}"' in page
+    nothing = await browser.get(f"{UI}/journal/rows", params={"after": first.id})
+    assert "<tr" not in nothing.text and "hx-reswap" not in nothing.headers
+    await api.call("/api/login/logout", [])
+    second = emu.journal.entries()[-1]
+    fresh = await browser.get(f"{UI}/journal/rows", params={"after": first.id})
+    assert fresh.text.count("<tr") == 1 and f'data-entry="{second.id}"' in fresh.text
+    assert f'value="{second.id}" hx-swap-oob="true"' in fresh.text  # the page's newest moves on
+    emu.journal.clear()  # what the page had is gone: every row, replacing the page's
+    await api.call(ACCOUNT, [{}])
+    whole = await browser.get(f"{UI}/journal/rows", params={"after": second.id})
+    assert whole.headers["hx-reswap"] == "innerHTML" and whole.text.count("<tr") == 1
+
+
+async def test_the_quota_page_shows_what_calls_spent(
+    api: Api, browser: httpx.AsyncClient, emu: Emulator
+) -> None:
+    emu.clock.freeze()  # no refill between the calls and the page
+    for _ in range(2):
+        assert (await api.call(ACCOUNT, [{}])).status_code == 200
+    limit = emu.admin.account(api.creds.account_code).quota_limit
+    await log_in(browser, emu)
+    page = (await browser.get(f"{UI}/quotas")).text
+    assert f"{api.creds.admin_email}: {limit - 2} of {limit} calls left" in page
+    assert f"{api.creds.reader_email}: {limit} of {limit} calls left" in page
+    assert "API 2.0 application" in page and api.creds.client_id in page
+    assert page.index(api.creds.admin_email) < page.index(api.creds.reader_email)  # emptiest first
 
 
 async def test_a_bearer_token_works_without_cookie_or_csrf(

@@ -82,6 +82,16 @@ async def test_a_login_keeps_neither_the_password_nor_the_new_secret_key(api: Ap
     assert login_header not in text  # base64 of address:password
     assert new_secret not in text
     assert json.loads(shown["entry"]["response_body"])["data"][0]["secretKey"] == REDACTED
+    sent = json.loads(shown["entry"]["request_body"])
+    assert sent == {"data": [{"userName": api.creds.admin_email}]}  # a managed address: kept
+
+
+async def test_a_login_name_that_is_no_managed_address_is_not_kept(api: Api) -> None:
+    response = await api.login("Hunter2-typed-here", "whatever")
+    assert response.status_code == 404
+    shown = await entry_of(api, response, "/api/login/login")
+    assert json.loads(shown["entry"]["request_body"]) == {"data": [{"userName": "[not kept]"}]}
+    assert "Hunter2" not in text_of(shown)
 
 
 async def test_a_token_request_keeps_neither_the_client_secret_nor_the_token(api: Api) -> None:

@@ -74,7 +74,7 @@ BEARER_PIPELINE: tuple[Check, ...] = (
 UNSIGNED_PIPELINE: tuple[Check, ...] = (check_method, check_body, check_faults)
 
 
-_READS = frozenset({"GET", "HEAD"})
+_HOME_METHOD = "GET"  # HEAD and the rest go to the API, as before
 
 
 class _Dispatch:
@@ -97,7 +97,7 @@ class _Dispatch:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == TOKEN_PATH:
             await self.token(scope, receive, send)
-        elif scope["type"] == "http" and scope["path"] == "/" and scope["method"] in _READS:
+        elif scope["type"] == "http" and scope["path"] == "/" and scope["method"] == _HOME_METHOD:
             await self.home(scope, receive, send)
         elif scope["type"] == "http" and not scope["path"].startswith("/_emulator"):
             await self.api(scope, receive, send)

@@ -182,7 +182,14 @@ def _redact_text(text: str) -> str:
     if "basic" in lowered or "bearer" in lowered:
         text = _BASIC_AUTH.sub(lambda m: f"{m[1]} {REDACTED}", text)
         lowered = text.lower()
-    if not any(word in lowered for word in _NAME_WORDS):
+    if not (
+        "key" in lowered
+        or "token" in lowered
+        or "secret" in lowered
+        or "passw" in lowered
+        or "passphrase" in lowered
+        or "authorization" in lowered
+    ):  # _NAME_WORDS, spelt out: every header value of every request passes here
         return text
     if len(lowered) != len(text):  # a character whose lower case is longer: no positions
         return _KEY_VALUE.sub(_redact_pair, text)
@@ -194,7 +201,8 @@ def _redact_value(name: str, value: Any) -> Any:
     if kind is None or value is None:
         return redact(value)
     if isinstance(value, str) and _normal(name) == "authorization":
-        return _redact_text(value) if value.startswith("MC ") else REDACTED
+        cleaned = _redact_text(value) if value.startswith("MC ") else REDACTED
+        return cleaned if REDACTED in cleaned else REDACTED  # "MC <no colon>": all of it
     if kind == "partial" and isinstance(value, str):
         return _shorten(value)
     return REDACTED
@@ -260,14 +268,18 @@ def headers_kept(headers: Mapping[str, str] | None) -> dict[str, str] | None:
     """Headers as the journal keeps them: at most ``MAX_HEADERS``, redacted, values clipped."""
     if headers is None:
         return None
-    chosen = {
-        k: REDACTED if k.lower() in _COOKIES else v for k, v in list(headers.items())[:MAX_HEADERS]
-    }
-    cleaned = redact(chosen)
-    return {
-        k[:MAX_FIELD_CHARS]: v if len(v) <= MAX_FIELD_CHARS + _MARKER_ROOM else clip(v)
-        for k, v in cleaned.items()
-    }
+    kept: dict[str, str] = {}
+    for name, value in list(headers.items())[:MAX_HEADERS]:
+        if name.lower() in _COOKIES:
+            value = REDACTED
+        elif _kind(name) is None:  # what redact() does for a mapping, without its dispatch
+            value = _redact_text(value)
+        else:
+            value = _redact_value(name, value)
+        if len(value) > MAX_FIELD_CHARS + _MARKER_ROOM:
+            value = clip(value)
+        kept[name[:MAX_FIELD_CHARS]] = value
+    return kept
 
 
 _COOKIES = frozenset({"cookie", "set-cookie"})

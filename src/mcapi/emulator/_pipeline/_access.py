@@ -65,10 +65,15 @@ def rate_key(user_id: int) -> str:
     return f"user:{user_id}"
 
 
+def app_rate_key(client_id: str) -> str:
+    """The rate-limit key of an API 2.0 application's calls."""
+    return f"app:{client_id}"
+
+
 def quota_key(auth: AuthContext) -> str:
     """Whose quota a call spends: the user's (API 1.0) or the API 2.0 application's."""
     if isinstance(auth, Api2AuthContext):
-        return f"app:{auth.api2_app.client_id}"
+        return app_rate_key(auth.api2_app.client_id)
     return rate_key(auth.user.id)
 
 

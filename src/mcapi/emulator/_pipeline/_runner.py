@@ -21,6 +21,7 @@ cannot be reached, also journalled; ``GET /_emulator/ready`` answers 503 meanwhi
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -425,11 +426,37 @@ class ApiEndpoint:
                 reason=reason,  # the journal redacts it
                 fault=call.fault_rule,
                 request_headers=header_map(call.raw_headers),
-                request_body=call.body,
+                request_body=call.body if call.path not in self.unsigned else _unsigned_body(call),
                 response_headers=None if response is None else header_map(response[0]),
                 response_body=None if response is None else response[1],
             )
         )
+
+
+#: What the journal keeps of a login's or discovery's value that is not the recorded address.
+NOT_KEPT = "[not kept]"
+
+
+def _unsigned_body(call: Call) -> str:
+    """A login's or discovery's body as the journal keeps it: the user name only where it is the
+    address the call was recorded under (one of a managed domain), every other text value
+    replaced, since it may be a password typed into the wrong field."""
+    address = (call.login_user or "").strip().lower()
+
+    def kept(value: object) -> object:
+        if isinstance(value, str):
+            return value if address and value.strip().lower() == address else NOT_KEPT
+        if isinstance(value, dict):
+            return {str(k): kept(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [kept(v) for v in value]
+        return value
+
+    try:
+        document = json.loads(call.body)
+    except (ValueError, RecursionError):
+        return f"{NOT_KEPT}: not JSON" if call.body else ""
+    return json.dumps(kept(document), ensure_ascii=False)
 
 
 def _api2_client(call: Call) -> str | None:

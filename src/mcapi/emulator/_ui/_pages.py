@@ -201,18 +201,34 @@ class Dashboard:
         return JSONResponse({"path": path, "url": f"{self.state.config.public_base_url}{path}"})
 
     # ---- journal -----------------------------------------------------------------------------
-    def _rows(self, visit: Visit) -> list[Any]:
-        chosen = JournalFilter.from_query(visit.request.query_params)
-        return chosen.select(self.state.journal.entries())
-
     async def journal(self, visit: Visit) -> Response:
         chosen = JournalFilter.from_query(visit.request.query_params)
+        entries = self.state.journal.entries()
+        newest = entries[-1].id if entries else ""
         return self.render(
-            visit, "journal.html", page="journal", filters=chosen, rows=self._rows(visit)
-        )
+            visit, "journal.html", page="journal", filters=chosen, rows=chosen.select(entries),
+            newest=newest, whole=True,
+        )  # fmt: skip
 
     async def journal_rows(self, visit: Visit) -> Response:
-        return self.render(visit, "_rows.html", rows=self._rows(visit))
+        """The rows that pass the filters; with ``after`` (the newest id the page has), only the
+        newer ones, which the page puts on top: the rows it shows stay (and keep the focus).
+        When ``after`` is gone from the journal (fallen off, or a reset), every row, replacing
+        the page's (``HX-Reswap``)."""
+        query = visit.request.query_params
+        chosen = JournalFilter.from_query(query)
+        entries = self.state.journal.entries()
+        after = query.get("after", "")
+        ids = [e.id for e in entries]
+        whole = not after or after not in ids
+        fresh = entries if whole else entries[ids.index(after) + 1 :]
+        response = self.render(
+            visit, "_rows.html", rows=chosen.select(fresh), filters=chosen,
+            newest=ids[-1] if ids else "", oob=True, whole=whole,
+        )  # fmt: skip
+        if whole:
+            response.headers["hx-reswap"] = "innerHTML"
+        return response
 
     async def journal_entry(self, visit: Visit) -> Response:
         entry_id = visit.request.path_params["entry_id"]

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mcapi.emulator._journal import JournalEntry
-from mcapi.emulator._pipeline._access import rate_key
+from mcapi.emulator._pipeline._access import app_rate_key, rate_key
 from mcapi.emulator._ratelimit import DEFAULT_BUCKET
 from mcapi.emulator._state import EmulatorState
 from mcapi.emulator._validation import InvalidInput, Problems
@@ -165,9 +165,10 @@ def quota_document(form: Mapping[str, str]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Meter:
-    """One bucket of one user: ``remaining`` of ``limit`` calls, refilled every ``reset_ms``."""
+    """One bucket of one caller (a user, or an API 2.0 application): ``remaining`` of ``limit``
+    calls, refilled every ``reset_ms``."""
 
-    user: str
+    who: str
     bucket: str
     limit: int
     remaining: int
@@ -179,19 +180,24 @@ class Meter:
 
 
 def quota_meters(state: EmulatorState) -> list[dict[str, Any]]:
-    """Per account: its quotas, and each user's bucket (the shared one, then each function's)
-    as the next call would find it (peeked: nothing is taken)."""
+    """Per account: its quotas, and each caller's buckets (each user's and each API 2.0
+    application's: the shared one, then each function's) as the next call would find them
+    (peeked: nothing is taken), the emptiest first."""
     store, now = state.store, state.clock.now()
     out = []
     for account in store.list_accounts():
         buckets = [(DEFAULT_BUCKET, account.quota_limit, account.quota_reset_ms)]
         buckets += [(p, q.limit, q.reset_ms) for p, q in sorted(account.function_quotas.items())]
+        callers = [(u.email, rate_key(u.id)) for u in store.list_users(account.id)]
+        callers += [
+            (f"API 2.0 application {a.name} ({a.client_id})", app_rate_key(a.client_id))
+            for a in store.list_api2_applications(account.id)
+        ]
         meters = []
-        for user in store.list_users(account.id):
+        for who, key in callers:
             for bucket, limit, reset_ms in buckets:
-                decision = state.limiter.peek(
-                    rate_key(user.id), bucket, limit=limit, reset_ms=reset_ms, now=now
-                )
-                meters.append(Meter(user.email, bucket, limit, decision.remaining, reset_ms))
+                decision = state.limiter.peek(key, bucket, limit=limit, reset_ms=reset_ms, now=now)
+                meters.append(Meter(who, bucket, limit, decision.remaining, reset_ms))
+        meters.sort(key=lambda m: m.remaining / m.limit)
         out.append({"account": account, "meters": meters})
     return out
