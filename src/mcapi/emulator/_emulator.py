@@ -258,3 +258,5 @@ class Emulator:
             self.state.journal.close()
         if self.state.call_reads is not None:
             self.state.call_reads.close()
+        if isinstance(self.state.limiter, RedisRateLimiter):
+            self.state.limiter.close()

@@ -17,6 +17,7 @@ its last value) as it would without this round trip.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -63,15 +64,13 @@ class CallReads:
         self._client: redis.Redis = redis.Redis.from_url(redis_url)
         self._errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
         self._owners = owners
+        self._awaited = AwaitedConnection(self._client)
 
-    def begin(self) -> contextvars.Token[_Pinned | None]:
+    async def begin(self) -> contextvars.Token[_Pinned | None]:
         """Read the keys and pin them to the current context; pass the token to :meth:`end`."""
         epochs = [owner.epoch for owner in self._owners]
-        pipe = self._client.pipeline(transaction=False)
-        for owner in self._owners:
-            pipe.get(owner.pinned_key)
         try:
-            values = pipe.execute()
+            values = await self._awaited.execute(*(("GET", o.pinned_key) for o in self._owners))
         except self._errors:
             return _PINNED.set(None)
         return _PINNED.set(
@@ -86,4 +85,79 @@ class CallReads:
         _PINNED.reset(token)
 
     def close(self) -> None:
+        self._awaited.close()
         self._client.close()
+
+
+class AwaitedConnection:
+    """A redis-py connection of its own whose replies are awaited on the running event loop, so
+    that the loop answers other calls while Redis works: a caller's commands go out at once
+    (several callers' commands pipeline on the one connection) and each caller reads its replies
+    in turn, when the socket has them. Should the connection fail, or a caller be cancelled before
+    it read its replies, the connection is dropped: the callers behind it get ``ConnectionError``
+    and the next caller connects again. Closing needs no event loop."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self._conn: Any = client.connection_pool.make_connection()
+        #: The turn of the last caller to send (a future done once it has read its replies).
+        self._last: asyncio.Future[None] | None = None
+        #: Moved on each time the connection is dropped.
+        self._generation = 0
+
+    async def execute(self, *commands: tuple[Any, ...]) -> list[Any]:
+        """Send ``commands`` and return their replies, raising the first error reply."""
+        import redis
+
+        conn = self._conn
+        loop = asyncio.get_running_loop()
+        conn.send_packed_command(conn.pack_commands(commands), check_health=False)
+        generation = self._generation
+        previous, turn = self._last, loop.create_future()
+        self._last = turn
+        replies: list[Any] = []
+        try:
+            if previous is not None:
+                await previous
+            for _ in commands:
+                while True:
+                    if generation != self._generation:
+                        raise redis.ConnectionError("the connection to Redis was dropped")
+                    if conn.can_read(timeout=0):
+                        break
+                    await self._readable(loop)
+                try:
+                    replies.append(conn.read_response())
+                except redis.ResponseError as exc:
+                    replies.append(exc)
+        except BaseException:
+            self._drop()
+            raise
+        finally:
+            turn.set_result(None)
+            if self._last is turn:
+                self._last = None
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        return replies
+
+    async def _readable(self, loop: asyncio.AbstractEventLoop) -> None:
+        ready: asyncio.Future[None] = loop.create_future()
+        fd = self._conn._sock.fileno()
+
+        def wake() -> None:
+            if not ready.done():
+                ready.set_result(None)
+
+        loop.add_reader(fd, wake)
+        try:
+            await ready
+        finally:
+            loop.remove_reader(fd)
+
+    def _drop(self) -> None:
+        self._generation += 1
+        self._conn.disconnect()
+
+    def close(self) -> None:
+        self._drop()

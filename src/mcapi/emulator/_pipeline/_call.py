@@ -56,6 +56,9 @@ class Call:
     #: A replay check left to the quota step's round trip: (request id, the instant it is
     #: remembered at); see ``_binding.settle_replay``.
     pending_replay: tuple[str, float] | None = None
+    #: The quota step's round trip left to the runner, which awaits it after the checks:
+    #: (quota key, bucket, limit, reset ms); see ``_access.settle_quota``.
+    pending_quota: tuple[str, str, int, int] | None = None
 
     @property
     def request_id(self) -> str | None:

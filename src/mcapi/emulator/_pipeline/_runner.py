@@ -39,7 +39,7 @@ from mcapi.emulator._faults import (
     send_transport_fault,
 )
 from mcapi.emulator._journal import JournalEntry
-from mcapi.emulator._pipeline._access import fault_verdict, settle_rate
+from mcapi.emulator._pipeline._access import fault_verdict, settle_quota, settle_rate
 from mcapi.emulator._pipeline._bearer import is_bearer
 from mcapi.emulator._pipeline._binding import settle_replay
 from mcapi.emulator._pipeline._body import MAX_BODY_BYTES
@@ -177,7 +177,7 @@ class ApiEndpoint:
         else:
             gone = False
         reads = state.call_reads
-        pin = reads.begin() if reads is not None else None
+        pin = await reads.begin() if reads is not None else None
         try:
             await self._call(scope, receive, send, started, headers, body, gone, declared)
         finally:
@@ -213,7 +213,10 @@ class ApiEndpoint:
     async def _answer(self, call: Call, send: Send, started: float, receive: Receive) -> None:
         handler = self.unsigned.get(call.path)
         try:
-            verdict = settle_replay(call, run_checks(call, self._checks(call, handler)))
+            verdict = run_checks(call, self._checks(call, handler))
+            if verdict is None and call.pending_quota is not None:
+                verdict = await settle_quota(call)
+            verdict = settle_replay(call, verdict)
             settle_rate(call)
             effect = call.fault
             if effect is not None and effect.latency_ms:
