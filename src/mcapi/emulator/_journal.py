@@ -31,7 +31,6 @@ much was left out, so that 1,000 entries of hostile headers stay a few megabytes
 from __future__ import annotations
 
 import json
-import logging
 import re
 import threading
 from collections import deque
@@ -41,8 +40,7 @@ from typing import Any, NamedTuple, TypeVar, overload
 import redis
 
 from mcapi._constants import REDACTED
-
-logger = logging.getLogger("mcapi.emulator")
+from mcapi.emulator._shared import AwaitedConnection
 
 #: The most characters the journal keeps of one text field (a header value, a reason).
 MAX_FIELD_CHARS = 1024
@@ -240,6 +238,10 @@ class Journal:
             self._entries.append(entry)
         return entry
 
+    async def record_async(self, entry: JournalEntry) -> JournalEntry:
+        """:meth:`record`, for a caller on the event loop (the shared journal awaits Redis)."""
+        return self.record(entry)
+
     def entries(
         self,
         *,
@@ -289,15 +291,8 @@ class RedisJournal(Journal):
     entries, which every process appends to, so that a lookup through any process finds the calls
     every process answered. While Redis does not answer, entries are kept in this process's memory
     (and shown after the stream's), so the calls answered 500 0006 meanwhile are journalled.
-
-    An entry is appended without waiting for Redis' answer: ``XADD`` goes out on a connection of
-    the journal's own before the call's answer does, and Redis' replies are read later (those that
-    have arrived, at each append; all of them before this process reads the journal). Redis runs
-    one connection's commands in order, and a caller can only ask any process for the journal
-    after the answer went out, by which time the entry is with Redis."""
-
-    #: Replies left unread before an append waits for them (Redis falling behind).
-    MAX_UNREAD = 1000
+    A call's entry is appended before its answer goes out, awaited on the event loop
+    (:meth:`record_async`), so that the loop answers other calls meanwhile."""
 
     def __init__(self, redis_url: str, *, key: str, maxlen: int = 1000) -> None:
         super().__init__(maxlen)
@@ -305,16 +300,13 @@ class RedisJournal(Journal):
         self._errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
         self._key = key
         self._cap = maxlen
-        self._writer: Any = self._client.connection_pool.make_connection()
-        self._unread = 0
-        self._writing = threading.Lock()
+        self._awaited = AwaitedConnection(self._client)
 
     @property
     def maxlen(self) -> int:
         return self._cap
 
     def __len__(self) -> int:
-        self._settle()
         try:
             shared = int(self._client.xlen(self._key))
         except self._errors:
@@ -324,37 +316,22 @@ class RedisJournal(Journal):
     def record(self, entry: JournalEntry) -> JournalEntry:
         entry = _cleaned(entry)
         data = json.dumps(entry.to_dict(), ensure_ascii=False)
-        with self._writing:
-            try:
-                self._read_replies(wait=self._unread >= self.MAX_UNREAD)
-                self._writer.send_command("XADD", self._key, "MAXLEN", self._cap, "*", "e", data)
-            except self._errors:
-                self._writer.disconnect()
-                self._unread = 0
-                return super().record(entry)
-            self._unread += 1
+        try:
+            self._client.xadd(self._key, {"e": data}, maxlen=self._cap, approximate=False)
+        except self._errors:
+            return super().record(entry)
         return entry
 
-    def _read_replies(self, *, wait: bool) -> None:
-        """Read the replies to earlier appends: those already here, or (``wait``) all of them."""
-        while self._unread and (wait or self._writer.can_read(timeout=0)):
-            self._unread -= 1
-            try:
-                self._writer.read_response()
-            except redis.ResponseError:
-                logger.warning("the journal stream %s refused an entry", self._key, exc_info=True)
-
-    def _settle(self) -> None:
-        """Wait until Redis has run every append made through this process."""
-        with self._writing:
-            try:
-                self._read_replies(wait=True)
-            except self._errors:
-                self._writer.disconnect()
-                self._unread = 0
+    async def record_async(self, entry: JournalEntry) -> JournalEntry:
+        entry = _cleaned(entry)
+        data = json.dumps(entry.to_dict(), ensure_ascii=False)
+        try:
+            await self._awaited.execute(("XADD", self._key, "MAXLEN", self._cap, "*", "e", data))
+        except self._errors:
+            return super().record(entry)
+        return entry
 
     def _snapshot(self) -> list[JournalEntry]:
-        self._settle()
         out = []
         try:
             stream: Any = self._client.xrange(self._key)
@@ -367,11 +344,9 @@ class RedisJournal(Journal):
         return out + super()._snapshot()
 
     def clear(self) -> None:
-        self._settle()
         super().clear()
         self._client.delete(self._key)
 
     def close(self) -> None:
-        self._settle()
-        self._writer.disconnect()
+        self._awaited.close()
         self._client.close()

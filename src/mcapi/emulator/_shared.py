@@ -18,6 +18,7 @@ its last value) as it would without this round trip.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -91,11 +92,12 @@ class CallReads:
 
 class AwaitedConnection:
     """A redis-py connection of its own whose replies are awaited on the running event loop, so
-    that the loop answers other calls while Redis works: a caller's commands go out at once
-    (several callers' commands pipeline on the one connection) and each caller reads its replies
-    in turn, when the socket has them. Should the connection fail, or a caller be cancelled before
-    it read its replies, the connection is dropped: the callers behind it get ``ConnectionError``
-    and the next caller connects again. Closing needs no event loop."""
+    that the loop answers other calls while Redis works. Commands go out together once per turn
+    of the loop (those of every call that got to its round trip meanwhile, in one write), and
+    each caller reads its replies in turn, when the socket has them. Should the connection fail,
+    or a caller be cancelled before it read its replies, the connection is dropped: the callers
+    behind it get ``ConnectionError`` and the next caller connects again. Closing needs no event
+    loop."""
 
     def __init__(self, client: redis.Redis) -> None:
         self._conn: Any = client.connection_pool.make_connection()
@@ -103,6 +105,11 @@ class AwaitedConnection:
         self._last: asyncio.Future[None] | None = None
         #: Moved on each time the connection is dropped.
         self._generation = 0
+        #: Commands packed but not sent yet, and whether a send is scheduled.
+        self._outbox: list[bytes] = []
+        self._flushing = False
+        #: The reader waiting for the socket: (loop, file descriptor, its future).
+        self._waiting: tuple[asyncio.AbstractEventLoop, int, asyncio.Future[None]] | None = None
 
     async def execute(self, *commands: tuple[Any, ...]) -> list[Any]:
         """Send ``commands`` and return their replies, raising the first error reply."""
@@ -110,7 +117,10 @@ class AwaitedConnection:
 
         conn = self._conn
         loop = asyncio.get_running_loop()
-        conn.send_packed_command(conn.pack_commands(commands), check_health=False)
+        self._outbox.extend(conn.pack_commands(commands))
+        if not self._flushing:
+            self._flushing = True
+            loop.call_soon(self._flush)
         generation = self._generation
         previous, turn = self._last, loop.create_future()
         self._last = turn
@@ -122,6 +132,9 @@ class AwaitedConnection:
                 while True:
                     if generation != self._generation:
                         raise redis.ConnectionError("the connection to Redis was dropped")
+                    if self._outbox and self._flushing:
+                        await self._readable(loop)  # sent by then
+                        continue
                     if conn.can_read(timeout=0):
                         break
                     await self._readable(loop)
@@ -130,7 +143,8 @@ class AwaitedConnection:
                 except redis.ResponseError as exc:
                     replies.append(exc)
         except BaseException:
-            self._drop()
+            if generation == self._generation:  # else dropped already, and maybe reconnected
+                self._drop()
             raise
         finally:
             turn.set_result(None)
@@ -141,22 +155,44 @@ class AwaitedConnection:
                 raise reply
         return replies
 
+    def _flush(self) -> None:
+        self._flushing = False
+        outbox, self._outbox = self._outbox, []
+        try:
+            self._conn.send_packed_command(outbox, check_health=False)
+        except Exception:  # the callers waiting for these replies see the connection dropped
+            self._drop()
+        else:
+            self._wake()
+
     async def _readable(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Until the socket has data, the commands were sent, or the connection was dropped."""
         ready: asyncio.Future[None] = loop.create_future()
-        fd = self._conn._sock.fileno()
-
-        def wake() -> None:
-            if not ready.done():
-                ready.set_result(None)
-
-        loop.add_reader(fd, wake)
+        if self._outbox and self._flushing:  # woken by the send
+            self._waiting = (loop, -1, ready)
+        else:
+            fd = self._conn._sock.fileno()
+            loop.add_reader(fd, self._wake)
+            self._waiting = (loop, fd, ready)
         try:
             await ready
         finally:
-            loop.remove_reader(fd)
+            self._wake()
+
+    def _wake(self) -> None:
+        waiting, self._waiting = self._waiting, None
+        if waiting is not None:
+            loop, fd, ready = waiting
+            if fd >= 0:
+                with contextlib.suppress(RuntimeError, OSError):  # a loop closed meanwhile
+                    loop.remove_reader(fd)
+            if not ready.done():
+                ready.set_result(None)
 
     def _drop(self) -> None:
         self._generation += 1
+        self._outbox.clear()
+        self._wake()
         self._conn.disconnect()
 
     def close(self) -> None:

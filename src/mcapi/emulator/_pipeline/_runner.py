@@ -199,7 +199,7 @@ class ApiEndpoint:
             now=state.clock.now(),
         )
         if gone:  # nobody to answer: nothing runs, the journal says why
-            self._journal(call, started, 0, None, "body", "the connection closed mid-body")
+            await self._journal(call, started, 0, None, "body", "the connection closed mid-body")
             return
         if body is None:
             await self._send(call, body_too_large(declared), send, started, receive)
@@ -207,7 +207,9 @@ class ApiEndpoint:
         try:
             await self._answer(call, send, started, receive)
         except TransportFault:
-            self._journal(call, started, 0, None, "fault", f"transport fault ({call.fault_rule})")
+            await self._journal(
+                call, started, 0, None, "fault", f"transport fault ({call.fault_rule})"
+            )
             raise
 
     async def _answer(self, call: Call, send: Send, started: float, receive: Receive) -> None:
@@ -229,7 +231,7 @@ class ApiEndpoint:
                     return
                 limits = [(k.lower().encode(), v.encode()) for k, v in rate_headers(call).items()]
                 await send_transport_fault(effect.transport, send, headers=limits)
-                self._journal(
+                await self._journal(
                     call, started, 200, None, "fault", f"transport fault {effect.transport}"
                 )
                 return
@@ -271,7 +273,7 @@ class ApiEndpoint:
         headers = rate_headers(call)
         headers["content-length"] = str(len(body))
         reason = f"fault rule {call.fault_rule} answers {effect.status} with a {effect.body} body"
-        self._journal(call, started, effect.status, None, "fault", reason + ran)
+        await self._journal(call, started, effect.status, None, "fault", reason + ran)
         await send({"type": "http.response.start", "status": effect.status,
                     "headers": header_list(headers, media_type)})  # fmt: skip
         await self._send_body(call, body, send, receive, more=False)
@@ -364,17 +366,17 @@ class ApiEndpoint:
             for chunk in outcome.chunks:
                 await self._send_body(call, chunk, send, receive, more=True)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
-            self._journal(call, started, 200, None, "function", "file streamed")
+            await self._journal(call, started, 200, None, "function", "file streamed")
             return
         extra: Mapping[str, str] | None
         if isinstance(outcome, Verdict):
             status, body, extra = outcome.entry.status, verdict_body(outcome), outcome.headers
-            self._journal(call, started, status, outcome, outcome.check, outcome.reason)
+            await self._journal(call, started, status, outcome, outcome.check, outcome.reason)
         else:
             status, body, extra = 200, result_body(outcome), outcome.headers
             codes = tuple(e.code for f in outcome.fail for e in f.errors if e.code)
             reason = f"{len(outcome.data)} ok, {len(outcome.fail)} failed"
-            self._journal(call, started, 200, None, "function", reason, codes)
+            await self._journal(call, started, 200, None, "function", reason, codes)
         if extra:
             headers = rate_headers(call)
             headers.update(extra)
@@ -385,13 +387,13 @@ class ApiEndpoint:
         await send({"type": "http.response.start", "status": status, "headers": pairs})
         await self._send_body(call, body, send, receive, more=False)
 
-    def _journal(
+    async def _journal(
         self, call: Call, started: float, status: int, verdict: Verdict | None, check: str,
         reason: str, body_codes: tuple[str, ...] = (),
     ) -> None:  # fmt: skip
         if verdict is not None and verdict.entry.body_code:
             body_codes = (verdict.entry.body_code,)
-        self.state.journal.record(
+        await self.state.journal.record_async(
             JournalEntry(
                 time=call.now,
                 request_id=call.request_id,
