@@ -294,13 +294,18 @@ class RedisJournal(Journal):
     A call's entry is appended before its answer goes out, awaited on the event loop
     (:meth:`record_async`), so that the loop answers other calls meanwhile."""
 
-    def __init__(self, redis_url: str, *, key: str, maxlen: int = 1000) -> None:
+    def __init__(
+        self, redis_url: str, *, key: str, maxlen: int = 1000,
+        awaited: AwaitedConnection | None = None,
+    ) -> None:  # fmt: skip
         super().__init__(maxlen)
         self._client: redis.Redis = redis.Redis.from_url(redis_url)
         self._errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
         self._key = key
         self._cap = maxlen
-        self._awaited = AwaitedConnection(self._client)
+        #: The connection a call's append is awaited on (shared with the deployment's other
+        #: per-call round trips, so that they go out together).
+        self._awaited = awaited or AwaitedConnection(self._client)
 
     @property
     def maxlen(self) -> int:

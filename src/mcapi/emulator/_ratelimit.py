@@ -284,13 +284,15 @@ class RedisRateLimiter:
         *,
         prefix: str = "mcapi:ratelimit:",
         idle_ms: int = 86_400_000,
+        awaited: AwaitedConnection | None = None,
     ) -> None:
         self._client: redis.Redis = redis.Redis.from_url(redis_url)
         self._prefix = prefix
         self._idle_ms = idle_ms
         self._script = self._client.register_script(_LUA)
         self._first_use_script = self._client.register_script(_LUA_FIRST_USE)
-        self._awaited = AwaitedConnection(self._client)
+        #: The connection the quota step's script is awaited on (see ``RedisJournal``).
+        self._awaited = awaited or AwaitedConnection(self._client)
         self._first_use_sha = hashlib.sha1(_LUA_FIRST_USE.encode()).hexdigest()
 
     def _call(

@@ -57,15 +57,15 @@ def pinned(owner: Pinnable) -> tuple[bool, Any]:
 
 
 class CallReads:
-    """One pipelined round trip per call: the keys of ``owners``, pinned to the call."""
+    """One pipelined round trip per call: the keys of ``owners``, pinned to the call, awaited on
+    ``awaited``."""
 
-    def __init__(self, redis_url: str, owners: tuple[Pinnable, ...]) -> None:
+    def __init__(self, awaited: AwaitedConnection, owners: tuple[Pinnable, ...]) -> None:
         import redis
 
-        self._client: redis.Redis = redis.Redis.from_url(redis_url)
         self._errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
         self._owners = owners
-        self._awaited = AwaitedConnection(self._client)
+        self._awaited = awaited
 
     async def begin(self) -> contextvars.Token[_Pinned | None]:
         """Read the keys and pin them to the current context; pass the token to :meth:`end`."""
@@ -87,7 +87,6 @@ class CallReads:
 
     def close(self) -> None:
         self._awaited.close()
-        self._client.close()
 
 
 class AwaitedConnection:
@@ -99,7 +98,11 @@ class AwaitedConnection:
     behind it get ``ConnectionError`` and the next caller connects again. Closing needs no event
     loop."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis | str) -> None:
+        if isinstance(client, str):
+            import redis
+
+            client = redis.Redis.from_url(client)
         self._conn: Any = client.connection_pool.make_connection()
         #: The turn of the last caller to send (a future done once it has read its replies).
         self._last: asyncio.Future[None] | None = None
