@@ -20,7 +20,7 @@ from mcapi.emulator._journal import Journal, RedisJournal
 from mcapi.emulator._operations import Admin
 from mcapi.emulator._ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from mcapi.emulator._replay import MemoryReplayCache, RedisReplayCache, ReplayCache
-from mcapi.emulator._shared import CallReads, Pinnable
+from mcapi.emulator._shared import AwaitedConnection, CallReads, Pinnable
 from mcapi.emulator._state import EmulatorState
 from mcapi.emulator._store import Store, ensure_demo
 from mcapi.emulator._store._demo import DEMO_DATA
@@ -139,7 +139,11 @@ class Emulator:
         if redis_url:
             namespace = settings.redis_namespace or default_redis_namespace(db_url)
             self.redis_namespace = namespace
-            limiter = RedisRateLimiter(redis_url, prefix=f"mcapi:{namespace}:ratelimit:")
+            # One connection for the round trips every call awaits: they go out together.
+            awaited = AwaitedConnection(redis_url)
+            limiter = RedisRateLimiter(
+                redis_url, prefix=f"mcapi:{namespace}:ratelimit:", awaited=awaited
+            )
             replay = RedisReplayCache(redis_url, prefix=f"mcapi:{namespace}:replay:")
             shared = self.store.dialect != "sqlite"  # SQLite's own data_version already tells
             if shared:
@@ -148,11 +152,12 @@ class Emulator:
             redis_faults = RedisFaultEngine(redis_url, prefix=f"mcapi:{namespace}:faults:")
             clock, faults = redis_clock, redis_faults
             journal = RedisJournal(
-                redis_url, key=f"mcapi:{namespace}:journal", maxlen=settings.journal_size
-            )
+                redis_url, key=f"mcapi:{namespace}:journal", maxlen=settings.journal_size,
+                awaited=awaited,
+            )  # fmt: skip
             # Each call reads the clock, the rules and the change counter in one round trip.
             owners: tuple[Pinnable, ...] = (redis_clock, redis_faults)
-            call_reads = CallReads(redis_url, (*owners, self.store) if shared else owners)
+            call_reads = CallReads(awaited, (*owners, self.store) if shared else owners)
         self.state = EmulatorState(
             store=self.store,
             functions=function_table(),
@@ -258,3 +263,5 @@ class Emulator:
             self.state.journal.close()
         if self.state.call_reads is not None:
             self.state.call_reads.close()
+        if isinstance(self.state.limiter, RedisRateLimiter):
+            self.state.limiter.close()

@@ -37,17 +37,14 @@ token request's form body and the ``access_token`` of its answer). A body is red
 is cut, over a margin of ``BODY_MARGIN`` characters past the cut, so that a secret straddling the
 cut is removed rather than half kept. 1,000 entries of large bodies stay under about 35 MB.
 
-Every recorded entry gets an ``id``: a counter in memory; in Redis, a prefix of the process's own
-and a counter (an append does not wait for the stream's id).
+Every recorded entry gets an ``id``: a counter in memory, the stream entry's id in Redis.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import logging
 import re
-import secrets
 import threading
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -57,8 +54,7 @@ import redis
 
 from mcapi._codes import CodeEntry, lookup
 from mcapi._constants import REDACTED
-
-logger = logging.getLogger("mcapi.emulator")
+from mcapi.emulator._shared import AwaitedConnection
 
 #: The most characters the journal keeps of one text field (a header value, a reason).
 MAX_FIELD_CHARS = 1024
@@ -406,9 +402,9 @@ class Journal:
             self._entries.append(entry)
         return entry
 
-    def flush(self) -> None:
-        """Wait until every entry recorded through this journal is where every process sees it
-        (at once in memory; the shared journal's appends do not wait for Redis)."""
+    async def record_async(self, entry: JournalEntry) -> JournalEntry:
+        """:meth:`record`, for a caller on the event loop (the shared journal awaits Redis)."""
+        return self.record(entry)
 
     def get(self, entry_id: str) -> JournalEntry | None:
         """The entry with this ``id``, or None (never recorded, or fallen off)."""
@@ -483,111 +479,92 @@ class RedisJournal(Journal):
     The headers and bodies of each entry go to a second stream (``key`` + ``:exchange``) under the
     same stream id (one script appends both), capped alike: ``entries()`` reads the first only (a
     listing, polled by the dashboard, would otherwise move up to tens of megabytes), and
-    :meth:`get` reads both.
+    :meth:`get` reads both. An entry's ``id`` is its stream id.
 
-    An entry is appended without waiting for Redis' answer: the script goes out on a connection of
-    the journal's own before the call's answer does, and Redis' replies are read later (those that
-    have arrived, at each append; all of them before this process reads the journal). Redis runs
-    one connection's commands in order, and a caller can only ask any process for the journal
-    after the answer went out, by which time the entry is with Redis. So the entry's ``id`` is not
-    the stream's (that is in the reply): it is this process's prefix and a counter."""
+    A call's entry is appended before its answer goes out, awaited on the event loop
+    (:meth:`record_async`), so that the loop answers other calls meanwhile."""
 
-    #: Replies left unread before an append waits for them (Redis falling behind).
-    MAX_UNREAD = 1000
-
-    def __init__(self, redis_url: str, *, key: str, maxlen: int = 1000) -> None:
+    def __init__(
+        self, redis_url: str, *, key: str, maxlen: int = 1000,
+        awaited: AwaitedConnection | None = None,
+    ) -> None:  # fmt: skip
         super().__init__(maxlen)
         self._client: redis.Redis = redis.Redis.from_url(redis_url)
         self._errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
         self._key = key
         self._exchange_key = f"{key}:exchange"
         self._cap = maxlen
-        self._writer: Any = self._client.connection_pool.make_connection()
-        self._unread = 0
-        self._writing = threading.Lock()
-        self._prefix = secrets.token_hex(3)
-        self._count = 0
+        self._append = self._client.register_script(_XADD_BOTH)
+        #: The connection a call's append is awaited on (shared with the deployment's other
+        #: per-call round trips, so that they go out together).
+        self._awaited = awaited or AwaitedConnection(self._client)
 
     @property
     def maxlen(self) -> int:
         return self._cap
 
     def __len__(self) -> int:
-        self._settle()
         try:
             shared = int(self._client.xlen(self._key))
         except self._errors:
             shared = 0
         return shared + super().__len__()
 
+    @staticmethod
+    def _payload(entry: JournalEntry) -> tuple[str, str]:
+        """The entry without its exchange, and the exchange (headers and bodies), as JSON."""
+        light = json.dumps(entry.to_dict(exchange=False), ensure_ascii=False)
+        exchange = {name: getattr(entry, name) for name in _EXCHANGE}
+        return light, json.dumps(exchange, ensure_ascii=False)
+
     def record(self, entry: JournalEntry) -> JournalEntry:
-        with self._writing:
-            self._count += 1
-            entry = _cleaned(entry)._replace(id=f"{self._prefix}-{self._count}")
-            light = json.dumps(entry.to_dict(exchange=False), ensure_ascii=False)
-            exchange = json.dumps({n: getattr(entry, n) for n in _EXCHANGE}, ensure_ascii=False)
-            keys = (self._key, self._exchange_key)
-            try:
-                self._read_replies(wait=self._unread >= self.MAX_UNREAD)
-                self._writer.send_command("EVAL", _XADD_BOTH, 2, *keys, self._cap, light, exchange)
-            except self._errors:
-                self._writer.disconnect()
-                self._unread = 0
-                return super().record(entry)
-            self._unread += 1
-        return entry
+        entry = _cleaned(entry)
+        light, exchange = self._payload(entry)
+        try:
+            stream_id: Any = self._append(
+                keys=[self._key, self._exchange_key], args=[self._cap, light, exchange]
+            )
+        except self._errors:
+            return super().record(entry)
+        return entry._replace(id=_text(stream_id))
+
+    async def record_async(self, entry: JournalEntry) -> JournalEntry:
+        entry = _cleaned(entry)
+        light, exchange = self._payload(entry)
+        keys = (self._key, self._exchange_key)
+        try:
+            (stream_id,) = await self._awaited.execute(
+                ("EVAL", _XADD_BOTH, 2, *keys, self._cap, light, exchange)
+            )
+        except self._errors:
+            return super().record(entry)
+        return entry._replace(id=_text(stream_id))
 
     def get(self, entry_id: str) -> JournalEntry | None:
-        """The entry with this ``id`` with its headers and bodies (the exchange stream's item of
-        the same stream id), or None."""
-        self._settle()
+        if "-" not in entry_id:  # kept in memory while Redis did not answer
+            return super().get(entry_id)
         try:
-            stream: Any = self._client.xrange(self._key)
+            with self._client.pipeline(transaction=False) as pipe:
+                pipe.xrange(self._key, min=entry_id, max=entry_id)
+                pipe.xrange(self._exchange_key, min=entry_id, max=entry_id)
+                found, exchanges = pipe.execute()
         except self._errors:
-            stream = []
-        for stream_id, fields in reversed(stream):
-            entry = self._decoded(stream_id, fields)
-            if entry.id != entry_id:
-                continue
-            try:
-                found: Any = self._client.xrange(self._exchange_key, min=stream_id, max=stream_id)
-            except self._errors:
-                found = []
-            if found:
-                entry = entry._replace(**json.loads(found[0][1][b"x"]))
-            return entry
-        return super().get(entry_id)  # kept in memory while Redis did not answer
+            return None
+        if not found:
+            return None
+        entry = self._decoded(*found[0])
+        if exchanges:
+            entry = entry._replace(**json.loads(exchanges[0][1][b"x"]))
+        return entry
 
     @staticmethod
     def _decoded(stream_id: bytes, fields: Mapping[bytes, bytes]) -> JournalEntry:
         data = json.loads(fields[b"e"])
         data["body_codes"] = tuple(data["body_codes"])
-        data["id"] = data.get("id") or stream_id.decode()
+        data["id"] = stream_id.decode()
         return JournalEntry(**data)
 
-    def _read_replies(self, *, wait: bool) -> None:
-        """Read the replies to earlier appends: those already here, or (``wait``) all of them."""
-        while self._unread and (wait or self._writer.can_read(timeout=0)):
-            self._unread -= 1
-            try:
-                self._writer.read_response()
-            except redis.ResponseError:
-                logger.warning("the journal stream %s refused an entry", self._key, exc_info=True)
-
-    def flush(self) -> None:
-        self._settle()
-
-    def _settle(self) -> None:
-        """Wait until Redis has run every append made through this process."""
-        with self._writing:
-            try:
-                self._read_replies(wait=True)
-            except self._errors:
-                self._writer.disconnect()
-                self._unread = 0
-
     def _snapshot(self) -> list[JournalEntry]:
-        self._settle()
         try:
             stream: Any = self._client.xrange(self._key)
         except self._errors:
@@ -596,11 +573,13 @@ class RedisJournal(Journal):
         return out + super()._snapshot()
 
     def clear(self) -> None:
-        self._settle()
         super().clear()
         self._client.delete(self._key, self._exchange_key)
 
     def close(self) -> None:
-        self._settle()
-        self._writer.disconnect()
+        self._awaited.close()
         self._client.close()
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -38,12 +38,15 @@ consults it before the bucket, and a call it denies takes no token.
 from __future__ import annotations
 
 import builtins
+import hashlib
 import itertools
 import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import redis
+
+from mcapi.emulator._shared import AwaitedConnection
 
 DEFAULT_BUCKET = "*"
 """The bucket shared by every function without a quota of its own."""
@@ -281,12 +284,16 @@ class RedisRateLimiter:
         *,
         prefix: str = "mcapi:ratelimit:",
         idle_ms: int = 86_400_000,
+        awaited: AwaitedConnection | None = None,
     ) -> None:
         self._client: redis.Redis = redis.Redis.from_url(redis_url)
         self._prefix = prefix
         self._idle_ms = idle_ms
         self._script = self._client.register_script(_LUA)
         self._first_use_script = self._client.register_script(_LUA_FIRST_USE)
+        #: The connection the quota step's script is awaited on (see ``RedisJournal``).
+        self._awaited = awaited or AwaitedConnection(self._client)
+        self._first_use_sha = hashlib.sha1(_LUA_FIRST_USE.encode()).hexdigest()
 
     def _call(
         self, key: str, bucket: str, limit: int, reset_ms: int, now: float, consume: bool
@@ -323,7 +330,34 @@ class RedisRateLimiter:
             window_ms,
         ]
         keys = [f"{self._prefix}{key}|{bucket}", replay_key]
-        result: Any = self._first_use_script(keys=keys, args=args)
+        return self._first_use(self._first_use_script(keys=keys, args=args), limit)
+
+    async def acquire_first_use_async(
+        self, key: str, bucket: str, *, limit: int, reset_ms: int, now: float,
+        replay_key: str, seen_at: float, window_ms: int,
+    ) -> Decision | None:  # fmt: skip
+        """:meth:`acquire_first_use` awaited on the running event loop (``AwaitedConnection``)."""
+        _check_quota(limit, reset_ms)
+        args: list[int | str] = [
+            _to_us(now),
+            limit,
+            reset_ms * 1000,
+            1,
+            self._idle_ms,
+            str(seen_at),
+            window_ms,
+        ]
+        keys = [f"{self._prefix}{key}|{bucket}", replay_key]
+        try:
+            [result] = await self._awaited.execute(
+                ("EVALSHA", self._first_use_sha, 2, *keys, *args)
+            )
+        except redis.exceptions.NoScriptError:  # Redis restarted, or flushed its scripts
+            [result] = await self._awaited.execute(("EVAL", _LUA_FIRST_USE, 2, *keys, *args))
+        return self._first_use(result, limit)
+
+    @staticmethod
+    def _first_use(result: Any, limit: int) -> Decision | None:
         allowed, remaining, reset = (int(v) for v in result)
         if allowed < 0:
             return None
@@ -341,5 +375,6 @@ class RedisRateLimiter:
             self._client.delete(*batch)
 
     def close(self) -> None:
-        """Release the connection pool."""
+        """Release the connection pools."""
+        self._awaited.close()
         self._client.close()

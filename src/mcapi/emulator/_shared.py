@@ -17,6 +17,8 @@ its last value) as it would without this round trip.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import contextvars
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -55,23 +57,21 @@ def pinned(owner: Pinnable) -> tuple[bool, Any]:
 
 
 class CallReads:
-    """One pipelined round trip per call: the keys of ``owners``, pinned to the call."""
+    """One pipelined round trip per call: the keys of ``owners``, pinned to the call, awaited on
+    ``awaited``."""
 
-    def __init__(self, redis_url: str, owners: tuple[Pinnable, ...]) -> None:
+    def __init__(self, awaited: AwaitedConnection, owners: tuple[Pinnable, ...]) -> None:
         import redis
 
-        self._client: redis.Redis = redis.Redis.from_url(redis_url)
         self._errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
         self._owners = owners
+        self._awaited = awaited
 
-    def begin(self) -> contextvars.Token[_Pinned | None]:
+    async def begin(self) -> contextvars.Token[_Pinned | None]:
         """Read the keys and pin them to the current context; pass the token to :meth:`end`."""
         epochs = [owner.epoch for owner in self._owners]
-        pipe = self._client.pipeline(transaction=False)
-        for owner in self._owners:
-            pipe.get(owner.pinned_key)
         try:
-            values = pipe.execute()
+            values = await self._awaited.execute(*(("GET", o.pinned_key) for o in self._owners))
         except self._errors:
             return _PINNED.set(None)
         return _PINNED.set(
@@ -86,4 +86,117 @@ class CallReads:
         _PINNED.reset(token)
 
     def close(self) -> None:
-        self._client.close()
+        self._awaited.close()
+
+
+class AwaitedConnection:
+    """A redis-py connection of its own whose replies are awaited on the running event loop, so
+    that the loop answers other calls while Redis works. Commands go out together once per turn
+    of the loop (those of every call that got to its round trip meanwhile, in one write), and
+    each caller reads its replies in turn, when the socket has them. Should the connection fail,
+    or a caller be cancelled before it read its replies, the connection is dropped: the callers
+    behind it get ``ConnectionError`` and the next caller connects again. Closing needs no event
+    loop."""
+
+    def __init__(self, client: redis.Redis | str) -> None:
+        if isinstance(client, str):
+            import redis
+
+            client = redis.Redis.from_url(client)
+        self._conn: Any = client.connection_pool.make_connection()
+        #: The turn of the last caller to send (a future done once it has read its replies).
+        self._last: asyncio.Future[None] | None = None
+        #: Moved on each time the connection is dropped.
+        self._generation = 0
+        #: Commands packed but not sent yet, and whether a send is scheduled.
+        self._outbox: list[bytes] = []
+        self._flushing = False
+        #: The reader waiting for the socket: (loop, file descriptor, its future).
+        self._waiting: tuple[asyncio.AbstractEventLoop, int, asyncio.Future[None]] | None = None
+
+    async def execute(self, *commands: tuple[Any, ...]) -> list[Any]:
+        """Send ``commands`` and return their replies, raising the first error reply."""
+        import redis
+
+        conn = self._conn
+        loop = asyncio.get_running_loop()
+        self._outbox.extend(conn.pack_commands(commands))
+        if not self._flushing:
+            self._flushing = True
+            loop.call_soon(self._flush)
+        generation = self._generation
+        previous, turn = self._last, loop.create_future()
+        self._last = turn
+        replies: list[Any] = []
+        try:
+            if previous is not None:
+                await previous
+            for _ in commands:
+                while True:
+                    if generation != self._generation:
+                        raise redis.ConnectionError("the connection to Redis was dropped")
+                    if self._outbox and self._flushing:
+                        await self._readable(loop)  # sent by then
+                        continue
+                    if conn.can_read(timeout=0):
+                        break
+                    await self._readable(loop)
+                try:
+                    replies.append(conn.read_response())
+                except redis.ResponseError as exc:
+                    replies.append(exc)
+        except BaseException:
+            if generation == self._generation:  # else dropped already, and maybe reconnected
+                self._drop()
+            raise
+        finally:
+            turn.set_result(None)
+            if self._last is turn:
+                self._last = None
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        return replies
+
+    def _flush(self) -> None:
+        self._flushing = False
+        outbox, self._outbox = self._outbox, []
+        try:
+            self._conn.send_packed_command(outbox, check_health=False)
+        except Exception:  # the callers waiting for these replies see the connection dropped
+            self._drop()
+        else:
+            self._wake()
+
+    async def _readable(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Until the socket has data, the commands were sent, or the connection was dropped."""
+        ready: asyncio.Future[None] = loop.create_future()
+        if self._outbox and self._flushing:  # woken by the send
+            self._waiting = (loop, -1, ready)
+        else:
+            fd = self._conn._sock.fileno()
+            loop.add_reader(fd, self._wake)
+            self._waiting = (loop, fd, ready)
+        try:
+            await ready
+        finally:
+            self._wake()
+
+    def _wake(self) -> None:
+        waiting, self._waiting = self._waiting, None
+        if waiting is not None:
+            loop, fd, ready = waiting
+            if fd >= 0:
+                with contextlib.suppress(RuntimeError, OSError):  # a loop closed meanwhile
+                    loop.remove_reader(fd)
+            if not ready.done():
+                ready.set_result(None)
+
+    def _drop(self) -> None:
+        self._generation += 1
+        self._outbox.clear()
+        self._wake()
+        self._conn.disconnect()
+
+    def close(self) -> None:
+        self._drop()

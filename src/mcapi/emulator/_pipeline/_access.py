@@ -102,6 +102,11 @@ def check_quota(call: Call) -> Verdict | None:
         return _quota_verdict(call, f"forced quota rule {forced.id}: call to {path} refused")
     key = quota_key(call.auth)
     limiter, replay = state.limiter, state.replay
+    if call.pending_replay is not None and not state.faults.has_rules("fault"):
+        # Nothing after this check reads Redis: the runner awaits the round trip after the checks
+        # (settle_quota), and the event loop answers other calls meanwhile.
+        call.pending_quota = (key, bucket, limit, reset_ms)
+        return None
     if call.pending_replay is not None:
         assert isinstance(limiter, RedisRateLimiter) and isinstance(replay, RedisReplayCache)
         request_id, reference = call.pending_replay
@@ -116,12 +121,37 @@ def check_quota(call: Call) -> Verdict | None:
         call.rate = decision
     else:
         call.rate = limiter.acquire(key, bucket, limit=limit, reset_ms=reset_ms, now=call.now)
-    if not call.rate.allowed:
-        which = f"the quota of {path}" if bucket != DEFAULT_BUCKET else "the user's quota"
-        return _quota_verdict(
-            call, f"{which} is spent ({limit} calls, one back every {reset_ms} ms)"
-        )
-    return None
+    return _spent(call, bucket, limit, reset_ms)
+
+
+async def settle_quota(call: Call) -> Verdict | None:
+    """The quota step's round trip that :func:`check_quota` left to the runner: the replay check
+    and a token in one script; the verdict ``check_quota`` would have given."""
+    assert call.pending_quota is not None and call.pending_replay is not None
+    state = call.state
+    limiter, replay = state.limiter, state.replay
+    assert isinstance(limiter, RedisRateLimiter) and isinstance(replay, RedisReplayCache)
+    key, bucket, limit, reset_ms = call.pending_quota
+    request_id, reference = call.pending_replay
+    call.pending_quota = call.pending_replay = None
+    decision = await limiter.acquire_first_use_async(
+        key, bucket, limit=limit, reset_ms=reset_ms, now=call.now,
+        replay_key=replay.key(request_id), seen_at=reference,
+        window_ms=expiry_ms(state.config.replay_seconds),
+    )  # fmt: skip
+    if decision is None:
+        return replay_verdict(call)
+    call.rate = decision
+    return _spent(call, bucket, limit, reset_ms)
+
+
+def _spent(call: Call, bucket: str, limit: int, reset_ms: int) -> Verdict | None:
+    assert call.rate is not None and call.spec is not None
+    if call.rate.allowed:
+        return None
+    path = call.spec.path
+    which = f"the quota of {path}" if bucket != DEFAULT_BUCKET else "the user's quota"
+    return _quota_verdict(call, f"{which} is spent ({limit} calls, one back every {reset_ms} ms)")
 
 
 def _quota_verdict(call: Call, reason: str) -> Verdict:

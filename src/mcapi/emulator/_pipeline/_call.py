@@ -58,6 +58,9 @@ class Call:
     pending_replay: tuple[str, float] | None = None
     #: Every request header as received (the journal keeps them, redacted).
     raw_headers: Sequence[tuple[bytes, bytes]] = ()
+    #: The quota step's round trip left to the runner, which awaits it after the checks:
+    #: (quota key, bucket, limit, reset ms); see ``_access.settle_quota``.
+    pending_quota: tuple[str, str, int, int] | None = None
 
     @property
     def request_id(self) -> str | None:

@@ -40,7 +40,7 @@ from mcapi.emulator._faults import (
     send_transport_fault,
 )
 from mcapi.emulator._journal import JournalEntry, header_map
-from mcapi.emulator._pipeline._access import fault_verdict, settle_rate
+from mcapi.emulator._pipeline._access import fault_verdict, settle_quota, settle_rate
 from mcapi.emulator._pipeline._bearer import is_bearer
 from mcapi.emulator._pipeline._binding import settle_replay
 from mcapi.emulator._pipeline._body import MAX_BODY_BYTES
@@ -181,7 +181,7 @@ class ApiEndpoint:
         else:
             gone = False
         reads = state.call_reads
-        pin = reads.begin() if reads is not None else None
+        pin = await reads.begin() if reads is not None else None
         try:
             await self._call(scope, receive, send, started, headers, body, gone, declared)
         finally:
@@ -204,7 +204,7 @@ class ApiEndpoint:
             raw_headers=scope["headers"],
         )
         if gone:  # nobody to answer: nothing runs, the journal says why
-            self._journal(call, started, 0, None, "body", "the connection closed mid-body")
+            await self._journal(call, started, 0, None, "body", "the connection closed mid-body")
             return
         if body is None:
             await self._send(call, body_too_large(declared), send, started, receive)
@@ -212,13 +212,18 @@ class ApiEndpoint:
         try:
             await self._answer(call, send, started, receive)
         except TransportFault:
-            self._journal(call, started, 0, None, "fault", f"transport fault ({call.fault_rule})")
+            await self._journal(
+                call, started, 0, None, "fault", f"transport fault ({call.fault_rule})"
+            )
             raise
 
     async def _answer(self, call: Call, send: Send, started: float, receive: Receive) -> None:
         handler = self.unsigned.get(call.path)
         try:
-            verdict = settle_replay(call, run_checks(call, self._checks(call, handler)))
+            verdict = run_checks(call, self._checks(call, handler))
+            if verdict is None and call.pending_quota is not None:
+                verdict = await settle_quota(call)
+            verdict = settle_replay(call, verdict)
             settle_rate(call)
             effect = call.fault
             if effect is not None and effect.latency_ms:
@@ -231,7 +236,7 @@ class ApiEndpoint:
                     return
                 limits = [(k.lower().encode(), v.encode()) for k, v in rate_headers(call).items()]
                 await send_transport_fault(effect.transport, send, headers=limits)
-                self._journal(
+                await self._journal(
                     call, started, 200, None, "fault", f"transport fault {effect.transport}",
                     response=(limits, None),
                 )  # fmt: skip
@@ -275,7 +280,7 @@ class ApiEndpoint:
         headers["content-length"] = str(len(body))
         reason = f"fault rule {call.fault_rule} answers {effect.status} with a {effect.body} body"
         pairs = header_list(headers, media_type)
-        self._journal(
+        await self._journal(
             call, started, effect.status, None, "fault", reason + ran, response=(pairs, body)
         )
         await send({"type": "http.response.start", "status": effect.status, "headers": pairs})
@@ -369,7 +374,7 @@ class ApiEndpoint:
             for chunk in outcome.chunks:
                 await self._send_body(call, chunk, send, receive, more=True)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
-            self._journal(
+            await self._journal(
                 call, started, 200, None, "function", "file streamed",
                 response=(pairs, STREAMED_BODY),
             )  # fmt: skip
@@ -387,20 +392,20 @@ class ApiEndpoint:
         else:
             pairs = json_headers(call, body)
         if isinstance(outcome, Verdict):
-            self._journal(
+            await self._journal(
                 call, started, status, outcome, outcome.check, outcome.reason,
                 response=(pairs, body),
             )  # fmt: skip
         else:
             codes = tuple(e.code for f in outcome.fail for e in f.errors if e.code)
             reason = f"{len(outcome.data)} ok, {len(outcome.fail)} failed"
-            self._journal(
+            await self._journal(
                 call, started, 200, None, "function", reason, codes, response=(pairs, body)
             )
         await send({"type": "http.response.start", "status": status, "headers": pairs})
         await self._send_body(call, body, send, receive, more=False)
 
-    def _journal(
+    async def _journal(
         self, call: Call, started: float, status: int, verdict: Verdict | None, check: str,
         reason: str, body_codes: tuple[str, ...] = (),
         response: tuple[Sequence[tuple[bytes, bytes]], bytes | str | None] | None = None,
@@ -409,7 +414,7 @@ class ApiEndpoint:
         sent (the journal redacts and bounds them, and the request's)."""
         if verdict is not None and verdict.entry.body_code:
             body_codes = (verdict.entry.body_code,)
-        self.state.journal.record(
+        await self.state.journal.record_async(
             JournalEntry(
                 time=call.now,
                 request_id=call.request_id,
