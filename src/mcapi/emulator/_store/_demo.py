@@ -126,6 +126,11 @@ def ensure_demo(
 
     On a database that already holds it, the same application and never-expiring admin binding
     are returned (a new one is issued if the old one was revoked or deleted)."""
+    with store.exclusive("demo"):  # processes starting at once on one database make one demo
+        return _ensure_demo(store, now=now, password=password)
+
+
+def _ensure_demo(store: Store, *, now: float, password: Callable[[], str]) -> DemoCredentials:
     created = False
     if store.find_account(DEMO_ACCOUNT_CODE) is None:
         doc = demo_seed(password)

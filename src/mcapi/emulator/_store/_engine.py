@@ -234,6 +234,24 @@ class StoreBase:
             yield conn
 
     @contextlib.contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """Run the block in one process at a time across every process sharing a PostgreSQL
+        database (a session advisory lock named ``name`` in this schema), for create-if-absent
+        work that spans several statements. SQLite runs each write transaction alone already, and
+        the block runs as it is."""
+        if self._sqlite:
+            yield
+            return
+        key = sa.text("SELECT hashtextextended(:name || current_schema(), 0)")
+        with self._auto_engine.connect() as conn:
+            lock_id = conn.execute(key, {"name": f"mcapi:{name}:"}).scalar_one()
+            conn.execute(sa.text("SELECT pg_advisory_lock(:id)"), {"id": lock_id})
+            try:
+                yield
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:id)"), {"id": lock_id})
+
+    @contextlib.contextmanager
     def begin(self) -> Iterator[Connection]:
         """A write transaction, committed on exit, rolled back on an exception."""
         with self._guard, self._engine.begin() as conn:
