@@ -44,7 +44,8 @@ EVENTS_PATH = "/siem/v1/events/cg"
 BATCH_PATH = "/siem/v1/batch/events/cg"
 FILES_PREFIX = "/siem/v1/batch/files/"
 _FILE_SUFFIX = ".json.gz"
-PERMISSION = "Gateway | Tracking | Read"
+#: The permission the platform's API 2.0 reference names for both listings.
+PERMISSION = "Security Events and Data Retrieval | Threat and Security Events (SIEM) | Read"
 
 
 def _answered_here(_context: Any) -> Any:

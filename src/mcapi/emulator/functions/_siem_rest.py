@@ -67,8 +67,9 @@ EVENT_TYPES: dict[str, str | None] = {
     "internal email protect": None,
 }
 _BY_LOG_TYPE = {log: name for name, log in EVENT_TYPES.items() if log is not None}
-EVENTS_PAGE = (100, 1000)  # default, largest
-BATCH_PAGE = (10, 100)
+#: pageSize: the default (the emulator's) and the largest (the platform's reference).
+EVENTS_PAGE = (100, 100)
+BATCH_PAGE = (100, 100)
 #: How far back ``/siem/v1/events/cg`` reads (older starts are refused with 400).
 EVENTS_LOOKBACK = 86400
 #: How long a download URL stays valid after the listing that gave it.
@@ -81,10 +82,11 @@ class BadQuery(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Query:
-    """What a page reads: type indexes (into ``_siem.LOG_TYPES``), ``[start, end)`` in epoch
-    seconds (``end`` None: up to the newest file), and where it resumes."""
+    """What a page reads: (type index into ``_siem.LOG_TYPES``, subtype or None for all) pairs,
+    ``[start, end)`` in epoch seconds (``end`` None: up to the newest file), and where it
+    resumes."""
 
-    types: tuple[int, ...]
+    types: tuple[tuple[int, str | None], ...]
     start: float
     end: float | None
     position: tuple[int, int, int]
@@ -106,17 +108,21 @@ def _when(text: str, *, end: bool) -> float:
     return moment.timestamp()
 
 
-def _types(params: dict[str, str]) -> tuple[int, ...]:
-    raw = params.get("type") or params.get("types") or ""
-    names = [n.strip().lower() for n in raw.split(",") if n.strip()] or list(EVENT_TYPES)
-    found: set[int] = set()
-    for name in names:
+def _types(params: dict[str, str]) -> tuple[tuple[int, str | None], ...]:
+    """``type`` or ``types``: comma-separated names, each ``name`` or ``name:subtype``."""
+    raw = params.get("types") or params.get("type") or ""
+    names = [n.strip() for n in raw.split(",") if n.strip()] or list(EVENT_TYPES)
+    found: set[tuple[int, str | None]] = set()
+    for given in names:
+        name, _, sub = given.partition(":")
+        name = name.strip().lower()
         if name not in EVENT_TYPES:
             raise BadQuery(f"unknown type {name[:40]!r}; types: {', '.join(EVENT_TYPES)}")
         log = EVENT_TYPES[name]
         if log is not None:
-            found.add(_siem.LOG_TYPES.index(log))
-    return tuple(sorted(found))
+            found.add((_siem.LOG_TYPES.index(log), sub.strip().lower() or None))
+    whole = {index for index, sub in found if sub is None}
+    return tuple(sorted((i, s) for i, s in found if s is None or i not in whole))
 
 
 def page_size(params: dict[str, str], limits: tuple[int, int]) -> int:
@@ -184,7 +190,8 @@ def decode_cursor(token: str, account_id: int, *, batch: bool) -> Query | None:
         if check != _check(body, account_id) or kind != int(batch):
             return None
         slot, index, offset = (int(v) for v in position)
-        return Query(tuple(int(t) for t in types), float(start), end, (slot, index, offset))
+        pairs = tuple((int(t), None if sub is None else str(sub)) for t, sub in types)
+        return Query(pairs, float(start), end, (slot, index, offset))
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
         return None
 
@@ -249,14 +256,24 @@ def file_records(
 
 
 def to_event(record: dict[str, Any], log_type: str, account_code: str) -> dict[str, Any]:
-    """A 2.0 event: the record, with ``timestamp`` (epoch ms), ``eventType`` and ``accountId``."""
+    """A 2.0 event: the record, with ``timestamp`` (epoch ms), ``eventType``, ``accountId`` and,
+    where the record has an action (``Act``), ``subType``."""
     moment = datetime.strptime(record["datetime"], "%Y-%m-%dT%H:%M:%S%z").timestamp()
-    return {
+    event = {
         **record,
         "timestamp": int(moment * 1000),
         "eventType": _BY_LOG_TYPE[log_type],
         "accountId": account_code,
     }
+    if "Act" in record:
+        event["subType"] = record["Act"]
+    return event
+
+
+def _wanted(query: Query, index: int) -> set[str] | None:
+    """The subtypes the query keeps of a type (None: every event of it)."""
+    subs = {sub for i, sub in query.types if i == index}
+    return None if None in subs else {s for s in subs if s is not None}
 
 
 def _files(
@@ -264,9 +281,10 @@ def _files(
 ) -> Iterator[tuple[int, int]]:
     """The (slot, type index) of every file from ``start`` on, up to slot ``last``."""
     slot, index = start
+    indexes = sorted({i for i, _sub in query.types})
     while slot <= last:
         kinds = present_types(store, stream, slot)
-        for i in query.types:
+        for i in indexes:
             if i >= index and _siem.LOG_TYPES[i] in kinds:
                 yield slot, i
         slot, index = slot + 1, 0
@@ -300,11 +318,14 @@ def event_page(
     for slot, index in _files(store, stream, query, last, start):
         log_type = _siem.LOG_TYPES[index]
         offset = skip if (slot, index) == (query.position[0], query.position[1]) else 0
+        subs = _wanted(query, index)
         kept = 0
         for record in file_records(store, stream, slot, log_type):
             event = to_event(record, log_type, stream.account_code)
             at = event["timestamp"] / 1000
             if at < query.start or (query.end is not None and at >= query.end):
+                continue
+            if subs is not None and str(event.get("subType", "")).lower() not in subs:
                 continue
             kept += 1
             if kept <= offset:
