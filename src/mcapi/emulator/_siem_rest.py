@@ -66,11 +66,11 @@ SPECS = {
 _CHECKS = (check_bearer, check_ip, check_permission, check_quota)
 
 
-def _period(reset_ms: int) -> str:
-    for unit, ms in (("hour", 3_600_000), ("minute", 60_000), ("second", 1000)):
-        if reset_ms == ms:
-            return unit
-    return f"{reset_ms} ms"
+def throttle_detail(reset_ms: int) -> str:
+    """The 429 body's text: the bucket's sustained rate (one call back every ``reset_ms``), in
+    calls per hour, as the platform words it."""
+    rate = 3_600_000 / reset_ms
+    return f"Over throttling limit ({int(rate) if rate.is_integer() else round(rate, 2)}/hour)"
 
 
 def _json(status: int, document: Any) -> tuple[int, bytes]:
@@ -199,10 +199,8 @@ class SiemRestEndpoint:
         return 200, body, {}, f"file {_siem.LOG_TYPES[index]} of slot {slot} downloaded"
 
     async def _verdict(self, send: Send, call: Call, started: float, verdict: Verdict) -> None:
-        if verdict.entry.status == 429 and call.rate is not None:
-            limit = call.rate.limit
-            detail = f"Over throttling limit ({limit}/{_period(self._reset_ms(call))})"
-            body = dumps({"detail": detail})
+        if verdict.entry.status == 429:
+            body = dumps({"detail": throttle_detail(self._reset_ms(call))})
         else:
             body = verdict_body(verdict)
         await self._send(
