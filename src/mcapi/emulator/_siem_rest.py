@@ -40,12 +40,10 @@ from mcapi.emulator.functions._registry import FunctionError, FunctionSpec
 __all__ = ["BATCH_PATH", "EVENTS_PATH", "FILES_PREFIX", "PREFIX", "SPECS", "SiemRestEndpoint"]
 
 PREFIX = "/siem/v1/"
-EVENTS_PATH = "/siem/v1/events/cg"
-BATCH_PATH = "/siem/v1/batch/events/cg"
-FILES_PREFIX = "/siem/v1/batch/files/"
+EVENTS_PATH = core.EVENTS_PATH
+BATCH_PATH = core.BATCH_PATH
+FILES_PREFIX = core.FILES_PREFIX
 _FILE_SUFFIX = ".json.gz"
-#: The permission the platform's API 2.0 reference names for both listings.
-PERMISSION = "Security Events and Data Retrieval | Threat and Security Events (SIEM) | Read"
 
 
 def _answered_here(_context: Any) -> Any:
@@ -56,7 +54,11 @@ def _answered_here(_context: Any) -> Any:
 
 SPECS = {
     path: FunctionSpec(
-        path=path, handler=_answered_here, summary=summary, permission=PERMISSION, read_only=True
+        path=path,
+        handler=_answered_here,
+        summary=summary,
+        permission=core.PERMISSION,
+        read_only=True,
     )
     for path, summary in (
         (EVENTS_PATH, "SIEM events of the Cloud Gateway, paged by nextPage (API 2.0)"),

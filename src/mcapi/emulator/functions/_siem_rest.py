@@ -37,7 +37,11 @@ if TYPE_CHECKING:
     from mcapi.emulator._store import Account, Store
 
 __all__ = [
+    "BATCH_PATH",
+    "EVENTS_PATH",
     "EVENT_TYPES",
+    "FILES_PREFIX",
+    "PERMISSION",
     "BadQuery",
     "Query",
     "batch_page",
@@ -51,6 +55,13 @@ __all__ = [
     "parse_query",
     "present_types",
 ]
+
+EVENTS_PATH = "/siem/v1/events/cg"
+BATCH_PATH = "/siem/v1/batch/events/cg"
+#: Where the download URLs a batch listing gives point (the emulator's own path).
+FILES_PREFIX = "/siem/v1/batch/files/"
+#: The permission the platform's API 2.0 reference names for both listings.
+PERMISSION = "Security Events and Data Retrieval | Threat and Security Events (SIEM) | Read"
 
 #: The 2.0 type names, each with the 1.0 log type whose files hold its records (``None``: the
 #: emulator generates no records of it).
