@@ -16,6 +16,8 @@ one journal entry. Fault rules do not apply to these paths.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -31,13 +33,15 @@ from mcapi.emulator._pipeline._access import check_ip, check_permission, check_q
 from mcapi.emulator._pipeline._bearer import check_bearer, is_bearer
 from mcapi.emulator._pipeline._call import Call, Verdict, refuse
 from mcapi.emulator._pipeline._respond import dumps, verdict_body
-from mcapi.emulator._pipeline._runner import client_ip
+from mcapi.emulator._pipeline._runner import UNREACHABLE, client_ip
 from mcapi.emulator._state import EmulatorState
 from mcapi.emulator.functions import _siem
 from mcapi.emulator.functions import _siem_rest as core
 from mcapi.emulator.functions._registry import FunctionError, FunctionSpec
 
 __all__ = ["BATCH_PATH", "EVENTS_PATH", "FILES_PREFIX", "PREFIX", "SPECS", "SiemRestEndpoint"]
+
+logger = logging.getLogger("mcapi.emulator")
 
 PREFIX = "/siem/v1/"
 EVENTS_PATH = core.EVENTS_PATH
@@ -95,6 +99,25 @@ class SiemRestEndpoint:
             now=state.clock.now(), raw_headers=scope["headers"],
         )  # fmt: skip
         params = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+        try:
+            await self._serve(send, call, started, params, scope)
+        except UNREACHABLE as exc:  # Redis (the shared limiter) is down
+            logger.warning("answering %s with 500 0006: Redis unreachable: %s", call.path, exc)
+            failed = Verdict(
+                lookup(500, "0006", "err_xdk_external_resource"), "dependency",
+                f"Redis unreachable ({type(exc).__name__})",
+            )  # fmt: skip
+            await self._verdict(send, call, started, failed)
+        except Exception as exc:
+            logger.exception("unexpected error answering %s", call.path)
+            failed = Verdict(
+                lookup(500, None, "err_internal"), "internal", f"unexpected {type(exc).__name__}"
+            )
+            await self._verdict(send, call, started, failed)
+
+    async def _serve(
+        self, send: Send, call: Call, started: float, params: dict[str, str], scope: Scope
+    ) -> None:
         if call.path.startswith(FILES_PREFIX):
             status, body, extra, reason = await anyio.to_thread.run_sync(self._file, call)
             content_type = "application/gzip" if status == 200 else "application/json"
@@ -221,7 +244,8 @@ class SiemRestEndpoint:
     ) -> None:  # fmt: skip
         pairs: list[tuple[bytes, bytes]] = [(b"content-type", content_type.encode())]
         if call.spec is not None and call.auth is not None:
-            pairs += settle_rate(call).header_pairs()
+            with contextlib.suppress(Exception):  # a limiter that failed: no X-RateLimit-*
+                pairs += settle_rate(call).header_pairs()
         pairs += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
         pairs.append((b"content-length", b"%d" % len(body)))
         await send({"type": "http.response.start", "status": status, "headers": pairs})
