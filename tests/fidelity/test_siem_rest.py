@@ -21,6 +21,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mcapi.emulator import Emulator, EmulatorCredentials
 from tests.fidelity._served import T0, headers, post, served, served_tenant
@@ -311,6 +313,7 @@ def test_an_application_without_the_siem_permission_gets_403(small: Tenant) -> N
         {"types": "phishing"},
         {"pageSize": "101"},
         {"pageSize": "0"},
+        {"pageSize": "\u00b3"},  # a digit to str.isdigit, not to int()
         {"dateRangeStartsAt": "yesterday"},
         {"dateRangeStartsAt": siem_time(T0 - 2 * 86400)},
         {"dateRangeStartsAt": siem_time(T0 - 60), "dateRangeEndsAt": siem_time(T0 - 120)},
@@ -335,3 +338,28 @@ def test_a_cursor_of_one_endpoint_is_refused_by_the_other(small: Tenant) -> None
     assert refused.status_code == 400
     assert http.post(EVENTS, headers=auth).status_code == 405
     assert http.get("/siem/v1/events/ci", headers=auth).status_code == 404
+
+
+_PARAM_NAMES = st.sampled_from(
+    ["type", "types", "pageSize", "dateRangeStartsAt", "dateRangeEndsAt", "nextPage", "other"]
+)
+_PARAM_VALUES = st.one_of(
+    st.text(max_size=40),
+    st.integers(-5, 500).map(str),
+    st.sampled_from(["2025-10-08", "2025-10-09T07:00:00.000Z", "process:Hld", "receipt,av"]),
+    st.builds(siem_time, st.floats(T0 - 3 * 86400, T0 + 3600)),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(params=st.dictionaries(_PARAM_NAMES, _PARAM_VALUES, max_size=5))
+def test_any_query_is_answered_or_refused_never_a_server_error(
+    tenant: Tenant, app: tuple[str, str], params: dict[str, str]
+) -> None:
+    _emu, _creds, http = tenant
+    auth = {"Authorization": token(str(http.base_url), *app)}
+    for path in (EVENTS, BATCH):
+        response = http.get(path, params=params, headers=auth)
+        assert response.status_code in (200, 400), response.text
+        if response.status_code == 400:
+            assert response.json()["fail"][0]["errors"][0]["code"] == "err_siem_bad_request"

@@ -22,6 +22,7 @@ import binascii
 import gzip
 import hashlib
 import json
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -112,11 +113,11 @@ def _when(text: str, *, end: bool) -> float:
             day = datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=UTC).timestamp()
             return day + 86400 if end else day
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.timestamp()
+    except (ValueError, OverflowError):
         raise BadQuery(f"not a date or ISO 8601 time: {raw[:40]!r}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
 
 
 def _types(params: dict[str, str]) -> tuple[tuple[int, str | None], ...]:
@@ -140,7 +141,7 @@ def page_size(params: dict[str, str], limits: tuple[int, int]) -> int:
     raw = params.get("pageSize")
     if raw is None:
         return limits[0]
-    if not raw.isdigit() or not 1 <= int(raw) <= limits[1]:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= limits[1]:
         raise BadQuery(f"pageSize must be 1 to {limits[1]}")
     return int(raw)
 
@@ -202,9 +203,14 @@ def decode_cursor(token: str, account_id: int, *, batch: bool) -> Query | None:
             return None
         slot, index, offset = (int(v) for v in position)
         pairs = tuple((int(t), None if sub is None else str(sub)) for t, sub in types)
-        return Query(pairs, float(start), end, (slot, index, offset))
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        bounds = (float(start), None if end is None else float(end))
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, OverflowError):
         return None
+    if not all(math.isfinite(b) for b in bounds if b is not None):
+        return None
+    if not all(0 <= t < len(_siem.LOG_TYPES) for t, _sub in pairs):
+        return None
+    return Query(pairs, bounds[0], bounds[1], (slot, index, offset))
 
 
 def encode_file_token(account_id: int, slot: int, index: int, expires: int) -> str:
