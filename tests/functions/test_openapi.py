@@ -24,7 +24,7 @@ from schemathesis.checks import (
 from mcapi._signing import format_date, new_request_id, signed_headers
 from mcapi.emulator import Emulator, EmulatorCredentials
 from mcapi.emulator._data import generate
-from mcapi.emulator._siem_rest import SPECS as SIEM_REST
+from mcapi.emulator._siem_routes import SPECS as SIEM_REST
 from mcapi.emulator.functions import FUNCTIONS, function_table
 from mcapi.emulator.functions._openapi import build_openapi
 

@@ -5,7 +5,7 @@ The order of the checks a signed call passes is the tuple :data:`PIPELINE` below
 discovery are unsigned and pass only :data:`UNSIGNED_PIPELINE` before their own handler
 (``mcapi.emulator._login`` documents login's order). An API 2.0 call (``Authorization: Bearer``)
 passes :data:`BEARER_PIPELINE`; ``POST /oauth/token`` issues its tokens (``mcapi.emulator._oauth``);
-``/siem/v1/...`` are API 2.0's REST-style SIEM reads (``mcapi.emulator._siem_rest``).
+``/siem/v1/...`` are API 2.0's REST-style SIEM reads (``mcapi.emulator._siem_routes``).
 ``/_emulator/...`` is the admin API and the dashboard (``/_emulator/ui``); ``GET /`` points a
 browser to the dashboard.
 """
@@ -37,8 +37,8 @@ from mcapi.emulator._pipeline._credentials import (
 )
 from mcapi.emulator._pipeline._request import check_body, check_method, check_route
 from mcapi.emulator._pipeline._runner import ApiEndpoint, Check
-from mcapi.emulator._siem_rest import PREFIX as SIEM_PREFIX
-from mcapi.emulator._siem_rest import SiemRestEndpoint
+from mcapi.emulator._siem_routes import PREFIX as SIEM_PREFIX
+from mcapi.emulator._siem_routes import SiemRestEndpoint
 from mcapi.emulator._state import EmulatorState
 from mcapi.emulator._ui import home
 

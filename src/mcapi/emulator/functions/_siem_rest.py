@@ -38,23 +38,29 @@ if TYPE_CHECKING:
     from mcapi.emulator._store import Account, Store
 
 __all__ = [
+    "BATCH_PAGE",
     "BATCH_PATH",
+    "EVENTS_PAGE",
     "EVENTS_PATH",
     "EVENT_TYPES",
     "FILES_PREFIX",
     "PERMISSION",
+    "URL_SECONDS",
     "BadQuery",
     "Query",
     "batch_page",
     "decode_cursor",
     "decode_file_token",
+    "encode_cursor",
     "encode_file_token",
     "event_page",
     "file_records",
     "gzip_lines",
     "load_stream",
+    "page_size",
     "parse_query",
     "present_types",
+    "to_event",
 ]
 
 EVENTS_PATH = "/siem/v1/events/cg"

@@ -39,14 +39,11 @@ from mcapi.emulator.functions import _siem
 from mcapi.emulator.functions import _siem_rest as core
 from mcapi.emulator.functions._registry import FunctionError, FunctionSpec
 
-__all__ = ["BATCH_PATH", "EVENTS_PATH", "FILES_PREFIX", "PREFIX", "SPECS", "SiemRestEndpoint"]
+__all__ = ["PREFIX", "SPECS", "SiemRestEndpoint"]
 
 logger = logging.getLogger("mcapi.emulator")
 
 PREFIX = "/siem/v1/"
-EVENTS_PATH = core.EVENTS_PATH
-BATCH_PATH = core.BATCH_PATH
-FILES_PREFIX = core.FILES_PREFIX
 _FILE_SUFFIX = ".json.gz"
 
 
@@ -65,8 +62,8 @@ SPECS = {
         read_only=True,
     )
     for path, summary in (
-        (EVENTS_PATH, "SIEM events of the Cloud Gateway, paged by nextPage (API 2.0)"),
-        (BATCH_PATH, "Download URLs of gzipped SIEM event files (API 2.0)"),
+        (core.EVENTS_PATH, "SIEM events of the Cloud Gateway, paged by nextPage (API 2.0)"),
+        (core.BATCH_PATH, "Download URLs of gzipped SIEM event files (API 2.0)"),
     )
 }
 _CHECKS = (check_bearer, check_ip, check_permission, check_quota)
@@ -118,7 +115,7 @@ class SiemRestEndpoint:
     async def _serve(
         self, send: Send, call: Call, started: float, params: dict[str, str], scope: Scope
     ) -> None:
-        if call.path.startswith(FILES_PREFIX):
+        if call.path.startswith(core.FILES_PREFIX):
             status, body, extra, reason = await anyio.to_thread.run_sync(self._file, call)
             content_type = "application/gzip" if status == 200 else "application/json"
             await self._send(
@@ -148,7 +145,7 @@ class SiemRestEndpoint:
             await self._verdict(send, call, started, bad)
             return
         listed = len(document["value"])
-        reason = f"{listed} {'files' if call.path == BATCH_PATH else 'events'}"
+        reason = f"{listed} {'files' if call.path == core.BATCH_PATH else 'events'}"
         await self._send(send, call, started, 200, dumps(document), {}, "function", reason)
 
     def _authorise(self, call: Call) -> Verdict | None:
@@ -170,7 +167,7 @@ class SiemRestEndpoint:
     def _list(self, call: Call, params: dict[str, str], scope: Scope) -> dict[str, Any]:
         assert call.auth is not None
         account = call.auth.account
-        batch = call.path == BATCH_PATH
+        batch = call.path == core.BATCH_PATH
         query, size = core.parse_query(params, account.id, call.now, batch=batch)
         stream = core.load_stream(self.state.store, account)
         if not batch:
@@ -188,7 +185,7 @@ class SiemRestEndpoint:
             token = core.encode_file_token(account.id, slot, index, expires)
             value.append(
                 {
-                    "url": f"{base}{FILES_PREFIX}{token}{_FILE_SUFFIX}",
+                    "url": f"{base}{core.FILES_PREFIX}{token}{_FILE_SUFFIX}",
                     "expiry": datetime.fromtimestamp(expires, tz=UTC).strftime(
                         "%Y-%m-%dT%H:%M:%S.000Z"
                     ),
@@ -209,7 +206,7 @@ class SiemRestEndpoint:
 
     def _file(self, call: Call) -> tuple[int, bytes, dict[str, str], str]:
         """A download: the gzip file a batch listing named, while its URL is valid."""
-        name = call.path.removeprefix(FILES_PREFIX)
+        name = call.path.removeprefix(core.FILES_PREFIX)
         named = core.decode_file_token(name.removesuffix(_FILE_SUFFIX))
         if call.method != "GET" or named is None or not name.endswith(_FILE_SUFFIX):
             return (*_json(404, {"detail": "Not Found"}), {}, "no such file")
