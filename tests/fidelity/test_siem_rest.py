@@ -246,6 +246,24 @@ def test_a_download_url_expires_an_hour_after_the_listing() -> None:
     assert forged.status_code == 404
 
 
+def test_the_journal_records_each_listing_and_download(small: Tenant) -> None:
+    emu, creds, http = small
+    keys = emu.admin.create_app(creds.account_code, "journalled", role="Read Only")
+    auth = {"Authorization": token(str(http.base_url), keys.client_id, keys.client_secret)}
+    events = http.get(EVENTS, params={"pageSize": 3}, headers=auth).json()
+    item = http.get(BATCH, params={"pageSize": 1}, headers=auth).json()["value"][0]
+    assert httpx.get(item["url"]).status_code == 200
+    listed = emu.journal.entries(path=EVENTS)[-1]
+    assert (listed.method, listed.status, listed.check) == ("GET", 200, "function")
+    assert (listed.user, listed.app_id) == (f"api2:{keys.client_id}", keys.client_id)
+    assert listed.reason == f"{len(events['value'])} event(s)"
+    assert emu.journal.entries(path=BATCH)[-1].reason == "1 file(s)"
+    path = httpx.URL(item["url"]).path
+    downloaded = emu.journal.entries(path=path)
+    assert len(downloaded) == 1 and downloaded[0].status == 200
+    assert downloaded[0].user is None and downloaded[0].response_body == "[a gzip file]"
+
+
 # ---- refusals ---------------------------------------------------------------------------------
 
 

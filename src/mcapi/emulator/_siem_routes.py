@@ -145,7 +145,7 @@ class SiemRestEndpoint:
             await self._verdict(send, call, started, bad)
             return
         listed = len(document["value"])
-        reason = f"{listed} {'files' if call.path == core.BATCH_PATH else 'events'}"
+        reason = f"{listed} {'file(s)' if call.path == core.BATCH_PATH else 'event(s)'}"
         await self._send(send, call, started, 200, dumps(document), {}, "function", reason)
 
     def _authorise(self, call: Call) -> Verdict | None:
