@@ -36,7 +36,7 @@ TYPE_OF = {
     "spam": "spam", "av": "av", "ttp_url": "url protect", "ttp_ap": "attachment protect",
     "ttp_ip": "impersonation protect",
 }  # fmt: skip
-ADDED = ("timestamp", "eventType", "accountId", "subType")
+ADDED = ("timestamp", "eventType", "accountId", "subType", "type")
 
 Tenant = tuple[Emulator, EmulatorCredentials, httpx.Client]
 
@@ -190,6 +190,7 @@ def test_the_batch_files_hold_every_kept_record_exactly_once(
     _emu, _creds, http = tenant
     events = list(collect_batch(str(http.base_url), *app))
     assert as_counter(events) == Counter(key(kind, r) for kind, r in reference)
+    assert all(event["type"] == event["eventType"] for event in events)
 
 
 def test_a_batch_by_type_and_dates(

@@ -202,7 +202,7 @@ class SiemRestEndpoint:
     def _file_bytes(self, stream: _siem.SiemStream, slot: int, index: int) -> bytes:
         log_type = _siem.LOG_TYPES[index]
         records = core.file_records(self.state.store, stream, slot, log_type)
-        return core.gzip_lines(core.to_event(r, log_type, stream.account_code) for r in records)
+        return core.gzip_lines(core.to_file_line(r, log_type, stream.account_code) for r in records)
 
     def _file(self, call: Call) -> tuple[int, bytes, dict[str, str], str]:
         """A download: the gzip file a batch listing named, while its URL is valid."""

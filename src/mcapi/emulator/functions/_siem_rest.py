@@ -61,6 +61,7 @@ __all__ = [
     "parse_query",
     "present_types",
     "to_event",
+    "to_file_line",
 ]
 
 EVENTS_PATH = "/siem/v1/events/cg"
@@ -291,6 +292,12 @@ def to_event(record: dict[str, Any], log_type: str, account_code: str) -> dict[s
     if "Act" in record:
         event["subType"] = record["Act"]
     return event
+
+
+def to_file_line(record: dict[str, Any], log_type: str, account_code: str) -> dict[str, Any]:
+    """A line of a batch file: the event, with its type name in ``type`` as well."""
+    event = to_event(record, log_type, account_code)
+    return {**event, "type": event["eventType"]}
 
 
 def _wanted(query: Query, index: int) -> set[str] | None:
