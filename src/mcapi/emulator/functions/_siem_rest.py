@@ -11,8 +11,9 @@ carries the query (types and date range) and the position, with a check so that 
 another account or an edited one is refused. Everything here is pure but for :func:`load_stream`,
 :func:`present_types` and :func:`file_records`, which read the store.
 
-An event is the 1.0 file's record with three fields added: ``timestamp`` (epoch milliseconds),
-``eventType`` (the 2.0 type name) and ``accountId`` (docs/api2.md, "SIEM REST endpoints").
+An event is the 1.0 file's record with ``timestamp`` (epoch milliseconds), ``eventType`` (the 2.0
+type name), ``accountId`` and, where the record has an action, ``subType`` added; a batch file's
+line also has ``type`` (docs/api2.md, "SIEM REST endpoints").
 """
 
 from __future__ import annotations
