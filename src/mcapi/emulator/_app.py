@@ -99,10 +99,10 @@ class _Dispatch:
         self.home = request_response(answer_home)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == TOKEN_PATH:
-            await self.token(scope, receive, send)
-        elif scope["type"] == "http" and scope["path"].startswith(SIEM_PREFIX):
+        if scope["type"] == "http" and scope["path"].startswith(SIEM_PREFIX):
             await self.siem(scope, receive, send)
+        elif scope["type"] == "http" and scope["path"] == TOKEN_PATH:
+            await self.token(scope, receive, send)
         elif scope["type"] == "http" and scope["path"] == "/" and scope["method"] in _READS:
             await self.home(scope, receive, send)
         elif scope["type"] == "http" and not scope["path"].startswith("/_emulator"):
