@@ -32,6 +32,7 @@ def served_functions(emulator: Emulator) -> dict[str, dict[str, object]]:
             "summary": item["post"]["summary"],
         }
         for path, item in document["paths"].items()
+        if "post" in item  # the GET /siem/v1/... reads are not functions
     }
 
 

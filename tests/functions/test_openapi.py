@@ -24,6 +24,7 @@ from schemathesis.checks import (
 from mcapi._signing import format_date, new_request_id, signed_headers
 from mcapi.emulator import Emulator, EmulatorCredentials
 from mcapi.emulator._data import generate
+from mcapi.emulator._siem_routes import SPECS as SIEM_REST
 from mcapi.emulator.functions import FUNCTIONS, function_table
 from mcapi.emulator.functions._openapi import build_openapi
 
@@ -74,7 +75,7 @@ def test_every_function_answers_as_documented(case: schemathesis.Case[Any]) -> N
 
 def test_document_lists_every_function_with_its_contract() -> None:
     document = build_openapi(function_table())
-    assert set(document["paths"]) == {spec.path for spec in FUNCTIONS}
+    assert set(document["paths"]) == {spec.path for spec in FUNCTIONS} | set(SIEM_REST)
     for spec in FUNCTIONS:
         operation: dict[str, Any] = document["paths"][spec.path]["post"]
         body = operation["requestBody"]["content"]["application/json"]["schema"]
@@ -93,6 +94,21 @@ def test_document_lists_every_function_with_its_contract() -> None:
         assert operation["security"] == [{"MC": []}, {"OAuth2": []}]
     oauth = document["components"]["securitySchemes"]["OAuth2"]
     assert oauth["flows"] == {"clientCredentials": {"tokenUrl": "/oauth/token", "scopes": {}}}
+
+
+def test_siem_rest_reads_are_bearer_only_gets_with_the_detail_429() -> None:
+    document = build_openapi(function_table())
+    for path, spec in SIEM_REST.items():
+        assert set(document["paths"][path]) == {"get"}
+        operation = document["paths"][path]["get"]
+        assert operation["security"] == [{"OAuth2": []}]
+        assert operation["x-mcapi-permission"] == spec.permission
+        names = {p["name"] for p in operation["parameters"]}
+        assert {"pageSize", "nextPage", "dateRangeStartsAt", "dateRangeEndsAt"} <= names
+        detail = operation["responses"]["429"]["content"]["application/json"]["schema"]
+        assert detail["required"] == ["detail"]
+        ok = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        assert {"value", "pageSize", "isCaughtUp"} <= set(ok["required"])
 
 
 @pytest.mark.anyio

@@ -4,7 +4,8 @@ The order of the checks a signed call passes is the tuple :data:`PIPELINE` below
 ``docs/design/RESPONSE-CODES.md``; the first check that refuses decides the answer. Login and
 discovery are unsigned and pass only :data:`UNSIGNED_PIPELINE` before their own handler
 (``mcapi.emulator._login`` documents login's order). An API 2.0 call (``Authorization: Bearer``)
-passes :data:`BEARER_PIPELINE`; ``POST /oauth/token`` issues its tokens (``mcapi.emulator._oauth``).
+passes :data:`BEARER_PIPELINE`; ``POST /oauth/token`` issues its tokens (``mcapi.emulator._oauth``);
+``/siem/v1/...`` are API 2.0's REST-style SIEM reads (``mcapi.emulator._siem_routes``).
 ``/_emulator/...`` is the admin API and the dashboard (``/_emulator/ui``); ``GET /`` points a
 browser to the dashboard.
 """
@@ -36,6 +37,8 @@ from mcapi.emulator._pipeline._credentials import (
 )
 from mcapi.emulator._pipeline._request import check_body, check_method, check_route
 from mcapi.emulator._pipeline._runner import ApiEndpoint, Check
+from mcapi.emulator._siem_routes import PREFIX as SIEM_PREFIX
+from mcapi.emulator._siem_routes import SiemRestEndpoint
 from mcapi.emulator._state import EmulatorState
 from mcapi.emulator._ui import home
 
@@ -87,6 +90,7 @@ class _Dispatch:
             BEARER_PIPELINE,
         )  # fmt: skip
         self.token = token_endpoint(state)
+        self.siem = SiemRestEndpoint(state)
         self.admin = admin_app(state)
 
         async def answer_home(request: Request) -> Response:
@@ -95,7 +99,9 @@ class _Dispatch:
         self.home = request_response(answer_home)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == TOKEN_PATH:
+        if scope["type"] == "http" and scope["path"].startswith(SIEM_PREFIX):
+            await self.siem(scope, receive, send)
+        elif scope["type"] == "http" and scope["path"] == TOKEN_PATH:
             await self.token(scope, receive, send)
         elif scope["type"] == "http" and scope["path"] == "/" and scope["method"] == _HOME_METHOD:
             await self.home(scope, receive, send)

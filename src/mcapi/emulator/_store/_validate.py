@@ -28,6 +28,7 @@ READ_ONLY_PERMISSIONS = (
     "Directories | Internal | Read",
     "Gateway | Policies | Read",
     "Services | Threat Remediation | Read",
+    "Security Events and Data Retrieval | Threat and Security Events (SIEM) | Read",
 )
 
 __all__ = [

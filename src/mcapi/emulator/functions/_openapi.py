@@ -5,7 +5,8 @@ Each function is a ``POST`` whose request body is ``{"data": [<request item>], "
 envelope with ``data`` items of the function's response schema. Functions that stream a file
 document ``application/octet-stream`` beside the JSON answer they give when there is no file.
 Every 4xx/5xx answer is the error envelope. Permission, read-only flag and limits are in the
-operation's description and in ``x-mcapi-*`` extensions.
+operation's description and in ``x-mcapi-*`` extensions. API 2.0's REST-style SIEM reads
+(``GET /siem/v1/...``) are added by :mod:`._openapi_siem`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mcapi._constants import TOKEN_PATH
+from mcapi.emulator.functions._openapi_siem import siem_rest_paths
 from mcapi.emulator.functions._registry import FunctionSpec
 
 __all__ = ["build_openapi"]
@@ -189,7 +191,10 @@ def build_openapi(functions: Mapping[str, FunctionSpec], *, version: str = "1.0"
                 "(API 2.0)."
             ),
         },
-        "paths": {path: {"post": _operation(spec)} for path, spec in sorted(functions.items())},
+        "paths": {
+            **{path: {"post": _operation(spec)} for path, spec in sorted(functions.items())},
+            **siem_rest_paths(),
+        },
         "components": {
             "schemas": _COMPONENTS,
             "securitySchemes": {

@@ -6,10 +6,8 @@ import sqlalchemy as sa
 
 from mcapi.emulator._data import (
     AUDIT_CATEGORIES,
-    SIEM_SLOT_SECONDS,
     _siem_plan,
     audit_events,
-    siem_streams,
 )
 from mcapi.emulator.functions import _siem
 from mcapi.emulator.functions._common import (
@@ -33,6 +31,7 @@ from mcapi.emulator.functions._registry import (
     StreamResult,
 )
 from mcapi.emulator.functions._schemas import BOOL, DATE, STR, array, enum, obj
+from mcapi.emulator.functions._siem_rest import load_stream, present_types
 from mcapi.emulator.functions._siem_ttp import ttp_records
 
 __all__ = ["LOOKBACK_DAYS", "SPECS"]
@@ -174,32 +173,11 @@ def get_siem_logs(ctx: FunctionContext) -> FunctionResult | StreamResult:
 
 def _present(ctx: FunctionContext, stream: _siem.SiemStream, slot: int) -> list[str]:
     """The log types the slot has a file of: its MTA types, and the TTP types with rows."""
-    kinds = _siem.stream_present(stream, slot)
-    with ctx.store.connect() as conn:
-        kinds += [
-            kind
-            for kind in _siem_plan.TTP_TYPES
-            if _siem_plan.ttp_present(conn, ctx.account.id, kind, slot)
-        ]
-    return kinds
+    return present_types(ctx.store, stream, slot)
 
 
 def _stream(ctx: FunctionContext) -> _siem.SiemStream | None:
-    with ctx.store.connect() as conn:
-        row = conn.execute(
-            sa.select(siem_streams).where(siem_streams.c.account_id == ctx.account.id)
-        ).first()
-    if row is None:
-        return None
-    return _siem.SiemStream(
-        account_id=ctx.account.id,
-        account_code=ctx.account.account_code,
-        seed=row.seed,
-        users=row.users,
-        domain=row.domain,
-        start_slot=int(row.start // SIEM_SLOT_SECONDS),
-        messages_per_user_day=row.messages_per_user_day,
-    )
+    return load_stream(ctx.store, ctx.account)
 
 
 SPECS = (
