@@ -277,3 +277,15 @@ def test_whoami_without_credentials_exits_1(base: dict[str, str]) -> None:
     result = run(base, "whoami")
     assert result.exit_code == 1
     assert "mcapi login" in result.stderr
+
+
+def test_profiles_reports_a_profile_file_that_is_not_toml_like_whoami(
+    base: dict[str, str],
+) -> None:
+    Path(base["MCAPI_CONFIG"]).write_text("[default\naccess_key = ")
+    for command in ("profiles", "whoami"):
+        result = run(base, command)
+        assert result.exit_code == 1, (command, result.output)
+        assert isinstance(result.exception, SystemExit), (command, result.exception)
+        assert base["MCAPI_CONFIG"] in json.loads(result.stdout)["error"]["message"]
+        assert result.stderr.startswith("mcapi: ") and "Traceback" not in result.output
