@@ -504,12 +504,15 @@ def journal(
         return
     query: dict[str, Any] = {"path": path, "status": status, "request_id": request_id}
     since: float | None = None
-    seen: set[tuple[Any, ...]] = set()
+    seen: set[str] = set()
     try:
         while True:
             page = admin.call("GET", "journal", params={**query, "limit": limit, "since": since})
-            fresh = [e for e in page.get("entries", []) if _key(e) not in seen]
-            seen.update(_key(e) for e in fresh)
+            # Polls overlap (entries at or after the last time seen): the entry's id tells a
+            # repeated call (same time under a frozen clock, same path, no request id) from one
+            # already printed.
+            fresh = [e for e in page.get("entries", []) if str(e["id"]) not in seen]
+            seen.update(str(e["id"]) for e in fresh)
             if jsonl:
                 for entry in fresh:
                     click.echo(json.dumps(entry, ensure_ascii=False))
@@ -523,10 +526,6 @@ def journal(
             time.sleep(1.0)
     except KeyboardInterrupt:
         return
-
-
-def _key(entry: dict[str, Any]) -> tuple[Any, ...]:
-    return (entry.get("time"), entry.get("request_id"), entry.get("path"), entry.get("status"))
 
 
 for _command in (faults, quotas, user, policy, generate, app):
