@@ -835,6 +835,7 @@ def test_journal_follow_prints_each_call_once_even_when_they_look_alike(
     monkeypatch.setattr(_emulator_cmd, "time", type("Time", (), {"sleep": staticmethod(pause)}))
     unsigned()
     result = run("journal", "--follow", "--jsonl")
+    assert result.exit_code == 130 and "mcapi: interrupted" in result.stderr, result.output
     entries = [json.loads(line) for line in result.stdout.splitlines()]
     assert [(e["path"], e["request_id"]) for e in entries] == [(LOGOUT, None)] * 2, result.output
     assert entries[0]["time"] == entries[1]["time"] and entries[0]["id"] != entries[1]["id"]
