@@ -154,7 +154,7 @@ def test_every_advice_names_known_codes_and_fills_in() -> None:
     known = {e.label for e in catalogue().entries} | {
         e.body_code for e in catalogue().entries if e.body_code
     }
-    known |= {"transport", "protocol", "local"}
+    known |= {"transport", "protocol", "credentials", "local"}
     fields = {"login", "keys", "client", "source", "who", "permission", "url", "base_url", "path"}
     for advice in advice_table():
         assert set(advice.codes) <= known, advice.codes
@@ -324,3 +324,16 @@ def test_every_sub_code_gets_its_own_advice_or_the_catalogues_remedy() -> None:
             )
             checked += 1
     assert checked  # some sub codes do have advice of their own
+
+
+def test_a_credentials_error_carries_advice_too(base: dict[str, str], live: Live) -> None:
+    """No credentials at all, and half a set of variables: the message says what is missing, the
+    advice what to run."""
+    _, demo, url = live
+    half = {**base, **env_1_0(demo, url), "MCAPI_SECRET_KEY": ""}
+    for env, args in ((base, ["whoami"]), (half, ["call", ACCOUNT])):
+        result = run(env, *args)
+        assert result.exit_code == 1, result.output
+        advice, stderr = said(result)
+        assert "`mcapi login`" in advice and "mcapi whoami" in advice
+        assert stderr.rstrip().endswith(advice)

@@ -76,7 +76,7 @@ def _candidates(error: MimecastError) -> list[str]:
     if isinstance(error, RemoteProtocolError):
         return ["protocol"]
     if isinstance(error, CredentialsError):
-        return []  # its message says what to set
+        return ["credentials"]  # its message says what is missing or wrong
     if isinstance(error, LocalProtocolError):
         return ["local"]
     if error.entry is None or error.status is None:
