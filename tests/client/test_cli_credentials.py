@@ -277,3 +277,39 @@ def test_whoami_without_credentials_exits_1(base: dict[str, str]) -> None:
     result = run(base, "whoami")
     assert result.exit_code == 1
     assert "mcapi login" in result.stderr
+
+
+def test_profiles_reports_a_profile_file_that_is_not_toml_like_whoami(
+    base: dict[str, str],
+) -> None:
+    Path(base["MCAPI_CONFIG"]).write_text("[default\naccess_key = ")
+    for command in ("profiles", "whoami"):
+        result = run(base, command)
+        assert result.exit_code == 1, (command, result.output)
+        assert isinstance(result.exception, SystemExit), (command, result.exception)
+        assert base["MCAPI_CONFIG"] in json.loads(result.stdout)["error"]["message"]
+        assert result.stderr.startswith("mcapi: ") and "Traceback" not in result.output
+
+
+def test_login_logs_in_at_mcapi_base_url_unless_a_discovery_url_is_chosen(
+    base: dict[str, str], live: Live
+) -> None:
+    """MCAPI_BASE_URL is --base-url's variable: with it exported (as `serve --demo` prints),
+    `mcapi login` logs in there without discovery; a --discovery-url given explicitly wins."""
+    emulator, demo, url = live
+    env = {**base, "MCAPI_BASE_URL": url, "MCAPI_APP_ID": demo.app_id,
+           "MCAPI_APP_KEY": demo.app_key}  # fmt: skip
+    password = demo.passwords[demo.reader_email] + "\n"
+    result = run(env, "login", "--email", demo.reader_email, input=password)
+    assert result.exit_code == 0, result.output
+    assert f"at {url};" in result.output
+    assert not emulator.journal.entries(path="/api/login/discover-authentication")
+    dead = {**env, "MCAPI_BASE_URL": "http://127.0.0.1:9"}
+    chosen = run(dead, "login", "--email", demo.reader_email, "--discovery-url", url,
+                 "--profile", "found", input=password)  # fmt: skip
+    assert chosen.exit_code == 0, chosen.output
+    assert f"at {url};" in chosen.output
+    assert emulator.journal.entries(path="/api/login/discover-authentication")
+    refused = run(dead, "login", "--email", demo.reader_email, input=password)
+    assert refused.exit_code == 9, refused.output
+    assert "MCAPI_BASE_URL" in json.loads(refused.stdout)["error"]["advice"]

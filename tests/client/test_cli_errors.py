@@ -19,8 +19,11 @@ import pytest
 from click.testing import CliRunner
 
 from mcapi._codes import catalogue
+from mcapi._errors import api_error
 from mcapi.cli import cli
-from mcapi.cli._advice import advice_table
+from mcapi.cli._advice import Context, _values, advice_for, advice_table
+from mcapi.cli._sources import Resolved
+from mcapi.client._credentials import Credentials, OAuthCredentials
 from mcapi.emulator import Emulator, EmulatorCredentials
 from mcapi.emulator._faults import FaultRule
 from mcapi.testing import serve
@@ -151,7 +154,7 @@ def test_every_advice_names_known_codes_and_fills_in() -> None:
     known = {e.label for e in catalogue().entries} | {
         e.body_code for e in catalogue().entries if e.body_code
     }
-    known |= {"transport", "protocol", "local"}
+    known |= {"transport", "protocol", "credentials", "local"}
     fields = {"login", "keys", "client", "source", "who", "permission", "url", "base_url", "path"}
     for advice in advice_table():
         assert set(advice.codes) <= known, advice.codes
@@ -235,3 +238,102 @@ def test_a_login_that_cannot_connect_names_the_url_and_the_option(base: dict[str
     advice, _ = said(result)
     assert "http://127.0.0.1:9/api/login/discover-authentication" in advice
     assert "--discovery-url" in advice and "mcapi whoami" not in advice
+
+
+def _login(env: dict[str, str], live: Live, email: str, password: str) -> Any:
+    _, demo, url = live
+    login_env = {**env, "MCAPI_APP_ID": demo.app_id, "MCAPI_APP_KEY": demo.app_key}
+    return CliRunner().invoke(
+        cli, ["login", "--email", email, "--discovery-url", url], env=login_env,
+        input=password + "\n",
+    )  # fmt: skip
+
+
+def test_a_login_refused_for_its_password_says_to_check_email_and_password(
+    base: dict[str, str], live: Live
+) -> None:
+    _, demo, _ = live
+    result = _login(base, live, demo.reader_email, "not-the-password")
+    assert result.exit_code == 6, result.output
+    advice, _ = said(result)
+    assert json.loads(result.stdout)["error"]["sub_code"] == "0003"
+    assert "email address or the password" in advice
+    assert "credentials in effect" not in advice
+
+
+def test_a_login_to_a_domain_not_managed_says_to_check_the_address(
+    base: dict[str, str], live: Live
+) -> None:
+    result = _login(base, live, "someone@not-managed.example", "password")
+    advice, _ = said(result)
+    error = json.loads(result.stdout)["error"]
+    assert (error["status"], error["sub_code"]) == (404, "0003"), result.output
+    assert advice == catalogue().get(404, "0003", "err_xdk_domain_not_managed").remedy  # type: ignore[union-attr]
+    assert "check the path" not in advice
+
+
+def test_a_disabled_user_is_not_told_to_log_in_again(base: dict[str, str], live: Live) -> None:
+    _, demo, _ = live
+    result = _login(base, live, demo.disabled_email, demo.passwords.get(demo.disabled_email, "x"))
+    advice, _ = said(result)
+    error = json.loads(result.stdout)["error"]
+    assert (error["status"], error["sub_code"]) == (401, "0011"), result.output
+    assert "administrator must re-enable" in advice and "log in again" not in advice
+
+
+def test_a_forbidden_ip_is_not_a_missing_permission(base: dict[str, str], live: Live) -> None:
+    emulator, demo, url = live
+    emulator.faults.add(
+        FaultRule.from_dict(
+            {"match": {"path": ACCOUNT}, "effect": {"status": 403, "sub_code": "0016"}}
+        )
+    )
+    result = run({**base, **env_1_0(demo, url)}, "call", ACCOUNT)
+    advice, _ = said(result)
+    assert json.loads(result.stdout)["error"]["sub_code"] == "0016", result.output
+    assert "lacks" not in advice and "permitted" in advice
+
+
+def test_every_sub_code_gets_its_own_advice_or_the_catalogues_remedy() -> None:
+    """The advice of a status alone (403: a missing permission) never stands for a sub code
+    (403 0016 Forbidden IP): an entry with a sub code gets advice keyed by that code, else none."""
+    binding = Resolved(
+        Credentials("https://x.example", "app", "key", "access", "c2VjcmV0"), "env", None, None,
+        None,
+    )  # fmt: skip
+    client = Resolved(OAuthCredentials("id", "secret"), "env", None, None, None)
+    contexts = [Context(), Context(read_only=True), Context(read_only=False),
+                Context(binding), Context(client)]  # fmt: skip
+    checked = 0
+    for entry in catalogue().entries:
+        if entry.sub_code is None:
+            continue
+        error = api_error(
+            entry.status, sub_code=entry.sub_code, body_codes=(entry.body_code,)
+            if entry.body_code else (), endpoint=ACCOUNT,
+        )  # fmt: skip
+        assert error.entry == entry
+        own = [a for a in advice_table() if {entry.label, entry.body_code} & set(a.codes)]
+        for context in contexts:
+            advice = advice_for(error, context)
+            if advice is None:
+                continue
+            assert any(advice == a.text.format_map(_values(error, context)) for a in own), (
+                entry.label,
+                advice,
+            )
+            checked += 1
+    assert checked  # some sub codes do have advice of their own
+
+
+def test_a_credentials_error_carries_advice_too(base: dict[str, str], live: Live) -> None:
+    """No credentials at all, and half a set of variables: the message says what is missing, the
+    advice what to run."""
+    _, demo, url = live
+    half = {**base, **env_1_0(demo, url), "MCAPI_SECRET_KEY": ""}
+    for env, args in ((base, ["whoami"]), (half, ["call", ACCOUNT])):
+        result = run(env, *args)
+        assert result.exit_code == 1, result.output
+        advice, stderr = said(result)
+        assert "`mcapi login`" in advice and "mcapi whoami" in advice
+        assert stderr.rstrip().endswith(advice)

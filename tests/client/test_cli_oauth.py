@@ -94,3 +94,14 @@ def test_half_a_2_0_set_is_a_local_error(env: dict[str, str]) -> None:
     result = run(env, "call", ACCOUNT)
     assert result.exit_code == 1
     assert "MCAPI_CLIENT_ID is set but MCAPI_CLIENT_SECRET is not" in result.output
+
+
+def test_login_of_a_2_0_client_gets_its_token_at_mcapi_base_url(
+    env: dict[str, str], live: Live
+) -> None:
+    emulator, _, url = live
+    env["MCAPI_DISCOVERY_URL"] = "http://127.0.0.1:9"  # discovery plays no part in API 2.0
+    result = run(env, "login", "--profile", "v2")
+    assert result.exit_code == 0, result.output
+    assert f"token at {url};" in result.output
+    assert [e.status for e in emulator.journal.entries(path=TOKEN)] == [200]

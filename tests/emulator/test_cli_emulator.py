@@ -809,3 +809,33 @@ def test_serve_tls_needs_both_files(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, argv)
     assert result.exit_code == 2
     assert "--tls-cert and --tls-key go together" in result.output
+
+
+def test_journal_follow_prints_each_call_once_even_when_they_look_alike(
+    run: Run, mcapi_server: str, mcapi_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under a frozen clock two calls without a request id to the same path get the same time,
+    path and status: --follow tells them apart by the entry's id. Its one-second pause between
+    polls is where the test makes the next call (and then presses Ctrl-C)."""
+    from mcapi.cli import _emulator_cmd
+
+    mcapi_emulator.clock.freeze()
+    pauses: list[float] = []
+
+    def unsigned() -> None:
+        assert httpx.post(mcapi_server + LOGOUT, json={"data": []}, timeout=10).status_code >= 400
+
+    def pause(seconds: float) -> None:
+        pauses.append(seconds)
+        if len(pauses) == 1:
+            unsigned()  # the same call again, between two polls
+        elif len(pauses) == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(_emulator_cmd, "time", type("Time", (), {"sleep": staticmethod(pause)}))
+    unsigned()
+    result = run("journal", "--follow", "--jsonl")
+    assert result.exit_code == 130 and "mcapi: interrupted" in result.stderr, result.output
+    entries = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(e["path"], e["request_id"]) for e in entries] == [(LOGOUT, None)] * 2, result.output
+    assert entries[0]["time"] == entries[1]["time"] and entries[0]["id"] != entries[1]["id"]

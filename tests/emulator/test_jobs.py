@@ -5,6 +5,7 @@ served emulator keeps answering signed calls while a generation runs."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import sqlite3
@@ -19,9 +20,9 @@ import pytest
 from click.testing import CliRunner
 
 from mcapi._signing import format_date, new_request_id, signed_headers
-from mcapi.cli import cli
+from mcapi.cli import _admin_jobs, cli
 from mcapi.cli._admin_client import AdminClient, AdminCommandError
-from mcapi.cli._admin_jobs import FIRST_WAIT, JobDisplay, follow_job, run_job
+from mcapi.cli._admin_jobs import JobDisplay, follow_job, run_job
 from mcapi.emulator import Emulator, EmulatorCredentials
 from mcapi.emulator._data._generator import STAGES
 from mcapi.emulator._jobs import Progress
@@ -266,20 +267,35 @@ def test_the_cli_follows_a_job_until_it_is_done(
     assert emulator.store.find_account("CUSA12345") is None
 
 
-def test_generate_draws_its_progress_on_a_terminal_and_nothing_piped(
-    served: tuple[Emulator, EmulatorCredentials, str, Path],
+def open_on_first_look(
+    emulator: Emulator, release: threading.Event, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The job waits behind a gate past the first second, so the CLI follows it."""
+    """Set ``release`` when ``GET /_emulator/jobs/ID`` first looks a job up: the CLI follows."""
+    jobs = emulator.state.jobs
+    lookup = functools.partial(type(jobs).get, jobs)
+
+    def get(job_id: str) -> Any:
+        release.set()
+        return lookup(job_id)
+
+    monkeypatch.setattr(jobs, "get", get)
+
+
+def test_generate_draws_its_progress_on_a_terminal_and_nothing_piped(
+    served: tuple[Emulator, EmulatorCredentials, str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job waits behind a gate that opens when the CLI first looks at it; the CLI asks
+    without a first wait, so it always follows the job (no timing involved)."""
     emulator, creds, base_url, _ = served
+    monkeypatch.setattr(_admin_jobs, "FIRST_WAIT", 0.0)
     env = {"MCAPI_BASE_URL": base_url, "MCAPI_ADMIN_TOKEN": creds.admin_token}
     argv = ["emulator", "generate", creds.account_code, "--users", "5", "--days", "1"]
     runs = {}
     for name, extra in (("forced", ["--progress"]), ("piped", [])):
         with gate(emulator) as release:
-            opener = threading.Timer(FIRST_WAIT + 0.5, release.set)
-            opener.start()
+            open_on_first_look(emulator, release, monkeypatch)
             runs[name] = CliRunner().invoke(cli, [*argv, *extra], env=env)
-            opener.join()
+        assert release.is_set()  # it followed the job
         assert runs[name].exit_code == 0, runs[name].output
         assert runs[name].stdout.startswith(f"{creds.account_code}: generated ")
     drawn = runs["forced"].stderr
@@ -288,6 +304,28 @@ def test_generate_draws_its_progress_on_a_terminal_and_nothing_piped(
     assert f"{creds.account_code}: {STAGES[-1]}" in drawn
     assert f"{len(STAGES)}/{len(STAGES)}" in drawn
     assert runs["piped"].stderr == ""
+
+
+def test_ctrl_c_stops_following_a_job_with_exit_130_and_names_the_job(
+    served: tuple[Emulator, EmulatorCredentials, str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while the CLI follows a job (its pause between looks is where it lands) ends the
+    command as any Ctrl-C does, naming the job, which goes on."""
+    emulator, creds, base_url, _ = served
+    monkeypatch.setattr(_admin_jobs, "FIRST_WAIT", 0.0)
+
+    def pause(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_admin_jobs, "time", type("Time", (), {"sleep": staticmethod(pause)}))
+    env = {"MCAPI_BASE_URL": base_url, "MCAPI_ADMIN_TOKEN": creds.admin_token}
+    with gate(emulator):
+        result = CliRunner().invoke(cli, ["emulator", "reset"], env=env)
+    assert result.exit_code == 130, result.output
+    assert "stopped following; the job goes on in the emulator: GET /_emulator/jobs/" in (
+        result.stderr
+    )
+    assert "mcapi: interrupted" in result.stderr and "Traceback" not in result.output
 
 
 def test_the_cli_reports_a_refused_job_in_words(

@@ -98,10 +98,15 @@ def follow_job(
     job: Mapping[str, Any],
     display: JobDisplay,
     *,
-    interval: float = POLL_INTERVAL,
-    sleep: Callable[[float], None] = time.sleep,
+    interval: float | None = None,
+    sleep: Callable[[float], None] | None = None,
 ) -> Any:
-    """Look at ``job`` until it is over; its result, or its refusal as AdminCommandError."""
+    """Look at ``job`` until it is over; its result, or its refusal as AdminCommandError.
+
+    ``interval`` defaults to :data:`POLL_INTERVAL` and ``sleep`` to :func:`time.sleep`, both
+    looked up when called."""
+    interval = POLL_INTERVAL if interval is None else interval
+    sleep = sleep or time.sleep
     location = str(job.get("location") or f"/_emulator/jobs/{job.get('id')}")
     path = location.removeprefix("/_emulator/")
     try:
@@ -112,9 +117,10 @@ def follow_job(
                 job = admin.call("GET", path)
             display.show(job)
     except KeyboardInterrupt:
-        raise AdminCommandError(
-            f"stopped following; the job goes on in the emulator: GET {location}"
-        ) from None
+        # Ctrl-C stops following, not the job; the command ends as any does on Ctrl-C (130).
+        click.echo(f"mcapi: stopped following; the job goes on in the emulator: GET {location}",
+                   err=True)  # fmt: skip
+        raise
     if job.get("state") == "failed":
         raise AdminCommandError(refusal(job.get("error") or {"error": "failed"}, job["status"]))
     return job.get("result")
@@ -128,15 +134,17 @@ def run_job(
     body: Mapping[str, Any] | None = None,
     content: bytes | None = None,
     content_type: str | None = None,
-    wait: float = FIRST_WAIT,
+    wait: float | None = None,
     display: JobDisplay | None = None,
     progress: bool | None = None,
 ) -> Any:
     """POST to an admin route that runs a job; the route's answer once the job is done.
-    ``progress`` forces the progress bar on or off (default: on a terminal)."""
+    ``wait`` is how long the route may take before it answers 202 (default :data:`FIRST_WAIT`,
+    looked up when called); ``progress`` forces the progress bar on or off (default: on a
+    terminal)."""
     response = admin.send(
         "POST", path, body=body, content=content, content_type=content_type,
-        params={"wait": f"{wait:g}"},
+        params={"wait": f"{FIRST_WAIT if wait is None else wait:g}"},
     )  # fmt: skip
     answer = admin.decode(response)
     if response.status_code != 202:  # done within the wait (or an emulator without jobs)

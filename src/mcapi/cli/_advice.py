@@ -5,7 +5,8 @@ codes and by the situations that have none (no usable answer, an answer that is 
 local mistake). :func:`advice_for` picks the entry for an error and fills it in from the
 :class:`Context`: where the credentials came from (so "log in again" names ``mcapi login
 --profile work`` or the variables to unset), the URL called, and the permission a 403 0002 names.
-An error no entry names keeps the catalogue's remedy.
+An entry keyed by a status alone (``"403"``) names only answers without a sub code the catalogue
+knows; an error no entry names keeps the catalogue's remedy.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def _candidates(error: MimecastError) -> list[str]:
     if isinstance(error, RemoteProtocolError):
         return ["protocol"]
     if isinstance(error, CredentialsError):
-        return []  # its message says what to set
+        return ["credentials"]  # its message says what is missing or wrong
     if isinstance(error, LocalProtocolError):
         return ["local"]
     if error.entry is None or error.status is None:
@@ -84,7 +85,11 @@ def _candidates(error: MimecastError) -> list[str]:
     if error.sub_code:
         found.append(f"{error.status} {error.sub_code}")
     found += [*error.body_codes, *([error.entry.body_code] if error.entry.body_code else [])]
-    found.append(str(error.status))
+    if error.entry.sub_code is None:
+        # The status alone names only an answer without a sub code the catalogue knows: a sub
+        # code has its own meaning (403 0016 is not a missing permission), and an entry that
+        # does not name it leaves the catalogue's remedy.
+        found.append(str(error.status))
     return list(dict.fromkeys(found))
 
 

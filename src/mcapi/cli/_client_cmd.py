@@ -121,8 +121,9 @@ def fail(error: MimecastError, *, stream: bool = False, context: Context | None 
 )
 @click.option(
     "--base-url",
+    envvar="MCAPI_BASE_URL",
     help="Skip discovery and log in at this region URL (API 2.0: the gateway, default "
-    "https://api.services.mimecast.com).",
+    "https://api.services.mimecast.com). From MCAPI_BASE_URL unless a discovery URL is given.",
 )
 @click.option(
     "--profile",
@@ -149,9 +150,12 @@ def login(
     The profile file is $MCAPI_CONFIG, else ~/.config/mcapi/profiles.toml, written with mode
     0600. The password is only sent to log in; it is never saved.
     """
+    base_origin = "MCAPI_BASE_URL" if base_url and _from_env("base_url") else "--base-url"
     if client_id:
-        _login_2_0(client_id, client_secret, base_url, profile)
+        _login_2_0(client_id, client_secret, base_url, profile, base_origin)
         return
+    if base_origin == "MCAPI_BASE_URL" and not _from_default("discovery_url"):
+        base_url = None  # a discovery URL asked for (option or variable) wins over the variable
     if not app_id or not app_key:
         raise click.UsageError(
             "give --app-id and --app-key (MCAPI_APP_ID, MCAPI_APP_KEY) for API 1.0, "
@@ -177,7 +181,7 @@ def login(
         assert isinstance(credentials, Credentials)
         path = save_profile(profile, credentials)
     except MimecastError as error:
-        origin = "--base-url" if base_url else "--discovery-url (or MCAPI_DISCOVERY_URL)"
+        origin = base_origin if base_url else "--discovery-url (or MCAPI_DISCOVERY_URL)"
         fail(error, context=Context(base_url=base_url or discovery_url, origin=origin))
         return
     expiry = "never expires"
@@ -191,8 +195,22 @@ def login(
     )
 
 
+def _from_env(name: str) -> bool:
+    source = click.get_current_context().get_parameter_source(name)
+    return source is click.core.ParameterSource.ENVIRONMENT
+
+
+def _from_default(name: str) -> bool:
+    source = click.get_current_context().get_parameter_source(name)
+    return source in (None, click.core.ParameterSource.DEFAULT)
+
+
 def _login_2_0(
-    client_id: str, client_secret: str | None, base_url: str | None, profile: str
+    client_id: str,
+    client_secret: str | None,
+    base_url: str | None,
+    profile: str,
+    base_origin: str = "--base-url",
 ) -> None:
     """``mcapi login --client-id``: get one token to check the id and secret, then save them."""
     import time
@@ -216,7 +234,7 @@ def _login_2_0(
                 ) from exc
         path = save_profile(profile, credentials)
     except MimecastError as error:
-        origin = "--base-url" if base_url else "the default gateway (give --base-url)"
+        origin = base_origin if base_url else "the default gateway (give --base-url)"
         fail(error, context=Context(base_url=credentials.base_url, origin=origin))
         return
     click.echo(

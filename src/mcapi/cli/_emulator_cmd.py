@@ -504,29 +504,26 @@ def journal(
         return
     query: dict[str, Any] = {"path": path, "status": status, "request_id": request_id}
     since: float | None = None
-    seen: set[tuple[Any, ...]] = set()
-    try:
-        while True:
-            page = admin.call("GET", "journal", params={**query, "limit": limit, "since": since})
-            fresh = [e for e in page.get("entries", []) if _key(e) not in seen]
-            seen.update(_key(e) for e in fresh)
-            if jsonl:
-                for entry in fresh:
-                    click.echo(json.dumps(entry, ensure_ascii=False))
-            elif fresh or not follow:
-                console().print(journal_table(fresh) if fresh else "no journal entries")
-            if not follow:
-                return
-            if fresh:
-                since = max(float(e["time"]) for e in fresh)
-            sys.stdout.flush()
-            time.sleep(1.0)
-    except KeyboardInterrupt:
-        return
-
-
-def _key(entry: dict[str, Any]) -> tuple[Any, ...]:
-    return (entry.get("time"), entry.get("request_id"), entry.get("path"), entry.get("status"))
+    seen: set[str] = set()
+    # Ctrl-C ends --follow as any command: exit 130 (mcapi.cli._Group).
+    while True:
+        page = admin.call("GET", "journal", params={**query, "limit": limit, "since": since})
+        # Polls overlap (entries at or after the last time seen): the entry's id tells a
+        # repeated call (same time under a frozen clock, same path, no request id) from one
+        # already printed.
+        fresh = [e for e in page.get("entries", []) if str(e["id"]) not in seen]
+        seen.update(str(e["id"]) for e in fresh)
+        if jsonl:
+            for entry in fresh:
+                click.echo(json.dumps(entry, ensure_ascii=False))
+        elif fresh or not follow:
+            console().print(journal_table(fresh) if fresh else "no journal entries")
+        if not follow:
+            return
+        if fresh:
+            since = max(float(e["time"]) for e in fresh)
+        sys.stdout.flush()
+        time.sleep(1.0)
 
 
 for _command in (faults, quotas, user, policy, generate, app):

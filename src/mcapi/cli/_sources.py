@@ -7,8 +7,9 @@
 3. the saved profile ``MCAPI_PROFILE`` names, else ``default``.
 
 ``MCAPI_BASE_URL``, ``MCAPI_APP_ID``, ``MCAPI_APP_KEY``, ``MCAPI_EMAIL`` and ``MCAPI_PASSWORD``
-alone choose nothing: they also feed ``mcapi login`` (and ``MCAPI_BASE_URL`` the emulator's
-commands), so a user who exported them to log in still calls with the profile the login saved.
+alone choose nothing: they also feed ``mcapi login`` (``MCAPI_BASE_URL`` as its ``--base-url``;
+it is also the emulator commands' address), so a user who exported them to log in still calls
+with the profile the login saved.
 :func:`resolve` returns the credentials with where they came from (``mcapi whoami`` prints it).
 """
 

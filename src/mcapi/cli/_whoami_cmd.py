@@ -78,8 +78,13 @@ def profiles(as_json: bool) -> None:
     path = default_profile_path()
     effect, problem = _in_effect()
     effect_name = effect.profile if effect is not None and effect.source != "env" else None
+    try:
+        names = profile_names(path)
+    except CredentialsError as error:  # the file is not TOML: nothing to list
+        fail(error)
+        return
     rows: list[dict[str, Any]] = []
-    for name in profile_names(path):
+    for name in names:
         row: dict[str, Any] = {"name": name}
         try:
             row.update(_identity(load_profile(name, path)))
