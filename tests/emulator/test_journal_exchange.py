@@ -11,7 +11,10 @@ import httpx
 import pytest
 
 from mcapi.emulator._journal import (
+    HEADERS_LEFT_OUT,
     MAX_BODY_CHARS,
+    MAX_HEADER_CHARS,
+    MAX_HEADERS,
     PARSE_LIMIT,
     REDACTED,
     Journal,
@@ -137,6 +140,24 @@ async def test_a_large_body_is_cut_with_a_marker(api: Api) -> None:
     sent = len(response.request.content)
     assert body.startswith('{"data":')
     assert body.endswith(f"…[{sent - MAX_BODY_CHARS} more bytes]")
+
+
+async def test_headers_are_kept_to_a_bounded_size_with_a_marker(api: Api) -> None:
+    large = {f"x-large-{n:02d}": f"{n:02d}" + "v" * 1000 for n in range(40)}
+    response = await api.call(ACCOUNT, [{}], headers=large)
+    kept = (await entry_of(api, response, ACCOUNT))["entry"]["request_headers"]
+    shown = [name for name in kept if name.startswith("x-large-")]
+    assert 0 < len(shown) < len(large)
+    sent = len(response.request.headers)
+    assert kept[HEADERS_LEFT_OUT] == f"[{sent - len(kept) + 1} more headers]"
+    assert sum(len(k) + len(v) for k, v in kept.items() if k != HEADERS_LEFT_OUT) <= (
+        MAX_HEADER_CHARS
+    )
+    many = {f"x-small-{n:03d}": "v" for n in range(MAX_HEADERS + 10)}
+    response = await api.call(ACCOUNT, [{}], headers=many)
+    kept = (await entry_of(api, response, ACCOUNT))["entry"]["request_headers"]
+    assert len(kept) == MAX_HEADERS + 1
+    assert kept[HEADERS_LEFT_OUT] == f"[{len(response.request.headers) - MAX_HEADERS} more headers]"
 
 
 def test_a_secret_across_the_cut_is_removed_whole() -> None:

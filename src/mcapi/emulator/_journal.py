@@ -25,22 +25,29 @@ that is not secret (path, user email, app id, address, codes).
 
 A journal entry holds what callers sent (request id, app id, user name, path, a reason quoting a
 header): ``record`` keeps at most ``MAX_FIELD_CHARS`` of each text field, with a marker saying how
-much was left out, so that 1,000 entries of hostile headers stay a few megabytes at most.
+much was left out, so that hostile headers cannot make an entry large (see the bound below).
 
 Each entry also keeps the exchange itself, for ``mcapi emulator journal --show ID`` and the
-dashboard: the request's and the answer's headers (at most ``MAX_HEADERS`` of each, values
-clipped like the other fields) and bodies (at most ``MAX_BODY_CHARS`` characters each, with a
-marker saying how many bytes were cut). Both pass ``redact`` inside ``record``, the same rules
-as everything else (a signed call's Authorization, a login's ``Basic-Cloud`` credentials, a login
-answer's ``secretKey``, the ``client_secret`` of a token request's form body and the
-``access_token`` of its answer): headers as a mapping; a body that parses as JSON as its parsed
-value (a secret-named key loses its value whatever its shape, array or object, and a key is read
-with its escapes as the server reads it), written back as JSON; a form body by the names the
-server decodes (``client_secre%74``), each value whole up to its ``&``; any other body as text.
-A body larger than ``PARSE_LIMIT`` is redacted as text, before it is cut, over a margin of
-``BODY_MARGIN`` characters past the cut, so that a secret straddling the cut is removed rather
-than half kept (a secret-named key's array or object value is removed up to its closing bracket).
-1,000 entries of large bodies stay under about 35 MB.
+dashboard: the request's and the answer's headers (at most ``MAX_HEADERS`` of each and
+``MAX_HEADER_CHARS`` characters of names and values in all, values clipped like the other fields, a
+last ``HEADERS_LEFT_OUT`` entry counting the headers left out) and bodies (at most
+``MAX_BODY_CHARS`` characters each, with a marker saying how many bytes were cut). Both pass
+``redact`` inside ``record``, the same rules as everything else (a signed call's Authorization, a
+login's ``Basic-Cloud`` credentials, a login answer's ``secretKey``, the ``client_secret`` of a
+token request's form body and the ``access_token`` of its answer): headers as a mapping; a body
+that parses as JSON as its parsed value (a secret-named key loses its value whatever its shape,
+array or object, and a key is read with its escapes as the server reads it), written back as JSON;
+a form body by the names the server decodes (``client_secre%74``), each value whole up to its
+``&``; any other body as text. A body larger than ``PARSE_LIMIT`` is redacted as text, before it is
+cut, over a margin of ``BODY_MARGIN`` characters past the cut, so that a secret straddling the cut
+is removed rather than half kept (a secret-named key's array or object value is removed up to its
+closing bracket).
+
+At the limits an entry holds about 71,000 characters: two bodies and two sets of headers of
+16 KiB each, six text fields of 1 KiB, and their markers. Python keeps a text at 1, 2 or 4 bytes
+a character, as its widest character needs (the ``…`` of a marker needs 2), so 1,000 entries at
+the limits take about 90 MB when what was sent is Latin-1, and at most about 230 MB when the
+bodies and fields are all characters beyond U+FFFF (emoji).
 
 Every recorded entry gets an ``id``: a counter in memory, the stream entry's id in Redis.
 """
@@ -70,6 +77,11 @@ MAX_BODY_CHARS = 16 * 1024
 BODY_MARGIN = 4 * 1024
 #: The most headers the journal keeps of one request or response.
 MAX_HEADERS = 64
+#: The most characters (names and values together) the journal keeps of one request's or one
+#: response's headers; the headers past it are left out, with a marker.
+MAX_HEADER_CHARS = 16 * 1024
+#: The name of the marker entry that says how many headers were left out.
+HEADERS_LEFT_OUT = "…"
 _MARKER_ROOM = 40  # "…[N more bytes]" fits in it: text at most this much longer is already cut
 _T = TypeVar("_T")
 
@@ -380,11 +392,18 @@ def body_text(raw: bytes | str | None, *, form: bool = False) -> str | None:
 
 
 def headers_kept(headers: Mapping[str, str] | None) -> dict[str, str] | None:
-    """Headers as the journal keeps them: at most ``MAX_HEADERS``, redacted, values clipped."""
+    """Headers as the journal keeps them: redacted, values clipped, at most ``MAX_HEADERS`` of
+    them and ``MAX_HEADER_CHARS`` characters in all; when some are left out, a last entry
+    ``HEADERS_LEFT_OUT`` says how many."""
     if headers is None:
         return None
     kept: dict[str, str] = {}
-    for name, value in list(headers.items())[:MAX_HEADERS]:
+    room = MAX_HEADER_CHARS
+    items = list(headers.items())
+    for at, (name, value) in enumerate(items):
+        if at == MAX_HEADERS:
+            kept[HEADERS_LEFT_OUT] = f"[{len(items) - at} more headers]"
+            break
         if name.lower() in _COOKIES:
             value = REDACTED
         elif _kind(name) is None:  # what redact() does for a mapping, without its dispatch
@@ -393,7 +412,13 @@ def headers_kept(headers: Mapping[str, str] | None) -> dict[str, str] | None:
             value = _redact_value(name, value)
         if len(value) > MAX_FIELD_CHARS + _MARKER_ROOM:
             value = clip(value)
-        kept[name[:MAX_FIELD_CHARS]] = value
+        name = name[:MAX_FIELD_CHARS]
+        if name != HEADERS_LEFT_OUT:  # (no header sent has this name: it is not Latin-1)
+            room -= len(name) + len(value)
+        if room < 0:
+            kept[HEADERS_LEFT_OUT] = f"[{len(items) - at} more headers]"
+            break
+        kept[name] = value
     return kept
 
 
