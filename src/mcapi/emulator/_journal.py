@@ -325,14 +325,17 @@ def _is_form(headers: Mapping[str, str] | None) -> bool:
 
 
 def _redact_json(text: str) -> str | None:
-    """``text`` redacted as parsed JSON (unchanged when nothing in it is secret), or None when
-    it does not parse."""
+    """``text`` redacted as parsed JSON, or None when it does not parse. The text is kept as sent
+    when neither the parsed value nor the text holds a secret (a repeated key's first value is
+    in the text only: ``{"password": "...", "password": null}``)."""
     try:
         parsed = json.loads(text)
         cleaned = redact(parsed)
     except (ValueError, RecursionError):
         return None
-    return text if cleaned == parsed else json.dumps(cleaned, ensure_ascii=False)
+    if cleaned == parsed and _redact_text(text) == text:
+        return text
+    return json.dumps(cleaned, ensure_ascii=False)
 
 
 def _redact_form(text: str) -> str:
@@ -348,8 +351,18 @@ def _redact_form(text: str) -> str:
 def _redact_body(text: str, form: bool) -> str:
     lowered = text.lower()
     if not (
-        "MC" in text or "\\u" in text or "%" in text or any(word in lowered for word in _BODY_WORDS)
-    ):
+        "key" in lowered
+        or "token" in lowered
+        or "secret" in lowered
+        or "passw" in lowered
+        or "passphrase" in lowered
+        or "authorization" in lowered
+        or "basic" in lowered
+        or "bearer" in lowered
+        or "MC" in text
+        or "\\u" in text
+        or "%" in text
+    ):  # _NAME_WORDS and the schemes, spelt out: every body passes here
         return text  # nothing any of the rules below would change
     if text.lstrip()[:1] in ("{", "["):
         cleaned = _redact_json(text)
@@ -358,9 +371,6 @@ def _redact_body(text: str, form: bool) -> str:
     elif form:
         return _redact_form(text)
     return _scan(text)
-
-
-_BODY_WORDS = (*_NAME_WORDS, "basic", "bearer")
 
 
 def body_text(raw: bytes | str | None, *, form: bool = False) -> str | None:
