@@ -325,6 +325,24 @@ def test_journal_show_prints_one_entry_in_full_without_secrets(
     assert "no journal entry 999999" in missing.output
 
 
+def test_journal_show_escapes_the_control_characters_a_client_sent(
+    run: Run, mcapi_server: str
+) -> None:
+    hostile = "x\x1b]0;PWNED\x07 \x1b]52;c;Y2xpcA==\x1b\\ \x9b31m \r end\ttab"
+    sent = httpx.post(
+        mcapi_server + LOGOUT,
+        content=hostile.encode(),
+        headers={"x-note": b"\x9b2J note"},  # a C1 control, sent as a header's obs-text
+        timeout=10,
+    )
+    assert sent.status_code >= 400
+    [listed] = [json.loads(line) for line in ok(run("journal", "--jsonl")).splitlines()]
+    shown = ok(run("journal", "--show", listed["id"]))
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", shown)
+    assert "x\\x1b]0;PWNED\\x07 \\x1b]52;c;Y2xpcA==\\x1b\\ \\x9b31m \\x0d end\ttab" in shown
+    assert "x-note: \\x9b2J note" in shown
+
+
 def test_dashboard_prints_a_link_that_logs_in_once(run: Run, mcapi_server: str) -> None:
     link = ok(run("dashboard")).strip()
     assert link.startswith(f"{mcapi_server}/_emulator/ui/login?once=")

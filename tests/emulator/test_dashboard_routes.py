@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -128,6 +129,72 @@ async def test_writes_need_the_csrf_token(browser: httpx.AsyncClient, emu: Emula
     logout = await browser.post(f"{UI}/logout", data={"csrf": csrf})
     assert logout.status_code == 303
     assert (await browser.get(UI)).status_code == 303
+
+
+async def test_writes_from_the_public_url_behind_a_proxy(
+    browser: httpx.AsyncClient, emu: Emulator
+) -> None:
+    public = "https://emu.example.org"  # a TLS proxy in front, which also rewrites Host
+    emu.state.config = replace(emu.state.config, public_base_url=public)
+    entered = await browser.get(login_path(emu.state))
+    assert "secure" in entered.headers["set-cookie"].lower().split("; ")
+    found = re.search(r"mcapi_ui=([^;]+)", entered.headers["set-cookie"])
+    assert found is not None
+    cookie = {"Cookie": f"mcapi_ui={found[1]}"}  # the client keeps a Secure cookie for https
+    page = await browser.get(UI, headers=cookie)
+    token = re.search(r'"X-CSRF-Token": "([0-9a-f]+)"', page.text)
+    assert token is not None
+    form = {"action": "freeze", "csrf": token[1]}
+    for origin in (
+        "https://evil.example",
+        "http://emu.example.org",
+        "https://emu.example.org:8443",
+    ):
+        refused = await browser.post(f"{UI}/clock", data=form, headers={**cookie, "Origin": origin})
+        assert refused.status_code == 403, origin
+    assert emu.clock.state()["frozen"] is False
+    proxied = await browser.post(f"{UI}/clock", data=form, headers={**cookie, "Origin": public})
+    assert proxied.status_code == 200 and emu.clock.state()["frozen"] is True
+    logout = await browser.post(f"{UI}/logout", data=form, headers={**cookie, "Origin": public})
+    assert "secure" in logout.headers["set-cookie"].lower().split("; ")
+
+
+async def test_expiring_a_binding_expires_the_one_shown_after_a_login(
+    api: Api, browser: httpx.AsyncClient, emu: Emulator
+) -> None:
+    password = api.creds.admin_password
+    assert password is not None
+    made = await api.login(api.creds.admin_email, password)
+    key = made.json()["data"][0]["accessKey"]
+    csrf = await log_in(browser, emu)
+    page = (await browser.get(f"{UI}/users")).text
+    row = re.search(
+        rf"<code>{re.escape(key[:4])}….*?name=\"binding\" value=\"([^\"]+)\"", page, re.S
+    )
+    assert row is not None
+    assert key not in page and key[:8] not in row[1]
+    emu.clock.set(emu.clock.now() - 3600)  # a login between render and click, listed first
+    later = await api.login(api.creds.admin_email, password)
+    other = later.json()["data"][0]["accessKey"]
+    store, user = emu.state.store, emu.admin.user(api.creds.admin_email)
+    before = {b.access_key: b.expires_at for b in store.list_bindings(user.id)}
+    assert next(iter(before)) == other
+    expired = await browser.post(
+        f"{UI}/users/{api.creds.admin_email}/expire-binding",
+        data={"binding": row[1]}, headers={"X-CSRF-Token": csrf, "HX-Request": "true"},
+    )  # fmt: skip
+    assert expired.status_code == 200
+    now = emu.clock.now()
+    after = {b.access_key: b for b in store.list_bindings(user.id)}
+    assert after[key].expired(now)
+    assert {k: b.expires_at for k, b in after.items() if k != key} == {
+        k: v for k, v in before.items() if k != key
+    }
+    unknown = await browser.post(
+        f"{UI}/users/{api.creds.admin_email}/expire-binding",
+        data={"binding": "0"}, headers={"X-CSRF-Token": csrf, "HX-Request": "true"},
+    )  # fmt: skip
+    assert unknown.status_code == 422
 
 
 async def test_forms_use_the_admin_api_validation(

@@ -11,7 +11,11 @@ import httpx
 import pytest
 
 from mcapi.emulator._journal import (
+    HEADERS_LEFT_OUT,
     MAX_BODY_CHARS,
+    MAX_HEADER_CHARS,
+    MAX_HEADERS,
+    PARSE_LIMIT,
     REDACTED,
     Journal,
     JournalEntry,
@@ -138,6 +142,24 @@ async def test_a_large_body_is_cut_with_a_marker(api: Api) -> None:
     assert body.endswith(f"…[{sent - MAX_BODY_CHARS} more bytes]")
 
 
+async def test_headers_are_kept_to_a_bounded_size_with_a_marker(api: Api) -> None:
+    large = {f"x-large-{n:02d}": f"{n:02d}" + "v" * 1000 for n in range(40)}
+    response = await api.call(ACCOUNT, [{}], headers=large)
+    kept = (await entry_of(api, response, ACCOUNT))["entry"]["request_headers"]
+    shown = [name for name in kept if name.startswith("x-large-")]
+    assert 0 < len(shown) < len(large)
+    sent = len(response.request.headers)
+    assert kept[HEADERS_LEFT_OUT] == f"[{sent - len(kept) + 1} more headers]"
+    assert sum(len(k) + len(v) for k, v in kept.items() if k != HEADERS_LEFT_OUT) <= (
+        MAX_HEADER_CHARS
+    )
+    many = {f"x-small-{n:03d}": "v" for n in range(MAX_HEADERS + 10)}
+    response = await api.call(ACCOUNT, [{}], headers=many)
+    kept = (await entry_of(api, response, ACCOUNT))["entry"]["request_headers"]
+    assert len(kept) == MAX_HEADERS + 1
+    assert kept[HEADERS_LEFT_OUT] == f"[{len(response.request.headers) - MAX_HEADERS} more headers]"
+
+
 def test_a_secret_across_the_cut_is_removed_whole() -> None:
     secret = "S3CRET" * 20
     raw = ("a" * (MAX_BODY_CHARS - 40) + f'"secretKey": "{secret}"' + "b" * 100).encode()
@@ -147,6 +169,73 @@ def test_a_secret_across_the_cut_is_removed_whole() -> None:
     assert kept.endswith(" more bytes]")
     assert body_text(kept) == kept  # cleaning twice changes nothing
     assert body_text(b"\xff\xfe") == "\ufffd\ufffd"
+
+
+async def everything_shown(api: Api, path: str) -> str:
+    """The newest entry for ``path`` as the admin API and the dashboard's entry page show it."""
+    newest = api.emu.journal.entries(path=path)[-1]
+    shown = await api.admin("GET", f"/journal/{newest.id}")
+    page = await api.http.get(
+        f"/_emulator/ui/journal/{newest.id}",
+        headers={"Authorization": f"Bearer {api.creds.admin_token}"},
+    )
+    assert page.status_code == 200
+    return f"{json.dumps(newest.to_dict(), ensure_ascii=False)}\n{shown.text}\n{page.text}"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"data": [{"password": ["PW1234-secret"]}]}',
+        '{"data": [{"password": {"v": "PW1234-secret", "w": ["]"]}, "note": "kept"}]}',
+        '{"data": [{"pass\\u0077ord": "PW1234-secret"}]}',
+        '{"data": [{"secret\\u004bey": ["x", {"y": "PW1234-secret"}]}]}',
+        '{"data": [{"password": "PW1234-secret", "password": null}]}',
+    ],
+)
+async def test_a_json_secret_of_any_shape_or_spelling_is_removed(api: Api, body: str) -> None:
+    response = await api.call(ACCOUNT, body=body, headers={"content-type": "application/json"})
+    assert response.status_code in (200, 400)
+    assert "PW1234-secret" not in await everything_shown(api, ACCOUNT)
+    kept = api.emu.journal.entries(path=ACCOUNT)[-1].request_body
+    assert isinstance(kept, str)
+    item = json.loads(kept)["data"][0]  # still JSON, so the dashboard shows it parsed
+    assert REDACTED in item.values() or item == {"password": None}
+    assert item.get("note", "kept") == "kept"
+
+
+async def test_a_json_secret_in_a_body_too_large_to_parse_is_removed(api: Api) -> None:
+    filler = "x" * PARSE_LIMIT
+    for key in ("password", "pass\\u0077ord"):
+        body = f'{{"data": [{{"{key}": ["PW1234-secret", {{"a": "]"}}], "note": "{filler}"}}]}}'
+        response = await api.call(ACCOUNT, body=body, headers={"content-type": "application/json"})
+        assert response.status_code in (200, 400, 413)
+        assert "PW1234-secret" not in await everything_shown(api, ACCOUNT)
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", None])
+async def test_a_form_secret_is_removed_by_the_name_the_server_reads(
+    api: Api, content_type: str | None
+) -> None:
+    secret = "abcd efgh,ijkl;mnop'qrst&uvw"
+    app = await create_app(api, client_secret=secret)
+    headers = {} if content_type is None else {"content-type": content_type}
+    for form in (
+        f"grant_type=client_credentials&client_id={app['client_id']}&client_secre%74="
+        + secret.replace("&", "%26"),
+        f"client_secret={secret.replace('&', '%26')}&grant_type=client_credentials"
+        f"&client_id={app['client_id']}",
+    ):
+        response = await api.http.post("/oauth/token", content=form, headers=headers)
+        assert response.status_code == 200, response.text  # the server read the secret whole
+        text = await everything_shown(api, "/oauth/token")
+        for part in ("abcd", "efgh", "ijkl", "mnop", "qrst", "uvw"):
+            assert part not in text
+        assert response.json()["access_token"] not in text
+        kept = api.emu.journal.entries(path="/oauth/token")[-1].request_body
+        assert isinstance(kept, str)
+        assert f"client_id={app['client_id']}" in kept
+        assert f"client_secret={REDACTED}" in kept
 
 
 def sample(**changes: Any) -> JournalEntry:

@@ -11,6 +11,18 @@ from mcapi.cli._admin_client import format_time
 
 __all__ = ["entry_text"]
 
+# Control characters a client sent (a terminal escape sequence in a body, a header or a path)
+# shown as \xNN instead of reaching the operator's terminal; newlines and tabs stay.
+_CONTROLS = {
+    code: f"\\x{code:02x}"
+    for code in (*range(0x20), 0x7F, *range(0x80, 0xA0))
+    if chr(code) not in "\n\t"
+}
+
+
+def _printable(text: str) -> str:
+    return text.translate(_CONTROLS)
+
 
 def _body(text: str | None) -> str:
     """A body indented under its heading; JSON pretty-printed when it parses whole."""
@@ -20,7 +32,7 @@ def _body(text: str | None) -> str:
         return "  (empty)"
     with contextlib.suppress(ValueError):
         text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-    return "\n".join(f"  {line}" for line in text.splitlines())
+    return "\n".join(f"  {line}" for line in _printable(text).splitlines())
 
 
 def _headers(headers: Mapping[str, str] | None) -> str:
@@ -30,7 +42,8 @@ def _headers(headers: Mapping[str, str] | None) -> str:
 
 
 def entry_text(answer: Mapping[str, Any]) -> str:
-    """The admin API's ``GET /_emulator/journal/{id}`` answer as the CLI prints it."""
+    """The admin API's ``GET /_emulator/journal/{id}`` answer as the CLI prints it, control
+    characters other than newlines and tabs escaped (``\\x1b``)."""
     entry: Mapping[str, Any] = answer["entry"]
     code: Mapping[str, Any] | None = answer.get("code")
     status = str(entry.get("status"))
@@ -69,4 +82,4 @@ def entry_text(answer: Mapping[str, Any]) -> str:
         "response body:",
         _body(entry.get("response_body")),
     ]
-    return "\n".join(lines)
+    return _printable("\n".join(lines))

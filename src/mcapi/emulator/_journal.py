@@ -25,17 +25,29 @@ that is not secret (path, user email, app id, address, codes).
 
 A journal entry holds what callers sent (request id, app id, user name, path, a reason quoting a
 header): ``record`` keeps at most ``MAX_FIELD_CHARS`` of each text field, with a marker saying how
-much was left out, so that 1,000 entries of hostile headers stay a few megabytes at most.
+much was left out, so that hostile headers cannot make an entry large (see the bound below).
 
 Each entry also keeps the exchange itself, for ``mcapi emulator journal --show ID`` and the
-dashboard: the request's and the answer's headers (at most ``MAX_HEADERS`` of each, values
-clipped like the other fields) and bodies (at most ``MAX_BODY_CHARS`` characters each, with a
-marker saying how many bytes were cut). Both pass ``redact`` inside ``record``: headers as a
-mapping, bodies as text, the same rules as everything else (a signed call's Authorization, a
+dashboard: the request's and the answer's headers (at most ``MAX_HEADERS`` of each and
+``MAX_HEADER_CHARS`` characters of names and values in all, values clipped like the other fields, a
+last ``HEADERS_LEFT_OUT`` entry counting the headers left out) and bodies (at most
+``MAX_BODY_CHARS`` characters each, with a marker saying how many bytes were cut). Both pass
+``redact`` inside ``record``, the same rules as everything else (a signed call's Authorization, a
 login's ``Basic-Cloud`` credentials, a login answer's ``secretKey``, the ``client_secret`` of a
-token request's form body and the ``access_token`` of its answer). A body is redacted before it
-is cut, over a margin of ``BODY_MARGIN`` characters past the cut, so that a secret straddling the
-cut is removed rather than half kept. 1,000 entries of large bodies stay under about 35 MB.
+token request's form body and the ``access_token`` of its answer): headers as a mapping; a body
+that parses as JSON as its parsed value (a secret-named key loses its value whatever its shape,
+array or object, and a key is read with its escapes as the server reads it), written back as JSON;
+a form body by the names the server decodes (``client_secre%74``), each value whole up to its
+``&``; any other body as text. A body larger than ``PARSE_LIMIT`` is redacted as text, before it is
+cut, over a margin of ``BODY_MARGIN`` characters past the cut, so that a secret straddling the cut
+is removed rather than half kept (a secret-named key's array or object value is removed up to its
+closing bracket).
+
+At the limits an entry holds about 71,000 characters: two bodies and two sets of headers of
+16 KiB each, six text fields of 1 KiB, and their markers. Python keeps a text at 1, 2 or 4 bytes
+a character, as its widest character needs (the ``…`` of a marker needs 2), so 1,000 entries at
+the limits take about 90 MB when what was sent is Latin-1, and at most about 230 MB when the
+bodies and fields are all characters beyond U+FFFF (emoji).
 
 Every recorded entry gets an ``id``: a counter in memory, the stream entry's id in Redis.
 """
@@ -49,6 +61,7 @@ import threading
 from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple, TypeVar, overload
+from urllib.parse import parse_qsl, quote_plus
 
 import redis
 
@@ -64,6 +77,11 @@ MAX_BODY_CHARS = 16 * 1024
 BODY_MARGIN = 4 * 1024
 #: The most headers the journal keeps of one request or response.
 MAX_HEADERS = 64
+#: The most characters (names and values together) the journal keeps of one request's or one
+#: response's headers; the headers past it are left out, with a marker.
+MAX_HEADER_CHARS = 16 * 1024
+#: The name of the marker entry that says how many headers were left out.
+HEADERS_LEFT_OUT = "…"
 _MARKER_ROOM = 40  # "…[N more bytes]" fits in it: text at most this much longer is already cut
 _T = TypeVar("_T")
 
@@ -86,7 +104,7 @@ _SECRETISH = (
 # words is scanned in linear time instead of retrying the name at every character.
 _KEY_VALUE = re.compile(
     rf"""(?<![\w.-])(?P<key>["']?(?P<name>{_SECRETISH})["']?\s*[:=]\s*)"""
-    r"""(?P<value>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s,;&}\]"']+)""",
+    r"""(?P<value>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[\[{]|[^\s,;&}\]"'\[{]+)""",
     re.IGNORECASE,
 )
 _SCHEMES = frozenset({"mc", "basic-cloud", "basic-ad", "basic", "bearer"})
@@ -150,11 +168,36 @@ def _name_starts(text: str, lowered: str) -> list[int]:
     return sorted(starts)
 
 
-def _redact_pairs(text: str, lowered: str) -> str:
-    """``_KEY_VALUE`` substituted, trying only where a secret-like name starts."""
+def _closing(text: str, start: int) -> int:
+    """Where the array or object opening at ``start`` ends (past its closing bracket), strings
+    skipped; the end of ``text`` when it does not close there."""
+    depth = 0
+    at = start
+    while at < len(text):
+        char = text[at]
+        if char == '"':
+            quoted = _JSON_STRING.match(text, at)
+            at = quoted.end() if quoted else len(text)
+            continue
+        if char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+            if depth == 0:
+                return at + 1
+        at += 1
+    return len(text)
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _redact_pairs(text: str, starts: Iterable[int]) -> str:
+    """``_KEY_VALUE`` substituted, trying only where a secret-like name starts. A secret's value
+    that is an array or an object is replaced whole, up to its closing bracket."""
     out: list[str] = []
     done = 0
-    for start in _name_starts(text, lowered):
+    for start in starts:
         if start < done:
             continue
         match = _KEY_VALUE.match(text, start)
@@ -163,6 +206,10 @@ def _redact_pairs(text: str, lowered: str) -> str:
         if match is None:
             continue
         out.append(text[done : match.start()])
+        if match["value"] in ("[", "{") and _kind(match["name"]) is not None:
+            out.append(f'{match["key"]}"{REDACTED}"')
+            done = _closing(text, match.start("value"))
+            continue
         out.append(_redact_pair(match))
         done = match.end()
     if not out:
@@ -188,8 +235,8 @@ def _redact_text(text: str) -> str:
     ):  # _NAME_WORDS, spelt out: every header value of every request passes here
         return text
     if len(lowered) != len(text):  # a character whose lower case is longer: no positions
-        return _KEY_VALUE.sub(_redact_pair, text)
-    return _redact_pairs(text, lowered)
+        return _redact_pairs(text, [match.start() for match in _KEY_VALUE.finditer(text)])
+    return _redact_pairs(text, _name_starts(text, lowered))
 
 
 def _redact_value(name: str, value: Any) -> Any:
@@ -219,6 +266,12 @@ def redact(value: Any) -> Any:
     """
     if isinstance(value, str):
         return _redact_text(value)
+    if value is None or isinstance(value, int | float):  # most of a parsed body: no walk
+        return value
+    if isinstance(value, dict):  # before the slower Mapping check
+        return {str(k): _redact_value(str(k), v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
     if isinstance(value, bytes):
         return _redact_text(value.decode("utf-8", "surrogateescape")).encode(
             "utf-8", "surrogateescape"
@@ -241,31 +294,126 @@ def clip(value: str | None) -> str | None:
     return f"{value[:MAX_FIELD_CHARS]}…[{len(value) - MAX_FIELD_CHARS} more characters]"
 
 
-def body_text(raw: bytes | str | None) -> str | None:
+#: The largest body the journal redacts as parsed JSON or as a parsed form; a larger one is
+#: redacted as text, over the part of it that is kept.
+PARSE_LIMIT = 256 * 1024
+_FORM = "application/x-www-form-urlencoded"
+# A JSON escape of a character a name can hold ("pass\u0077ord"), read as that character by
+# the text scan so that an escaped name is found.
+_NAME_ESCAPE = re.compile(r"\\u00(?:[2-7][0-9a-fA-F])")
+
+
+def _unescape_name_char(match: re.Match[str]) -> str:
+    char = chr(int(match[0][2:], 16))
+    return char if char.isalnum() or char in "_.-" else match[0]
+
+
+def _scan(text: str) -> str:
+    """A body that is neither JSON nor a form (or too large to parse), redacted as text."""
+    if "\\u00" in text:
+        text = _NAME_ESCAPE.sub(_unescape_name_char, text)
+    return _redact_text(text)
+
+
+def _is_form(headers: Mapping[str, str] | None) -> bool:
+    """Whether the server reads the body sent with these headers as a form (a token request's
+    type is optional: without one, the body is a form)."""
+    if headers is None:
+        return False
+    content_type = headers.get("content-type")
+    return content_type is None or content_type.split(";")[0].strip().lower() == _FORM
+
+
+def _redact_json(text: str) -> str | None:
+    """``text`` redacted as parsed JSON, or None when it does not parse. The text is kept as sent
+    when neither the parsed value nor the text holds a secret (a repeated key's first value is
+    in the text only: ``{"password": "...", "password": null}``)."""
+    try:
+        parsed = json.loads(text)
+        cleaned = redact(parsed)
+    except (ValueError, RecursionError):
+        return None
+    if cleaned == parsed and _redact_text(text) == text:
+        return text
+    return json.dumps(cleaned, ensure_ascii=False)
+
+
+def _redact_form(text: str) -> str:
+    """``text`` redacted as a form: each value by its decoded name (what the server reads),
+    names and other values scanned as text; unchanged when nothing in it is secret."""
+    pairs = parse_qsl(text, keep_blank_values=True)
+    cleaned = [(_redact_text(name), _redact_value(name, value)) for name, value in pairs]
+    if cleaned == pairs:
+        return text
+    return "&".join(f"{quote_plus(n, safe='[]')}={quote_plus(v, safe='[]')}" for n, v in cleaned)
+
+
+def _redact_body(text: str, form: bool) -> str:
+    lowered = text.lower()
+    if not (
+        "key" in lowered
+        or "token" in lowered
+        or "secret" in lowered
+        or "passw" in lowered
+        or "passphrase" in lowered
+        or "authorization" in lowered
+        or "basic" in lowered
+        or "bearer" in lowered
+        or "MC" in text
+        or "\\u" in text
+        or "%" in text
+    ):  # _NAME_WORDS and the schemes, spelt out: every body passes here
+        return text  # nothing any of the rules below would change
+    if text.lstrip()[:1] in ("{", "["):
+        cleaned = _redact_json(text)
+        if cleaned is not None:
+            return cleaned
+    elif form:
+        return _redact_form(text)
+    return _scan(text)
+
+
+def body_text(raw: bytes | str | None, *, form: bool = False) -> str | None:
     """A body as the journal keeps it: text (undecodable bytes replaced), redacted, and cut to
     ``MAX_BODY_CHARS`` with a marker naming how much was left out. Text already cut passes
-    through unchanged (but for redaction, which is idempotent)."""
+    through unchanged (but for redaction, which is idempotent).
+
+    A body that parses as JSON is redacted as its parsed value (``redact``) and written back as
+    JSON; a ``form`` (that is not JSON) by the names the server decodes; any other body, and
+    one larger than ``PARSE_LIMIT``, as text."""
     if raw is None:
         return None
     if isinstance(raw, str):
         if len(raw) <= MAX_BODY_CHARS + _MARKER_ROOM:
-            return _redact_text(raw)
+            return _redact_body(raw, form)
         raw = raw.encode("utf-8", "surrogateescape")
+    if len(raw) <= PARSE_LIMIT:
+        text = _redact_body(raw.decode("utf-8", "replace"), form)
+        if len(text) <= MAX_BODY_CHARS:
+            return text
+        kept = text[:MAX_BODY_CHARS]
+        cut = len(text.encode("utf-8", "replace")) - len(kept.encode("utf-8", "replace"))
+        return f"{kept}…[{cut} more bytes]"
     window = raw[: MAX_BODY_CHARS + BODY_MARGIN].decode("utf-8", "replace")
-    text = _redact_text(window)
-    if len(raw) <= MAX_BODY_CHARS and len(text) <= MAX_BODY_CHARS:
-        return text
+    text = _redact_form(window) if form and window.lstrip()[:1] not in ("{", "[") else _scan(window)
     kept = text[:MAX_BODY_CHARS]
     cut = len(raw) - len(kept.encode("utf-8", "replace"))
     return f"{kept}…[{max(cut, 0)} more bytes]" if cut > 0 else kept
 
 
 def headers_kept(headers: Mapping[str, str] | None) -> dict[str, str] | None:
-    """Headers as the journal keeps them: at most ``MAX_HEADERS``, redacted, values clipped."""
+    """Headers as the journal keeps them: redacted, values clipped, at most ``MAX_HEADERS`` of
+    them and ``MAX_HEADER_CHARS`` characters in all; when some are left out, a last entry
+    ``HEADERS_LEFT_OUT`` says how many."""
     if headers is None:
         return None
     kept: dict[str, str] = {}
-    for name, value in list(headers.items())[:MAX_HEADERS]:
+    room = MAX_HEADER_CHARS
+    items = list(headers.items())
+    for at, (name, value) in enumerate(items):
+        if at == MAX_HEADERS:
+            kept[HEADERS_LEFT_OUT] = f"[{len(items) - at} more headers]"
+            break
         if name.lower() in _COOKIES:
             value = REDACTED
         elif _kind(name) is None:  # what redact() does for a mapping, without its dispatch
@@ -274,7 +422,13 @@ def headers_kept(headers: Mapping[str, str] | None) -> dict[str, str] | None:
             value = _redact_value(name, value)
         if len(value) > MAX_FIELD_CHARS + _MARKER_ROOM:
             value = clip(value)
-        kept[name[:MAX_FIELD_CHARS]] = value
+        name = name[:MAX_FIELD_CHARS]
+        if name != HEADERS_LEFT_OUT:  # (no header sent has this name: it is not Latin-1)
+            room -= len(name) + len(value)
+        if room < 0:
+            kept[HEADERS_LEFT_OUT] = f"[{len(items) - at} more headers]"
+            break
+        kept[name] = value
     return kept
 
 
@@ -368,9 +522,9 @@ def _cleaned(entry: JournalEntry) -> JournalEntry:
     ):
         entry = entry._replace(
             request_headers=headers_kept(entry.request_headers),
-            request_body=body_text(entry.request_body),
+            request_body=body_text(entry.request_body, form=_is_form(entry.request_headers)),
             response_headers=headers_kept(entry.response_headers),
-            response_body=body_text(entry.response_body),
+            response_body=body_text(entry.response_body, form=_is_form(entry.response_headers)),
         )
     return entry
 

@@ -134,6 +134,12 @@ class UiAuth:
         checked = self._check("session", request.cookies.get(COOKIE))
         return None if checked is None else checked[1]
 
+    def binding_ref(self, access_key: str) -> str:
+        """A stable name for a binding that pages can carry: unique like its access key (the
+        bindings' key), but neither the key nor a part of it."""
+        message = f"binding|{access_key}".encode()
+        return hmac.new(self._key(), message, hashlib.sha256).hexdigest()[:32]
+
     def csrf_token(self, session_nonce: str) -> str:
         message = f"csrf|{session_nonce}".encode()
         return hmac.new(self._key(), message, hashlib.sha256).hexdigest()

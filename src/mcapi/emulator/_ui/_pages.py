@@ -8,6 +8,7 @@ problems shown next to it (htmx swaps 422 answers; other 4xx and 5xx are not swa
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -98,13 +99,22 @@ def _is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
-def _same_origin(request: Request) -> bool:
-    """A write's ``Origin`` (when the browser sends one) is the dashboard's own."""
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _same_origin(request: Request, public_url: str | None) -> bool:
+    """A write's ``Origin`` (when the browser sends one) is the dashboard's own: the address
+    the request reached, or the configured public one (``--public-url``, what a browser uses
+    behind a reverse proxy that ends TLS or rewrites ``Host``)."""
     origin = request.headers.get("origin")
     if origin is None:
         return True
-    parts = urlsplit(origin)
-    return f"{parts.scheme}://{parts.netloc}" == f"{request.url.scheme}://{request.url.netloc}"
+    sent = _origin(origin)
+    return sent == _origin(str(request.url)) or (
+        public_url is not None and sent == _origin(public_url)
+    )
 
 
 class Dashboard:
@@ -140,9 +150,15 @@ class Dashboard:
         response.headers.update(_SECURITY_HEADERS)
         response.set_cookie(
             COOKIE, self.auth.new_session(), max_age=SESSION_SECONDS, path=UI, httponly=True,
-            samesite="strict", secure=request.url.scheme == "https",
+            samesite="strict", secure=self._https(request),
         )  # fmt: skip
         return response
+
+    def _https(self, request: Request) -> bool:
+        """Whether the browser reaches the dashboard over https (directly, or through a proxy
+        at the configured public URL)."""
+        public = self.state.config.public_base_url or ""
+        return request.url.scheme == "https" or public.lower().startswith("https://")
 
     # ---- the guard ---------------------------------------------------------------------------
     def guarded(self, handler: Handler, *, write: bool = False) -> Callable[..., Any]:
@@ -161,7 +177,9 @@ class Dashboard:
             if write:
                 form = await read_form(request)
                 token = form.get(CSRF_FIELD)
-                if not _same_origin(request) or not self.auth.csrf_ok(request, nonce, token):
+                if not _same_origin(
+                    request, self.state.config.public_base_url
+                ) or not self.auth.csrf_ok(request, nonce, token):
                     return Response(
                         "refused: the request does not carry this session's CSRF token",
                         403, headers=_SECURITY_HEADERS,
@@ -188,7 +206,9 @@ class Dashboard:
 
     async def logout(self, visit: Visit) -> Response:
         response = RedirectResponse(f"{UI}/login", 303, headers=_SECURITY_HEADERS)
-        response.delete_cookie(COOKIE, path=UI, httponly=True, samesite="strict")
+        response.delete_cookie(
+            COOKIE, path=UI, httponly=True, samesite="strict", secure=self._https(visit.request)
+        )
         return response
 
     async def links(self, request: Request) -> Response:
@@ -303,11 +323,14 @@ class Dashboard:
     def _users(self, visit: Visit, status: int = 200, problems: tuple[Any, ...] = ()) -> Response:
         store, now = self.state.store, self.state.clock.now()
         accounts = {a.id: a for a in store.list_accounts()}
-        users = [
-            {"user": u, "account": accounts.get(u.account_id), "locked": u.locked(now),
-             "bindings": store.list_bindings(u.id)}
-            for u in self.admin.users()
-        ]  # fmt: skip
+        users = []
+        for u in self.admin.users():
+            bindings = store.list_bindings(u.id)
+            refs = [self.auth.binding_ref(b.access_key) for b in bindings]
+            users.append({
+                "user": u, "account": accounts.get(u.account_id), "locked": u.locked(now),
+                "bindings": bindings, "refs": refs,
+            })  # fmt: skip
         name = "_users.html" if _is_htmx(visit.request) else "users.html"
         return self.render(
             visit, name, status, page="users", users=users, now=now, problems=problems
@@ -339,13 +362,15 @@ class Dashboard:
             return self._users(visit, 422, problems)
         return self._users(visit)
 
-    def _expire(self, email: str, index: str) -> None:
-        """Expire the user's ``index``-th binding (the pages never carry access keys)."""
+    def _expire(self, email: str, ref: str) -> None:
+        """Expire the user's binding named ``ref`` (``UiAuth.binding_ref``: the pages never carry
+        access keys, and a position in the list would move when a login adds a binding)."""
         user = self.admin.user(email)
-        bindings = self.state.store.list_bindings(user.id)
-        if not index.isdigit() or int(index) >= len(bindings):
-            raise UnknownTarget("binding", f"{email} has no binding {index!r}")
-        self.admin.expire_binding(bindings[int(index)].access_key)
+        for binding in self.state.store.list_bindings(user.id):
+            if hmac.compare_digest(self.auth.binding_ref(binding.access_key), ref):
+                self.admin.expire_binding(binding.access_key)
+                return
+        raise UnknownTarget("binding", f"{email} has no binding {ref[:40]!r}")
 
     # ---- quotas ------------------------------------------------------------------------------
     async def quotas(self, visit: Visit) -> Response:
