@@ -334,6 +334,17 @@ async def test_closing_wakes_a_caller_waiting_for_its_reply_and_the_next_reconne
     assert await connection.execute(("PING",)) == [b"PONG"]
 
 
+async def test_another_event_loop_gets_its_replies_while_the_connection_is_busy(
+    awaited: tuple[AwaitedConnection, str],
+) -> None:
+    connection, key = awaited
+    waiting = asyncio.ensure_future(connection.execute(("BLPOP", key, 5)))
+    await asyncio.sleep(0.2)  # this loop's caller holds the connection
+    other = await asyncio.to_thread(asyncio.run, connection.execute(("RPUSH", key, "x")))
+    assert other == [1]
+    assert await asyncio.wait_for(waiting, timeout=2) == [[key.encode(), b"x"]]
+
+
 # ---- journal ------------------------------------------------------------------------------------
 
 
