@@ -37,6 +37,10 @@ Two more targets, not run by default, measure a shared deployment (``--only
   connections split between them, ratio postgres x2 / postgres (target >= 1.3). On 2 cores the
   two servers share them with the load generator, PostgreSQL and Redis.
 
+Measured 2026-12-02 with ``--only "emulator,postgres,postgres x2"``, three runs in a row on 2 cores
+that other jobs kept busy (load average 6 to 7.4): postgres / emulator 0.82, 0.47, 0.68 and
+postgres x2 / postgres 0.78, 1.76, 1.10 (the table in docs/emulator.md, section 7).
+
 Choices, measured on a 2-core machine: the load generator is raw sockets rather than httpx
 because httpx's AsyncClient spends ~750 µs of CPU per request (~1,150 req/s from a whole core,
 below what the bare route serves), while the raw generator spends ~17 µs (its CPU share is

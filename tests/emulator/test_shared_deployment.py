@@ -5,6 +5,7 @@ share."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -12,9 +13,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 
 from mcapi._signing import format_date, signed_headers
 from mcapi.emulator import Emulator, EmulatorConfig
+from mcapi.emulator._shared import AwaitedConnection
 from tests.conftest import postgres_schema
 from tests.emulator.conftest import Api, code_of
 
@@ -282,6 +285,64 @@ async def test_a_replayed_call_is_not_counted_by_a_quota_rule(apis: tuple[Api, A
     assert code_of(await b.call(ACCOUNT)) == "429 0008 err_xdk_rate_limit_exceeded"
     [state] = a.emu.faults.state()
     assert (state["calls"], state["applied"]) == (2, 1)
+
+
+# ---- the connection a call's round trips are awaited on ------------------------------------------
+
+
+@pytest.fixture
+def awaited(redis_url: str) -> Iterator[tuple[AwaitedConnection, str]]:
+    """The connection, and a key of the test's own."""
+    connection = AwaitedConnection(redis_url)
+    key = f"mcapi:t-{uuid.uuid4().hex}:n"
+    yield connection, key
+    connection.close()
+    redis.Redis.from_url(redis_url).delete(key)
+
+
+async def test_calls_in_flight_together_each_get_their_own_replies(
+    awaited: tuple[AwaitedConnection, str],
+) -> None:
+    connection, key = awaited
+    replies = await asyncio.gather(
+        *(connection.execute(("INCR", key), ("GET", key)) for _ in range(20))
+    )
+    assert [number for number, _ in replies] == list(range(1, 21))
+    assert all(value == str(number).encode() for number, value in replies)
+
+
+async def test_an_error_reply_is_raised_and_the_connection_stays_in_step(
+    awaited: tuple[AwaitedConnection, str],
+) -> None:
+    connection, key = awaited
+    await connection.execute(("SET", key, "text"))
+    with pytest.raises(redis.ResponseError):
+        await connection.execute(("INCR", key), ("GET", key))
+    assert await connection.execute(("GET", key)) == [b"text"]
+
+
+async def test_closing_wakes_a_caller_waiting_for_its_reply_and_the_next_reconnects(
+    awaited: tuple[AwaitedConnection, str],
+) -> None:
+    connection, key = awaited
+    waiting = asyncio.ensure_future(connection.execute(("BLPOP", key, 5)))
+    await asyncio.sleep(0.2)  # sent, and Redis holds the reply back
+    assert not waiting.done()
+    connection.close()
+    with pytest.raises(redis.ConnectionError):
+        await asyncio.wait_for(waiting, timeout=2)
+    assert await connection.execute(("PING",)) == [b"PONG"]
+
+
+async def test_another_event_loop_gets_its_replies_while_the_connection_is_busy(
+    awaited: tuple[AwaitedConnection, str],
+) -> None:
+    connection, key = awaited
+    waiting = asyncio.ensure_future(connection.execute(("BLPOP", key, 5)))
+    await asyncio.sleep(0.2)  # this loop's caller holds the connection
+    other = await asyncio.to_thread(asyncio.run, connection.execute(("RPUSH", key, "x")))
+    assert other == [1]
+    assert await asyncio.wait_for(waiting, timeout=2) == [[key.encode(), b"x"]]
 
 
 # ---- journal ------------------------------------------------------------------------------------

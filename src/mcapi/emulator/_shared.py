@@ -103,7 +103,11 @@ class AwaitedConnection:
             import redis
 
             client = redis.Redis.from_url(client)
-        self._conn: Any = client.connection_pool.make_connection()
+        self._pool: Any = client.connection_pool
+        self._conn: Any = self._pool.make_connection()
+        #: The event loop the connection serves (another loop's callers wait their replies on a
+        #: connection of the pool instead, blocking, while this one is busy).
+        self._loop: asyncio.AbstractEventLoop | None = None
         #: The turn of the last caller to send (a future done once it has read its replies).
         self._last: asyncio.Future[None] | None = None
         #: Moved on each time the connection is dropped.
@@ -120,6 +124,14 @@ class AwaitedConnection:
 
         conn = self._conn
         loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            busy = self._last is not None or bool(self._outbox)
+            if busy and self._loop is not None and not self._loop.is_closed():
+                return self._execute_blocking(commands)  # in use by another loop
+            if busy:  # left so by a loop closed meanwhile
+                self._drop()
+                self._last = None
+            self._loop = loop
         self._outbox.extend(conn.pack_commands(commands))
         if not self._flushing:
             self._flushing = True
@@ -158,6 +170,25 @@ class AwaitedConnection:
                 raise reply
         return replies
 
+    def _execute_blocking(self, commands: tuple[tuple[Any, ...], ...]) -> list[Any]:
+        import redis
+
+        conn = self._pool.get_connection()
+        try:
+            conn.send_packed_command(conn.pack_commands(commands))
+            replies: list[Any] = []
+            for _ in commands:
+                try:
+                    replies.append(conn.read_response())
+                except redis.ResponseError as exc:
+                    replies.append(exc)
+        finally:
+            self._pool.release(conn)
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        return replies
+
     def _flush(self) -> None:
         self._flushing = False
         outbox, self._outbox = self._outbox, []
@@ -190,7 +221,8 @@ class AwaitedConnection:
                 with contextlib.suppress(RuntimeError, OSError):  # a loop closed meanwhile
                     loop.remove_reader(fd)
             if not ready.done():
-                ready.set_result(None)
+                with contextlib.suppress(RuntimeError):  # its loop is closed
+                    ready.set_result(None)
 
     def _drop(self) -> None:
         self._generation += 1
