@@ -3,8 +3,11 @@
     python bench/client_overhead.py [--rounds 3] [--seconds 2] [--concurrency 8] [--json]
 
 One emulator (``mcapi emulator serve --demo`` in a subprocess on a loopback port, its quota raised
-so that no call meets 429) serves both contestants, in the same run, round after round
-(alternating, so that drift of the machine hits both alike):
+so that no call meets 429) serves both contestants in the same run, their calls alternating one
+by one (the order swapped each turn), each contestant timed over its own calls: the server's
+throughput drifts by tens of percent from one second to the next (its journal, the database's
+checkpoints, the collector of another process), and a drift then falls on both alike, where whole
+rounds of one contestant after the other measured mostly the drift:
 
 * ``raw``: an ``httpx.Client`` loop that signs each call by hand (date, request id, HMAC-SHA1,
   four headers) and decodes the JSON answer - the least a correct client must do;
@@ -14,7 +17,9 @@ so that no call meets 429) serves both contestants, in the same run, round after
   answer sets one; a plain ``httpx.Client``, as in ``raw``, does that work for every answer.)
 
 The same pair runs again with asyncio (``httpx.AsyncClient`` vs ``AsyncClient``, ``--concurrency``
-tasks each). Then both pairs again on API 2.0, with the demo's API 2.0 application:
+tasks, each alternating the two; a contestant's calls per second is its calls over its share of
+the time, its summed latency divided by the tasks). Then both pairs again on API 2.0, with the
+demo's API 2.0 application:
 
 * ``raw 2.0``: an ``httpx`` loop with a fixed ``Authorization: Bearer`` token, fetched once
   before the clock starts;
@@ -22,7 +27,7 @@ tasks each). Then both pairs again on API 2.0, with the demo's API 2.0 applicati
   the token on the first call and checks its expiry on each).
 
 Each figure is the median of the rounds; the ratio mcapi / raw is printed with the target
-(>= 0.9). Bounded: about ``8 * rounds * seconds`` seconds plus the server's start.
+(>= 0.9). Bounded: about ``4 * rounds * seconds`` seconds plus the server's start.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,18 +104,81 @@ def signed(creds: Credentials, key: bytes) -> dict[str, str]:
     }
 
 
-def run_raw(creds: Credentials, seconds: float) -> float:
+#: One contestant's call: the raw loop's body, or the mcapi client's call.
+SyncCall = Callable[[], object]
+AsyncCall = Callable[[], Awaitable[object]]
+
+
+def raw_call(http: httpx.Client, creds: Credentials) -> SyncCall:
     key = base64.b64decode(creds.secret_key)
     url = creds.base_url + GET_ACCOUNT
+
+    def call() -> None:
+        answer = http.post(url, content=b'{"data":[]}', headers=signed(creds, key))
+        assert answer.status_code == 200 and answer.json()["data"], answer.text
+
+    return call
+
+
+def raw_bearer_call(
+    http: httpx.Client, oauth: OAuthCredentials, headers: dict[str, str]
+) -> SyncCall:
+    url = oauth.base_url + GET_ACCOUNT
+
+    def call() -> None:
+        answer = http.post(url, content=b'{"data":[]}', headers=headers)
+        assert answer.status_code == 200 and answer.json()["data"], answer.text
+
+    return call
+
+
+def client_call(client: Client) -> SyncCall:
+    def call() -> None:
+        result = client.call(GET_ACCOUNT)
+        assert result.ok and result.data
+
+    return call
+
+
+def paired(raw: SyncCall, ours: SyncCall, seconds: float) -> tuple[float, float]:
+    """Calls per second of each contestant, their calls alternating one by one (the order
+    swapped each turn): a slower or faster moment of the server falls on both alike."""
+    spent = [0.0, 0.0]
     calls = 0
-    with httpx.Client() as http:
-        end = time.perf_counter() + seconds
-        started = time.perf_counter()
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        order = ((0, raw), (1, ours)) if calls % 2 == 0 else ((1, ours), (0, raw))
+        for slot, call in order:
+            started = time.perf_counter()
+            call()
+            spent[slot] += time.perf_counter() - started
+        calls += 1
+    return calls / spent[0], calls / spent[1]
+
+
+async def paired_async(
+    raw: AsyncCall, ours: AsyncCall, seconds: float, tasks: int
+) -> tuple[float, float]:
+    """As :func:`paired`, with ``tasks`` tasks each alternating the two contestants' calls: each
+    contestant's calls per second is its calls over its share of the time (its calls' summed
+    latency divided by the tasks)."""
+    spent = [0.0, 0.0]
+    calls = [0, 0]
+    end = time.perf_counter() + seconds
+
+    async def worker(index: int) -> None:
+        turn = index
         while time.perf_counter() < end:
-            answer = http.post(url, content=b'{"data":[]}', headers=signed(creds, key))
-            assert answer.status_code == 200 and answer.json()["data"], answer.text
-            calls += 1
-    return calls / (time.perf_counter() - started)
+            order = ((0, raw), (1, ours)) if turn % 2 == 0 else ((1, ours), (0, raw))
+            for slot, call in order:
+                started = time.perf_counter()
+                await call()
+                spent[slot] += time.perf_counter() - started
+                calls[slot] += 1
+            turn += 1
+
+    await asyncio.gather(*(worker(i) for i in range(tasks)))
+    return calls[0] * tasks / spent[0], calls[1] * tasks / spent[1]
 
 
 def bearer(oauth: OAuthCredentials) -> dict[str, str]:
@@ -125,87 +193,33 @@ def bearer(oauth: OAuthCredentials) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
 
-def run_raw_bearer(oauth: OAuthCredentials, seconds: float) -> float:
-    headers = bearer(oauth)
-    url = oauth.base_url + GET_ACCOUNT
-    calls = 0
-    with httpx.Client() as http:
-        end = time.perf_counter() + seconds
-        started = time.perf_counter()
-        while time.perf_counter() < end:
-            answer = http.post(url, content=b'{"data":[]}', headers=headers)
+def run_sync(served: Served, api2: bool, seconds: float) -> tuple[float, float]:
+    with httpx.Client() as http, Client(served.oauth if api2 else served.creds) as client:
+        if api2:
+            raw = raw_bearer_call(http, served.oauth, bearer(served.oauth))
+        else:
+            raw = raw_call(http, served.creds)
+        return paired(raw, client_call(client), seconds)
+
+
+async def run_async(served: Served, api2: bool, seconds: float, tasks: int) -> tuple[float, float]:
+    creds, oauth = served.creds, served.oauth
+    async with httpx.AsyncClient() as http, AsyncClient(oauth if api2 else creds) as client:
+        url = served.base_url + GET_ACCOUNT
+        headers = bearer(oauth) if api2 else None
+        key = base64.b64decode(creds.secret_key)
+
+        async def raw() -> None:
+            answer = await http.post(
+                url, content=b'{"data":[]}', headers=headers or signed(creds, key)
+            )
             assert answer.status_code == 200 and answer.json()["data"], answer.text
-            calls += 1
-    return calls / (time.perf_counter() - started)
 
-
-async def run_raw_bearer_async(oauth: OAuthCredentials, seconds: float, tasks: int) -> float:
-    headers = bearer(oauth)
-    url = oauth.base_url + GET_ACCOUNT
-    calls = 0
-    async with httpx.AsyncClient() as http:
-        end = time.perf_counter() + seconds
-
-        async def worker() -> None:
-            nonlocal calls
-            while time.perf_counter() < end:
-                answer = await http.post(url, content=b'{"data":[]}', headers=headers)
-                assert answer.status_code == 200 and answer.json()["data"], answer.text
-                calls += 1
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(tasks)))
-    return calls / (time.perf_counter() - started)
-
-
-def run_client(creds: Credentials | OAuthCredentials, seconds: float) -> float:
-    calls = 0
-    with Client(creds) as client:
-        end = time.perf_counter() + seconds
-        started = time.perf_counter()
-        while time.perf_counter() < end:
-            result = client.call(GET_ACCOUNT)
+        async def ours() -> None:
+            result = await client.call(GET_ACCOUNT)
             assert result.ok and result.data
-            calls += 1
-    return calls / (time.perf_counter() - started)
 
-
-async def run_raw_async(creds: Credentials, seconds: float, tasks: int) -> float:
-    key = base64.b64decode(creds.secret_key)
-    url = creds.base_url + GET_ACCOUNT
-    calls = 0
-    async with httpx.AsyncClient() as http:
-        end = time.perf_counter() + seconds
-
-        async def worker() -> None:
-            nonlocal calls
-            while time.perf_counter() < end:
-                answer = await http.post(url, content=b'{"data":[]}', headers=signed(creds, key))
-                assert answer.status_code == 200 and answer.json()["data"], answer.text
-                calls += 1
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(tasks)))
-    return calls / (time.perf_counter() - started)
-
-
-async def run_client_async(
-    creds: Credentials | OAuthCredentials, seconds: float, tasks: int
-) -> float:
-    calls = 0
-    async with AsyncClient(creds) as client:
-        end = time.perf_counter() + seconds
-
-        async def worker() -> None:
-            nonlocal calls
-            while time.perf_counter() < end:
-                result = await client.call(GET_ACCOUNT)
-                assert result.ok and result.data
-                calls += 1
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(tasks)))
-    return calls / (time.perf_counter() - started)
+        return await paired_async(raw, ours, seconds, tasks)
 
 
 def main() -> int:
@@ -219,28 +233,16 @@ def main() -> int:
     names += ("raw2", "mcapi2", "raw2_async", "mcapi2_async")
     figures: dict[str, list[float]] = {k: [] for k in names}
     with emulator() as served:
-        creds, oauth = served.creds, served.oauth
-        run_raw(creds, 0.5)  # warm every path (connections, imports, caches)
-        run_client(creds, 0.5)
-        run_raw_bearer(oauth, 0.5)
-        run_client(oauth, 0.5)
+        run_sync(served, False, 0.5)  # warm every path (connections, imports, caches)
+        run_sync(served, True, 0.5)
         for _ in range(args.rounds):
-            figures["raw"].append(run_raw(creds, args.seconds))
-            figures["mcapi"].append(run_client(creds, args.seconds))
-            figures["raw_async"].append(
-                asyncio.run(run_raw_async(creds, args.seconds, args.concurrency))
-            )
-            figures["mcapi_async"].append(
-                asyncio.run(run_client_async(creds, args.seconds, args.concurrency))
-            )
-            figures["raw2"].append(run_raw_bearer(oauth, args.seconds))
-            figures["mcapi2"].append(run_client(oauth, args.seconds))
-            figures["raw2_async"].append(
-                asyncio.run(run_raw_bearer_async(oauth, args.seconds, args.concurrency))
-            )
-            figures["mcapi2_async"].append(
-                asyncio.run(run_client_async(oauth, args.seconds, args.concurrency))
-            )
+            for api2, suffix in ((False, ""), (True, "2")):
+                raw, ours = run_sync(served, api2, args.seconds)
+                figures[f"raw{suffix}"].append(raw)
+                figures[f"mcapi{suffix}"].append(ours)
+                raw, ours = asyncio.run(run_async(served, api2, args.seconds, args.concurrency))
+                figures[f"raw{suffix}_async"].append(raw)
+                figures[f"mcapi{suffix}_async"].append(ours)
     median = {name: statistics.median(values) for name, values in figures.items()}
     ratios = {
         "sync": median["mcapi"] / median["raw"],
