@@ -32,35 +32,29 @@ class AnswerCookies(httpx.Cookies):
             super().extract_cookies(response)
 
 
-class HttpClient(httpx.Client):
+class _KeepsAnswerCookies:
+    """Keeps an :class:`AnswerCookies` as the client's ``cookies`` (httpx reads and updates the
+    store through that property); mixed in before httpx's client class."""
+
+    _answer_cookies: AnswerCookies
+
+    def __init__(self, **options: Any) -> None:
+        cookies = options.pop("cookies", None)
+        super().__init__(**options)
+        self.cookies = cookies
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._answer_cookies
+
+    @cookies.setter
+    def cookies(self, cookies: CookieTypes) -> None:
+        self._answer_cookies = AnswerCookies(cookies)
+
+
+class HttpClient(_KeepsAnswerCookies, httpx.Client):
     """``httpx.Client`` with :class:`AnswerCookies`."""
 
-    def __init__(self, **options: Any) -> None:
-        cookies = options.pop("cookies", None)
-        super().__init__(**options)
-        self.cookies = cookies
 
-    @property
-    def cookies(self) -> httpx.Cookies:
-        return self._answer_cookies
-
-    @cookies.setter
-    def cookies(self, cookies: CookieTypes) -> None:
-        self._answer_cookies = AnswerCookies(cookies)
-
-
-class AsyncHttpClient(httpx.AsyncClient):
+class AsyncHttpClient(_KeepsAnswerCookies, httpx.AsyncClient):
     """``httpx.AsyncClient`` with :class:`AnswerCookies`."""
-
-    def __init__(self, **options: Any) -> None:
-        cookies = options.pop("cookies", None)
-        super().__init__(**options)
-        self.cookies = cookies
-
-    @property
-    def cookies(self) -> httpx.Cookies:
-        return self._answer_cookies
-
-    @cookies.setter
-    def cookies(self, cookies: CookieTypes) -> None:
-        self._answer_cookies = AnswerCookies(cookies)

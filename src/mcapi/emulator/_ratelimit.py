@@ -319,6 +319,16 @@ class RedisRateLimiter:
         """The replay check and :meth:`acquire` in one atomic script (one round trip): ``None``
         when ``replay_key`` is already set (a replay: no token taken), else the decision, the key
         now set to ``seen_at`` for ``window_ms``."""
+        keys, args = self._first_use_call(
+            key, bucket, limit, reset_ms, now, replay_key, seen_at, window_ms
+        )
+        return self._first_use(self._first_use_script(keys=keys, args=args), limit)
+
+    def _first_use_call(
+        self, key: str, bucket: str, limit: int, reset_ms: int, now: float, replay_key: str,
+        seen_at: float, window_ms: int,
+    ) -> tuple[list[str], list[int | str]]:  # fmt: skip
+        """The first-use script's keys and arguments (the quota checked first)."""
         _check_quota(limit, reset_ms)
         args: list[int | str] = [
             _to_us(now),
@@ -329,25 +339,16 @@ class RedisRateLimiter:
             str(seen_at),
             window_ms,
         ]
-        keys = [f"{self._prefix}{key}|{bucket}", replay_key]
-        return self._first_use(self._first_use_script(keys=keys, args=args), limit)
+        return [f"{self._prefix}{key}|{bucket}", replay_key], args
 
     async def acquire_first_use_async(
         self, key: str, bucket: str, *, limit: int, reset_ms: int, now: float,
         replay_key: str, seen_at: float, window_ms: int,
     ) -> Decision | None:  # fmt: skip
         """:meth:`acquire_first_use` awaited on the running event loop (``AwaitedConnection``)."""
-        _check_quota(limit, reset_ms)
-        args: list[int | str] = [
-            _to_us(now),
-            limit,
-            reset_ms * 1000,
-            1,
-            self._idle_ms,
-            str(seen_at),
-            window_ms,
-        ]
-        keys = [f"{self._prefix}{key}|{bucket}", replay_key]
+        keys, args = self._first_use_call(
+            key, bucket, limit, reset_ms, now, replay_key, seen_at, window_ms
+        )
         try:
             [result] = await self._awaited.execute(
                 ("EVALSHA", self._first_use_sha, 2, *keys, *args)
