@@ -63,6 +63,22 @@ def demo(emu: Emulator) -> EmulatorCredentials:
     return emu.load_demo()
 
 
+#: A served emulator with the demo tenant: the emulator, the demo's credentials, its URL.
+Live = tuple[Emulator, EmulatorCredentials, str]
+
+
+@pytest.fixture
+def live() -> Iterator[Live]:
+    """The demo emulator served on a loopback port (with the wall clock), for CLI tests."""
+    emulator = Emulator("sqlite://", kdf_n=KDF_N)
+    demo = emulator.load_demo()
+    try:
+        with serve(emulator) as url:
+            yield emulator, demo, url
+    finally:
+        emulator.close()
+
+
 class Driver:
     """One client behind awaitable methods (the sync client runs in a worker thread)."""
 

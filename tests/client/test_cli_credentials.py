@@ -5,7 +5,6 @@ which. Against an emulator on a loopback socket; the journal tells which user ea
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +13,9 @@ from click.testing import CliRunner
 
 from mcapi.cli import cli
 from mcapi.emulator import Emulator, EmulatorCredentials
-from mcapi.testing import serve
 
-from .conftest import ACCOUNT, KDF_N
+from .conftest import ACCOUNT, Live
 
-Live = tuple[Emulator, EmulatorCredentials, str]
 #: Every variable the resolution reads, emptied: the test's own environment takes no part.
 BLANK = dict.fromkeys(
     [
@@ -28,17 +25,6 @@ BLANK = dict.fromkeys(
     ],
     "",
 )  # fmt: skip
-
-
-@pytest.fixture
-def live() -> Iterator[Live]:
-    emulator = Emulator("sqlite://", kdf_n=KDF_N)
-    demo = emulator.load_demo()
-    try:
-        with serve(emulator) as url:
-            yield emulator, demo, url
-    finally:
-        emulator.close()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,29 +23,15 @@ from mcapi.cli import cli
 from mcapi.cli._advice import Context, _values, advice_for, advice_table
 from mcapi.cli._sources import Resolved
 from mcapi.client._credentials import Credentials, OAuthCredentials
-from mcapi.emulator import Emulator, EmulatorCredentials
 from mcapi.emulator._faults import FaultRule
-from mcapi.testing import serve
 
-from .conftest import ACCOUNT, KDF_N
+from .conftest import ACCOUNT, Live
 from .test_cli_credentials import BLANK, env_1_0, save_profile
 
-Live = tuple[Emulator, EmulatorCredentials, str]
 PERMIT = "/api/managedsender/permit-or-block-sender"
 BLOCK = '{"sender": "a@b.example", "to": "reader@demo.example", "action": "block"}'
 #: What library advice looks like: a keyword argument or a class to build.
 PYTHON_TERMS = re.compile(r"\w+=(True|False|\.\.\.)|\w+=\s|RetryPolicy|Client\.|Client\(")
-
-
-@pytest.fixture
-def live() -> Iterator[Live]:
-    emulator = Emulator("sqlite://", kdf_n=KDF_N)
-    demo = emulator.load_demo()
-    try:
-        with serve(emulator) as url:
-            yield emulator, demo, url
-    finally:
-        emulator.close()
 
 
 @pytest.fixture

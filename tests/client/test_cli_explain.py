@@ -8,7 +8,6 @@ import os
 import shlex
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,25 +17,12 @@ from click.testing import CliRunner
 from mcapi.cli import cli
 from mcapi.emulator import Emulator, EmulatorCredentials
 from mcapi.emulator._faults import FaultRule
-from mcapi.testing import serve
 
-from .conftest import ACCOUNT, KDF_N, LOGOUT
+from .conftest import ACCOUNT, LOGOUT, Live
 from .test_cli_credentials import BLANK, env_1_0
 
-Live = tuple[Emulator, EmulatorCredentials, str]
 PERMIT = "/api/managedsender/permit-or-block-sender"
 BLOCK = '{"sender": "a@b.example", "to": "reader@demo.example", "action": "block"}'
-
-
-@pytest.fixture
-def live() -> Iterator[Live]:
-    emulator = Emulator("sqlite://", kdf_n=KDF_N)
-    demo = emulator.load_demo()
-    try:
-        with serve(emulator) as url:
-            yield emulator, demo, url
-    finally:
-        emulator.close()
 
 
 @pytest.fixture

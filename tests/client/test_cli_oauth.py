@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,24 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from mcapi.cli import cli
-from mcapi.emulator import Emulator, EmulatorCredentials
-from mcapi.testing import serve
 
-from .conftest import ACCOUNT, KDF_N
+from .conftest import ACCOUNT, Live
 
 TOKEN = "/oauth/token"
-Live = tuple[Emulator, EmulatorCredentials, str]
-
-
-@pytest.fixture
-def live() -> Iterator[Live]:
-    emulator = Emulator("sqlite://", kdf_n=KDF_N)
-    demo = emulator.load_demo()
-    try:
-        with serve(emulator) as url:
-            yield emulator, demo, url
-    finally:
-        emulator.close()
 
 
 @pytest.fixture
