@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 
 from mcapi.emulator._journal import (
     HEADERS_LEFT_OUT,
@@ -293,6 +294,24 @@ def test_redis_journal_keeps_the_exchange_redacted() -> None:
         assert journal.get("0-1") is None
         assert journal.get("not-an-id") is None
         assert_clean(recorded)
+    finally:
+        journal.clear()
+        journal.close()
+
+
+@pytest.mark.redis
+async def test_an_awaited_append_survives_redis_forgetting_its_scripts() -> None:
+    url = os.environ.get("MCAPI_TEST_REDIS_URL")
+    if not url:
+        pytest.skip("MCAPI_TEST_REDIS_URL is not set: the Redis journal was not tested")
+    journal = RedisJournal(url, key=f"mcapi:test-{uuid.uuid4().hex}:journal", maxlen=5)
+    try:
+        first = await journal.record_async(sample(request_id="before"))
+        redis.Redis.from_url(url).script_flush()  # as after a restart of Redis
+        second = await journal.record_async(sample(request_id="after"))
+        # both in the shared stream (a stream id), none kept in this process's memory instead
+        assert "-" in first.id and "-" in second.id
+        assert journal.get(second.id) == second
     finally:
         journal.clear()
         journal.close()

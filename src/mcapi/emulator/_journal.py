@@ -55,6 +55,7 @@ Every recorded entry gets an ``id``: a counter in memory, the stream entry's id 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import re
 import threading
@@ -622,6 +623,7 @@ local id = redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], '*', 'e', ARGV[2])
 redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[1], id, 'x', ARGV[3])
 return id
 """
+_XADD_BOTH_SHA = hashlib.sha1(_XADD_BOTH.encode()).hexdigest()
 
 
 class RedisJournal(Journal):
@@ -685,11 +687,12 @@ class RedisJournal(Journal):
     async def record_async(self, entry: JournalEntry) -> JournalEntry:
         entry = _cleaned(entry)
         light, exchange = self._payload(entry)
-        keys = (self._key, self._exchange_key)
+        arguments = (2, self._key, self._exchange_key, self._cap, light, exchange)
         try:
-            (stream_id,) = await self._awaited.execute(
-                ("EVAL", _XADD_BOTH, 2, *keys, self._cap, light, exchange)
-            )
+            try:
+                (stream_id,) = await self._awaited.execute(("EVALSHA", _XADD_BOTH_SHA, *arguments))
+            except redis.exceptions.NoScriptError:  # Redis restarted, or flushed its scripts
+                (stream_id,) = await self._awaited.execute(("EVAL", _XADD_BOTH, *arguments))
         except self._errors:
             return super().record(entry)
         return entry._replace(id=_text(stream_id))
