@@ -1,4 +1,4 @@
-"""mcapi: the Mimecast API 1.0 toolkit.
+"""mcapi: the Mimecast API toolkit (API 1.0 and 2.0).
 
 The client and everything it raises, and the response-code catalogue both halves share::
 

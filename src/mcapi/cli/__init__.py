@@ -46,7 +46,7 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="mcapi")
 def cli() -> None:
-    """mcapi: the Mimecast API 1.0 toolkit -- response codes, emulator and client."""
+    """mcapi: the Mimecast API toolkit (API 1.0 and 2.0) -- response codes, emulator and client."""
 
 
 cli.add_command(_codes_cmd.codes)
