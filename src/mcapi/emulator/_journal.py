@@ -219,6 +219,19 @@ def _redact_pairs(text: str, starts: Iterable[int]) -> str:
     return "".join(out)
 
 
+def _names_a_secret(lowered: str) -> bool:
+    """Whether lower-cased text holds one of the words of a secret's name (``_NAME_WORDS``,
+    spelt out: every header value and body of every request passes here)."""
+    return (
+        "key" in lowered
+        or "token" in lowered
+        or "secret" in lowered
+        or "passw" in lowered
+        or "passphrase" in lowered
+        or "authorization" in lowered
+    )
+
+
 def _redact_text(text: str) -> str:
     if "MC" in text:
         text = _MC_AUTH.sub(lambda m: f"MC {_shorten(m[1])}:{REDACTED}", text)
@@ -226,14 +239,7 @@ def _redact_text(text: str) -> str:
     if "basic" in lowered or "bearer" in lowered:
         text = _BASIC_AUTH.sub(lambda m: f"{m[1]} {REDACTED}", text)
         lowered = text.lower()
-    if not (
-        "key" in lowered
-        or "token" in lowered
-        or "secret" in lowered
-        or "passw" in lowered
-        or "passphrase" in lowered
-        or "authorization" in lowered
-    ):  # _NAME_WORDS, spelt out: every header value of every request passes here
+    if not _names_a_secret(lowered):
         return text
     if len(lowered) != len(text):  # a character whose lower case is longer: no positions
         return _redact_pairs(text, [match.start() for match in _KEY_VALUE.finditer(text)])
@@ -352,18 +358,13 @@ def _redact_form(text: str) -> str:
 def _redact_body(text: str, form: bool) -> str:
     lowered = text.lower()
     if not (
-        "key" in lowered
-        or "token" in lowered
-        or "secret" in lowered
-        or "passw" in lowered
-        or "passphrase" in lowered
-        or "authorization" in lowered
+        _names_a_secret(lowered)
         or "basic" in lowered
         or "bearer" in lowered
         or "MC" in text
         or "\\u" in text
         or "%" in text
-    ):  # _NAME_WORDS and the schemes, spelt out: every body passes here
+    ):  # the schemes, escapes and encodings besides: every body passes here
         return text  # nothing any of the rules below would change
     if text.lstrip()[:1] in ("{", "["):
         cleaned = _redact_json(text)
