@@ -17,7 +17,6 @@ one journal entry. Fault rules do not apply to these paths.
 from __future__ import annotations
 
 import contextlib
-import logging
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -33,15 +32,13 @@ from mcapi.emulator._pipeline._access import check_ip, check_permission, check_q
 from mcapi.emulator._pipeline._bearer import check_bearer, is_bearer
 from mcapi.emulator._pipeline._call import Call, Verdict, refuse
 from mcapi.emulator._pipeline._respond import dumps, verdict_body
-from mcapi.emulator._pipeline._runner import UNREACHABLE, client_ip
+from mcapi.emulator._pipeline._runner import client_ip, failure_verdict
 from mcapi.emulator._state import EmulatorState
 from mcapi.emulator.functions import _siem
 from mcapi.emulator.functions import _siem_rest as core
 from mcapi.emulator.functions._registry import FunctionError, FunctionSpec
 
 __all__ = ["PREFIX", "SPECS", "SiemRestEndpoint"]
-
-logger = logging.getLogger("mcapi.emulator")
 
 PREFIX = "/siem/v1/"
 _FILE_SUFFIX = ".json.gz"
@@ -98,19 +95,8 @@ class SiemRestEndpoint:
         params = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
         try:
             await self._serve(send, call, started, params, scope)
-        except UNREACHABLE as exc:  # Redis (the shared limiter) is down
-            logger.warning("answering %s with 500 0006: Redis unreachable: %s", call.path, exc)
-            failed = Verdict(
-                lookup(500, "0006", "err_xdk_external_resource"), "dependency",
-                f"Redis unreachable ({type(exc).__name__})",
-            )  # fmt: skip
-            await self._verdict(send, call, started, failed)
-        except Exception as exc:
-            logger.exception("unexpected error answering %s", call.path)
-            failed = Verdict(
-                lookup(500, None, "err_internal"), "internal", f"unexpected {type(exc).__name__}"
-            )
-            await self._verdict(send, call, started, failed)
+        except Exception as exc:  # Redis down (500 0006), or unexpected (500 err_internal)
+            await self._verdict(send, call, started, failure_verdict(call.path, exc))
 
     async def _serve(
         self, send: Send, call: Call, started: float, params: dict[str, str], scope: Scope

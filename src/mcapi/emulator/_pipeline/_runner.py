@@ -121,6 +121,28 @@ async def read_body(receive: Receive, declared: int | None = None) -> bytes | No
     return b"".join(chunks)
 
 
+#: The message of a signed call's 500 0006 while Redis does not answer.
+REDIS_DOWN = (
+    "the emulator's Redis (rate limits, replay protection) is unreachable; see GET /_emulator/ready"
+)
+
+
+def failure_verdict(path: str, exc: Exception, message: str | None = None) -> Verdict:
+    """The answer to a call whose handling raised ``exc``, logged: ``500 0006`` while Redis (the
+    shared limiter and replay cache) does not answer, with ``message``; else ``500
+    err_internal``."""
+    if isinstance(exc, UNREACHABLE):
+        logger.warning("answering %s with 500 0006: Redis unreachable: %s", path, exc)
+        return Verdict(
+            lookup(500, "0006", "err_xdk_external_resource"), "dependency",
+            f"Redis unreachable ({type(exc).__name__})", message=message,
+        )  # fmt: skip
+    logger.exception("unexpected error answering %s", path, exc_info=exc)
+    return Verdict(
+        lookup(500, None, "err_internal"), "internal", f"unexpected {type(exc).__name__}"
+    )
+
+
 def client_ip(scope: Scope, headers: Mapping[str, str], trust_forwarded: bool) -> str:
     if trust_forwarded and headers.get("x-forwarded-for"):
         return headers["x-forwarded-for"].split(",")[0].strip()
@@ -244,20 +266,8 @@ class ApiEndpoint:
             outcome = verdict if verdict is not None else await self._execute(call, handler)
         except TransportFault:
             raise
-        except UNREACHABLE as exc:  # Redis (the shared limiter and replay cache) is down
-            logger.warning("answering %s with 500 0006: Redis unreachable: %s", call.path, exc)
-            outcome = Verdict(
-                lookup(500, "0006", "err_xdk_external_resource"),
-                "dependency",
-                f"Redis unreachable ({type(exc).__name__})",
-                message="the emulator's Redis (rate limits, replay protection) is unreachable; "
-                "see GET /_emulator/ready",
-            )
-        except Exception as exc:  # the fuzz tests make sure no input gets here
-            logger.exception("unexpected error answering %s", call.path)
-            outcome = Verdict(
-                lookup(500, None, "err_internal"), "internal", f"unexpected {type(exc).__name__}"
-            )
+        except Exception as exc:  # the fuzz tests make sure no input but Redis' absence gets here
+            outcome = failure_verdict(call.path, exc, REDIS_DOWN)
             if call.rate is None:  # the error came before the decision was settled
                 with contextlib.suppress(Exception):  # the limiter failed: no X-RateLimit-*
                     settle_rate(call)
