@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from functools import lru_cache
+from typing import Any
 
 from mcapi._codes import lookup, missing_permission_message
 from mcapi.emulator._faults import FaultEffect
@@ -101,26 +102,19 @@ def check_quota(call: Call) -> Verdict | None:
         call.fault_rule = forced.id
         return _quota_verdict(call, f"forced quota rule {forced.id}: call to {path} refused")
     key = quota_key(call.auth)
-    limiter, replay = state.limiter, state.replay
+    limiter = state.limiter
     if call.pending_replay is not None and not state.faults.has_rules("fault"):
         # Nothing after this check reads Redis: the runner awaits the round trip after the checks
         # (settle_quota), and the event loop answers other calls meanwhile.
         call.pending_quota = (key, bucket, limit, reset_ms)
         return None
     if call.pending_replay is not None:
-        assert isinstance(limiter, RedisRateLimiter) and isinstance(replay, RedisReplayCache)
-        request_id, reference = call.pending_replay
-        call.pending_replay = None
+        assert isinstance(limiter, RedisRateLimiter)
         decision = limiter.acquire_first_use(
-            key, bucket, limit=limit, reset_ms=reset_ms, now=call.now,
-            replay_key=replay.key(request_id), seen_at=reference,
-            window_ms=expiry_ms(state.config.replay_seconds),
-        )  # fmt: skip
-        if decision is None:
-            return replay_verdict(call)
-        call.rate = decision
-    else:
-        call.rate = limiter.acquire(key, bucket, limit=limit, reset_ms=reset_ms, now=call.now)
+            key, bucket, limit=limit, reset_ms=reset_ms, now=call.now, **_first_use(call)
+        )
+        return _first_used(call, decision, bucket, limit, reset_ms)
+    call.rate = limiter.acquire(key, bucket, limit=limit, reset_ms=reset_ms, now=call.now)
     return _spent(call, bucket, limit, reset_ms)
 
 
@@ -128,17 +122,33 @@ async def settle_quota(call: Call) -> Verdict | None:
     """The quota step's round trip that :func:`check_quota` left to the runner: the replay check
     and a token in one script; the verdict ``check_quota`` would have given."""
     assert call.pending_quota is not None and call.pending_replay is not None
-    state = call.state
-    limiter, replay = state.limiter, state.replay
-    assert isinstance(limiter, RedisRateLimiter) and isinstance(replay, RedisReplayCache)
+    limiter = call.state.limiter
+    assert isinstance(limiter, RedisRateLimiter)
     key, bucket, limit, reset_ms = call.pending_quota
-    request_id, reference = call.pending_replay
-    call.pending_quota = call.pending_replay = None
+    call.pending_quota = None
     decision = await limiter.acquire_first_use_async(
-        key, bucket, limit=limit, reset_ms=reset_ms, now=call.now,
-        replay_key=replay.key(request_id), seen_at=reference,
-        window_ms=expiry_ms(state.config.replay_seconds),
-    )  # fmt: skip
+        key, bucket, limit=limit, reset_ms=reset_ms, now=call.now, **_first_use(call)
+    )
+    return _first_used(call, decision, bucket, limit, reset_ms)
+
+
+def _first_use(call: Call) -> dict[str, Any]:
+    """The replay half of the first-use script's arguments (the pending replay check taken)."""
+    replay = call.state.replay
+    assert isinstance(replay, RedisReplayCache) and call.pending_replay is not None
+    request_id, reference = call.pending_replay
+    call.pending_replay = None
+    return {
+        "replay_key": replay.key(request_id),
+        "seen_at": reference,
+        "window_ms": expiry_ms(call.state.config.replay_seconds),
+    }
+
+
+def _first_used(
+    call: Call, decision: Decision | None, bucket: str, limit: int, reset_ms: int
+) -> Verdict | None:
+    """The verdict after the first-use script: a replay (no token taken), or the quota's."""
     if decision is None:
         return replay_verdict(call)
     call.rate = decision
