@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,24 +14,12 @@ from mcapi.cli import cli
 from mcapi.cli._client_cmd import EXIT_CODES
 from mcapi.emulator import Emulator, EmulatorCredentials
 from mcapi.emulator._faults import FaultRule
-from mcapi.testing import serve
 
-from .conftest import ACCOUNT, KDF_N, LOGIN, LOGOUT
-
-
-@pytest.fixture
-def live() -> Iterator[tuple[Emulator, EmulatorCredentials, str]]:
-    emulator = Emulator("sqlite://", kdf_n=KDF_N)
-    demo = emulator.load_demo()
-    try:
-        with serve(emulator) as url:
-            yield emulator, demo, url
-    finally:
-        emulator.close()
+from .conftest import ACCOUNT, LOGIN, LOGOUT, Live
 
 
 @pytest.fixture
-def env(tmp_path: Path, live: tuple[Emulator, EmulatorCredentials, str]) -> dict[str, str]:
+def env(tmp_path: Path, live: Live) -> dict[str, str]:
     _, demo, url = live
     return {
         "MCAPI_CONFIG": str(tmp_path / "profiles.toml"),
@@ -67,7 +54,7 @@ def login(env: dict[str, str], demo: EmulatorCredentials, *extra: str, email: st
 
 
 def test_login_prompts_for_the_password_and_saves_a_private_profile(
-    env: dict[str, str], live: tuple[Emulator, EmulatorCredentials, str]
+    env: dict[str, str], live: Live
 ) -> None:
     emulator, demo, url = live
     result = login(env, demo, "--profile", "work")
@@ -81,7 +68,7 @@ def test_login_prompts_for_the_password_and_saves_a_private_profile(
 
 
 def test_login_with_a_wrong_password_exits_auth_and_is_sent_once(
-    env: dict[str, str], live: tuple[Emulator, EmulatorCredentials, str]
+    env: dict[str, str], live: Live
 ) -> None:
     emulator, demo, _ = live
     result = run(env, "login", "--email", demo.admin_email, input="wrong-password\n")
@@ -91,9 +78,7 @@ def test_login_with_a_wrong_password_exits_auth_and_is_sent_once(
     assert not Path(env["MCAPI_CONFIG"]).exists()
 
 
-def test_call_prints_the_result_as_json(
-    env: dict[str, str], live: tuple[Emulator, EmulatorCredentials, str]
-) -> None:
+def test_call_prints_the_result_as_json(env: dict[str, str], live: Live) -> None:
     _, demo, _ = live
     login(env, demo)
     result = run(env, "call", ACCOUNT)
@@ -103,18 +88,14 @@ def test_call_prints_the_result_as_json(
     assert out["fail"] == [] and out["request_id"] and out["rate_limit"]["limit"]
 
 
-def test_call_uses_mcapi_variables_without_a_profile(
-    env: dict[str, str], live: tuple[Emulator, EmulatorCredentials, str]
-) -> None:
+def test_call_uses_mcapi_variables_without_a_profile(env: dict[str, str], live: Live) -> None:
     _, demo, url = live
     env = {**env, **demo.env(), "MCAPI_BASE_URL": url}
     result = run(env, "call", ACCOUNT, "--data", "[]")
     assert result.exit_code == 0, result.output
 
 
-def test_partial_failure_exits_3_with_both_halves(
-    env: dict[str, str], live: tuple[Emulator, EmulatorCredentials, str]
-) -> None:
+def test_partial_failure_exits_3_with_both_halves(env: dict[str, str], live: Live) -> None:
     _, demo, _ = live
     login(env, demo, "--profile", "spare")  # a binding to log out
     spare = Path(env["MCAPI_CONFIG"]).read_text().split('access_key = "')[1].split('"')[0]
@@ -141,7 +122,7 @@ def test_partial_failure_exits_3_with_both_halves(
 )  # fmt: skip
 def test_exit_codes_tell_the_outcome_class(
     env: dict[str, str],
-    live: tuple[Emulator, EmulatorCredentials, str],
+    live: Live,
     setup: str,
     args: list[str],
     code: int,
@@ -171,9 +152,7 @@ def test_exit_codes_tell_the_outcome_class(
         assert json.loads(result.stdout)["error"]["endpoint"] == args[0]
 
 
-def test_all_pages_and_bad_data(
-    env: dict[str, str], live: tuple[Emulator, EmulatorCredentials, str], tmp_path: Path
-) -> None:
+def test_all_pages_and_bad_data(env: dict[str, str], live: Live, tmp_path: Path) -> None:
     _, demo, _ = live
     login(env, demo)
     data = tmp_path / "items.json"
