@@ -12,7 +12,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from mcapi.emulator._journal import REDACTED, Journal, JournalEntry, redact
+from mcapi.emulator._journal import Journal, JournalEntry
+from mcapi.emulator._redaction import REDACTED, redact
 
 T0 = 1_700_000_000.0
 SIEM = "/api/audit/get-siem-logs"

@@ -11,16 +11,14 @@ import httpx
 import pytest
 import redis
 
-from mcapi.emulator._journal import (
+from mcapi.emulator._journal import Journal, JournalEntry, RedisJournal
+from mcapi.emulator._redaction import (
     HEADERS_LEFT_OUT,
     MAX_BODY_CHARS,
     MAX_HEADER_CHARS,
     MAX_HEADERS,
     PARSE_LIMIT,
     REDACTED,
-    Journal,
-    JournalEntry,
-    RedisJournal,
     body_text,
 )
 from tests.emulator.conftest import Api

@@ -81,7 +81,7 @@ async def test_items_up_to_the_cap_are_served(api: Api) -> None:
 
 
 async def test_the_journal_keeps_a_bounded_part_of_each_header(api: Api) -> None:
-    from mcapi.emulator._journal import MAX_FIELD_CHARS
+    from mcapi.emulator._redaction import MAX_FIELD_CHARS
 
     long_id, long_app = "R" * 50_000, "A" * 50_000
     response = await api.call(ACCOUNT, headers={"x-mc-req-id": long_id, "x-mc-app-id": long_app})

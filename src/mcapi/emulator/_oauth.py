@@ -27,10 +27,11 @@ from starlette.types import Receive, Scope, Send
 from mcapi._codes import CodeEntry, lookup
 from mcapi._constants import TOKEN_PATH
 from mcapi._envelope import render_error
-from mcapi.emulator._journal import JournalEntry, header_map
+from mcapi.emulator._journal import JournalEntry
 from mcapi.emulator._pipeline._body import MAX_BODY_BYTES
 from mcapi.emulator._pipeline._respond import dumps
 from mcapi.emulator._pipeline._runner import ClientGone, client_ip, declared_length, read_body
+from mcapi.emulator._redaction import header_map
 from mcapi.emulator._state import EmulatorState
 from mcapi.emulator._store._api2 import TOKEN_TTL_SECONDS
 

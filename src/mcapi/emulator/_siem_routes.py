@@ -27,12 +27,13 @@ import anyio
 from starlette.types import Receive, Scope, Send
 
 from mcapi._codes import lookup
-from mcapi.emulator._journal import JournalEntry, header_map
+from mcapi.emulator._journal import JournalEntry
 from mcapi.emulator._pipeline._access import check_ip, check_permission, check_quota, settle_rate
 from mcapi.emulator._pipeline._bearer import check_bearer, is_bearer
 from mcapi.emulator._pipeline._call import Call, Verdict, refuse
 from mcapi.emulator._pipeline._respond import dumps, verdict_body
 from mcapi.emulator._pipeline._runner import client_ip, failure_verdict
+from mcapi.emulator._redaction import header_map
 from mcapi.emulator._state import EmulatorState
 from mcapi.emulator.functions import _siem
 from mcapi.emulator.functions import _siem_rest as core

@@ -39,7 +39,7 @@ from mcapi.emulator._faults import (
     fault_body,
     send_transport_fault,
 )
-from mcapi.emulator._journal import JournalEntry, header_map
+from mcapi.emulator._journal import JournalEntry
 from mcapi.emulator._pipeline._access import fault_verdict, settle_quota, settle_rate
 from mcapi.emulator._pipeline._bearer import is_bearer
 from mcapi.emulator._pipeline._binding import settle_replay
@@ -53,6 +53,7 @@ from mcapi.emulator._pipeline._respond import (
     result_body,
     verdict_body,
 )
+from mcapi.emulator._redaction import header_map
 from mcapi.emulator._state import EmulatorState
 from mcapi.emulator.functions._paging import DEFAULT_PAGE_SIZE
 from mcapi.emulator.functions._registry import (
