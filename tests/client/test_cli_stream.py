@@ -18,8 +18,8 @@ from mcapi.emulator._faults import FaultRule
 from . import test_cli as cli_tests
 from .conftest import ACCOUNT
 
-# The fixtures and helpers of test_cli: an emulator on a loopback socket, a clean environment.
-live = cli_tests.live
+# The fixtures and helpers of test_cli (and conftest's ``live``, the emulator on a loopback
+# socket): a clean environment.
 env = cli_tests.env
 login = cli_tests.login
 run = cli_tests.run
