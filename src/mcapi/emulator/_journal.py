@@ -26,6 +26,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
+import orjson
 import redis
 
 from mcapi._codes import CodeEntry, lookup
@@ -262,11 +263,11 @@ class RedisJournal(Journal):
         return shared + super().__len__()
 
     @staticmethod
-    def _payload(entry: JournalEntry) -> tuple[str, str]:
+    def _payload(entry: JournalEntry) -> tuple[bytes, bytes]:
         """The entry without its exchange, and the exchange (headers and bodies), as JSON."""
-        light = json.dumps(entry.to_dict(exchange=False), ensure_ascii=False)
+        light = entry.to_dict(exchange=False)
         exchange = {name: getattr(entry, name) for name in _EXCHANGE}
-        return light, json.dumps(exchange, ensure_ascii=False)
+        return _json(light), _json(exchange)
 
     def record(self, entry: JournalEntry) -> JournalEntry:
         entry = _cleaned(entry)
@@ -331,6 +332,13 @@ class RedisJournal(Journal):
     def close(self) -> None:
         self._awaited.close()
         self._client.close()
+
+
+def _json(value: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # a lone surrogate (not UTF-8): escaped instead
+        return json.dumps(value).encode()
 
 
 def _text(value: bytes | str) -> str:

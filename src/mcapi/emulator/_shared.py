@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -103,6 +104,9 @@ class AwaitedConnection:
             import redis
 
             client = redis.Redis.from_url(client)
+        from hiredis import pack_command  # the C packer of redis-py's "hiredis" extra
+
+        self._pack: Callable[[tuple[Any, ...]], bytes] = pack_command
         self._pool: Any = client.connection_pool
         self._conn: Any = self._pool.make_connection()
         #: The event loop the connection serves (another loop's callers wait their replies on a
@@ -132,7 +136,7 @@ class AwaitedConnection:
                 self._drop()
                 self._last = None
             self._loop = loop
-        self._outbox.extend(conn.pack_commands(commands))
+        self._outbox.extend(map(self._pack, commands))
         if not self._flushing:
             self._flushing = True
             loop.call_soon(self._flush)
@@ -175,7 +179,7 @@ class AwaitedConnection:
 
         conn = self._pool.get_connection()
         try:
-            conn.send_packed_command(conn.pack_commands(commands))
+            conn.send_packed_command([b"".join(map(self._pack, commands))])
             replies: list[Any] = []
             for _ in commands:
                 try:
@@ -192,8 +196,8 @@ class AwaitedConnection:
     def _flush(self) -> None:
         self._flushing = False
         outbox, self._outbox = self._outbox, []
-        try:
-            self._conn.send_packed_command(outbox, check_health=False)
+        try:  # one write for the turn (redis-py would make one per command)
+            self._conn.send_packed_command([b"".join(outbox)], check_health=False)
         except Exception:  # the callers waiting for these replies see the connection dropped
             self._drop()
         else:
