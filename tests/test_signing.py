@@ -137,9 +137,16 @@ def test_login_header_errors() -> None:
 
 
 def test_request_ids_are_fresh_guids() -> None:
-    ids = {s.new_request_id() for _ in range(100)}
-    assert len(ids) == 100
-    assert all(len(i) == 36 and i == i.upper() for i in ids)
+    import uuid
+
+    ids = {s.new_request_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    for i in ids:  # a random GUID in upper case, every bit of it a valid version 4 UUID
+        parsed = uuid.UUID(i)
+        assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
+        assert str(parsed).upper() == i
+    # the variant's two free bits take each of their values (8, 9, A, B)
+    assert {i[19] for i in ids} == set("89AB")
 
 
 @given(st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2200, 1, 1)))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import uuid
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -108,8 +108,12 @@ def parse_date(value: str) -> datetime:
 
 
 def new_request_id() -> str:
-    """A fresh ``x-mc-req-id`` (a GUID, as the documentation shows)."""
-    return str(uuid.uuid4()).upper()
+    """A fresh ``x-mc-req-id``: a random (version 4) GUID in upper case, as the documentation
+    shows. Spelt out rather than ``str(uuid.uuid4()).upper()``, which costs twice as much on every
+    attempt."""
+    h = os.urandom(16).hex().upper()
+    variant = "89AB"[int(h[16], 16) & 3]
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}"
 
 
 @lru_cache(maxsize=4096)
