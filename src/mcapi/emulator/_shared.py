@@ -3,7 +3,7 @@
 Every call of a deployment shared through Redis needs the clock (``RedisClock``), the fault rules
 (``RedisFaultEngine``) and the store's change counter (``StoreBase``, for its read cache). Read one
 at a time they cost a round trip each, the rules twice (the quota step and the fault step).
-:meth:`CallReads.begin` reads all three in one pipelined round trip when the call starts and pins
+:meth:`CallReads.begin` reads all three in one command (MGET) when the call starts and pins
 what it read to the call (a context variable): the clock and the fault engine answer from the
 pinned values for the rest of that call, and so does the store's read cache for the counter.
 Reads outside a call (admin routes, the library's API) and the reads of a call made after a change
@@ -58,21 +58,21 @@ def pinned(owner: Pinnable) -> tuple[bool, Any]:
 
 
 class CallReads:
-    """One pipelined round trip per call: the keys of ``owners``, pinned to the call, awaited on
-    ``awaited``."""
+    """One MGET per call: the keys of ``owners``, pinned to the call, awaited on ``awaited``."""
 
     def __init__(self, awaited: AwaitedConnection, owners: tuple[Pinnable, ...]) -> None:
         import redis
 
         self._errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
         self._owners = owners
+        self._keys = tuple(owner.pinned_key for owner in owners)
         self._awaited = awaited
 
     async def begin(self) -> contextvars.Token[_Pinned | None]:
         """Read the keys and pin them to the current context; pass the token to :meth:`end`."""
         epochs = [owner.epoch for owner in self._owners]
         try:
-            values = await self._awaited.execute(*(("GET", o.pinned_key) for o in self._owners))
+            (values,) = await self._awaited.execute(("MGET", *self._keys))
         except self._errors:
             return _PINNED.set(None)
         return _PINNED.set(
