@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -230,9 +231,12 @@ def test_clock_users_and_quota_pages(
     expect(page.locator(".clock-card")).to_contain_text("frozen")
     before = mcapi_emulator.clock.now()
     page.get_by_role("button", name="+1 day").click()
-    page.wait_for_function(
-        f"Number(document.querySelector('#clock-now').dataset.now) >= {before + 86400 - 1}"
-    )
+    # Polled from here: the page's Content-Security-Policy (script-src 'self') forbids the eval
+    # that page.wait_for_function needs for a predicate.
+    deadline = time.monotonic() + 10
+    while float(page.locator("#clock-now").get_attribute("data-now") or 0) < before + 86400 - 1:
+        assert time.monotonic() < deadline, "the clock page did not show the day's advance"
+        page.wait_for_timeout(50)
     assert mcapi_emulator.clock.now() == pytest.approx(before + 86400)
     expect(page.locator("#clock-badge")).to_contain_text("frozen")  # the header follows
     page.get_by_label("Advance by").fill("soon")
