@@ -1,6 +1,6 @@
 """What the mcapi client costs: its get-account calls per second against a hand-signed httpx loop.
 
-    python bench/client_overhead.py [--rounds 3] [--seconds 2] [--concurrency 8] [--json]
+    python bench/client_overhead.py [--rounds 5] [--seconds 2] [--concurrency 8] [--json]
 
 One emulator (``mcapi emulator serve --demo`` in a subprocess on a loopback port, its quota raised
 so that no call meets 429) serves both contestants in the same run, their calls alternating one
@@ -224,7 +224,7 @@ async def run_async(served: Served, api2: bool, seconds: float, tasks: int) -> t
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=2.0, help="per contestant per round")
     parser.add_argument("--concurrency", type=int, default=8, help="tasks in the async runs")
     parser.add_argument("--json", action="store_true")

@@ -38,8 +38,8 @@ Two more targets, not run by default, measure a shared deployment (``--only
   two servers share them with the load generator, PostgreSQL and Redis.
 
 Measured 2026-12-02 with ``--only "emulator,postgres,postgres x2"``, three runs in a row on 2 cores
-that other jobs kept busy (load average 6 to 7.4): postgres / emulator 0.82, 0.47, 0.68 and
-postgres x2 / postgres 0.78, 1.76, 1.10 (the table in docs/emulator.md, section 7).
+with nothing else running: postgres / emulator 0.595, 0.602, 0.589 and postgres x2 / postgres
+1.322, 1.316, 1.335 (the table in docs/emulator.md, section 7).
 
 Choices, measured on a 2-core machine: the load generator is raw sockets rather than httpx
 because httpx's AsyncClient spends ~750 µs of CPU per request (~1,150 req/s from a whole core,
