@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -309,6 +310,36 @@ async def test_calls_in_flight_together_each_get_their_own_replies(
     )
     assert [number for number, _ in replies] == list(range(1, 21))
     assert all(value == str(number).encode() for number, value in replies)
+
+
+async def test_calls_started_a_loop_turn_apart_share_one_write(
+    awaited: tuple[AwaitedConnection, str],
+) -> None:
+    """The commands wait a turn of the event loop before they go out, so that a call the loop
+    starts meanwhile joins the write (a write costs Redis and the process more than a command)."""
+    connection, key = awaited
+    assert await connection.execute(("PING",)) == [b"PONG"]  # connected (its handshake written)
+    sock = connection._conn._sock
+    writes: list[int] = []
+    original = sock.sendall
+
+    class Counting:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(sock, name)
+
+        def sendall(self, data: bytes) -> None:
+            writes.append(data.count(b"INCR"))
+            original(data)
+
+    connection._conn._sock = Counting()
+
+    async def a_turn_later() -> list[Any]:
+        await asyncio.sleep(0)
+        return await connection.execute(("INCR", key))
+
+    replies = await asyncio.gather(connection.execute(("INCR", key)), a_turn_later())
+    assert sorted(replies) == [[1], [2]]
+    assert writes == [2]
 
 
 async def test_an_error_reply_is_raised_and_the_connection_stays_in_step(
