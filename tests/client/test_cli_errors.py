@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -209,6 +210,50 @@ def test_ctrl_c_exits_130_without_a_traceback(base: dict[str, str], live: Live) 
         calling = _interrupted(["call", ACCOUNT, "-v"], {**env, **env_1_0(demo, url)}, ACCOUNT)
     assert calling.returncode == 130, calling.stderr
     assert "Traceback" not in calling.stderr and "mcapi: interrupted" in calling.stderr
+
+
+#: A command whose clean-up after Ctrl-C waits for ever (as httpcore's can: a KeyboardInterrupt
+#: that lands while its pool's lock is held leaves the lock held, and the clean-up waits for it).
+STUCK_COMMAND = """
+import threading, click
+from mcapi.cli import cli, main
+held = threading.Lock()
+@cli.command("stuck")
+def stuck():
+    held.acquire()
+    try:
+        click.echo("ready", err=True)
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        held.acquire()
+main()
+"""
+
+
+@pytest.mark.parametrize("presses", [1, 2])
+def test_ctrl_c_ends_a_command_whose_clean_up_hangs(presses: int) -> None:
+    """After one Ctrl-C the command has a grace period to end by itself; a second ends it now."""
+    from mcapi.cli import INTERRUPT_GRACE_SECONDS
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", STUCK_COMMAND, "stuck"], env=env, stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stderr is not None
+    assert process.stderr.readline() == "ready\n"
+    pressed = time.monotonic()
+    for _ in range(presses):
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.2)
+    _, stderr = process.communicate(timeout=30)
+    took = time.monotonic() - pressed
+    assert process.returncode == 130, stderr
+    assert stderr.strip() == "mcapi: interrupted"
+    if presses == 1:
+        assert took >= INTERRUPT_GRACE_SECONDS
+    else:
+        assert took < INTERRUPT_GRACE_SECONDS
 
 
 def test_a_login_that_cannot_connect_names_the_url_and_the_option(base: dict[str, str]) -> None:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import shlex
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -233,6 +235,11 @@ def serve(
             message += _another_port(host)
         raise (SeedFileError if exc.exit_code == 2 else StartError)(message) from None
     emu = started.emulator
+    if threading.current_thread() is threading.main_thread():
+        # Serving, Ctrl-C is the way to stop (exit 0), however long closing takes: Python's own
+        # handler again, not the command line's grace period (mcapi.cli._on_sigint). uvicorn
+        # takes the signal over while it serves and raises it again once it has shut down.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         _banner(started, host)
         limits = ServeLimits(request_timeout=request_timeout, max_connections=max_connections)
