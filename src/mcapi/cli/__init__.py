@@ -27,7 +27,7 @@ from mcapi.cli import (
     _whoami_cmd,
 )
 
-__all__ = ["INTERRUPTED_EXIT_CODE", "cli", "main"]
+__all__ = ["INTERRUPTED_EXIT_CODE", "INTERRUPT_GRACE_SECONDS", "cli", "main"]
 
 #: Exit code after Ctrl-C: 128 + SIGINT, as a shell reports a command killed by it.
 INTERRUPTED_EXIT_CODE = 130
@@ -38,9 +38,8 @@ _SAID = threading.Event()
 
 
 def _say_interrupted_and_exit() -> None:
-    if not _SAID.is_set():
-        _SAID.set()
-        click.echo("\nmcapi: interrupted", err=True)
+    _SAID.set()  # (the watchdog of _on_sigint then ends the process without saying it again)
+    click.echo("\nmcapi: interrupted", err=True)
     sys.exit(INTERRUPTED_EXIT_CODE)
 
 
