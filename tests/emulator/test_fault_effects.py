@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from mcapi.emulator import Emulator, EmulatorCredentials
-from mcapi.emulator._faults import TransportFault
+from mcapi.emulator._fault_transport import TransportFault
 from tests.emulator.conftest import Api, code_of
 
 pytestmark = pytest.mark.anyio

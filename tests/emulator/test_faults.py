@@ -16,15 +16,13 @@ import httpx
 import pytest
 import uvicorn
 
-from mcapi.emulator._faults import (
-    FaultEffect,
-    FaultEngine,
-    FaultRule,
-    InjectedFailure,
+from mcapi.emulator._fault_engine import FaultEngine
+from mcapi.emulator._fault_transport import (
     TransportFault,
     TransportFaultLogFilter,
     send_transport_fault,
 )
+from mcapi.emulator._faults import FaultEffect, FaultRule, InjectedFailure
 
 SIEM = "/api/audit/get-siem-logs"
 AUDIT = "/api/audit/get-audit-events"

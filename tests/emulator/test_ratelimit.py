@@ -10,7 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from mcapi.emulator._faults import FaultEngine, FaultRule
+from mcapi.emulator._fault_engine import FaultEngine
+from mcapi.emulator._faults import FaultRule
 from mcapi.emulator._ratelimit import (
     DEFAULT_BUCKET,
     Decision,

@@ -13,7 +13,9 @@ try:
     from mcapi.emulator._config import EmulatorConfig
     from mcapi.emulator._data import TenantProfile, get_profile, set_profile
     from mcapi.emulator._emulator import IN_PROCESS_URL, Emulator, EmulatorCredentials
-    from mcapi.emulator._faults import FaultEffect, FaultEngine, FaultRule, TransportFault
+    from mcapi.emulator._fault_engine import FaultEngine
+    from mcapi.emulator._fault_transport import TransportFault
+    from mcapi.emulator._faults import FaultEffect, FaultRule
     from mcapi.emulator._journal import Journal, JournalEntry
     from mcapi.emulator._operations import Admin, AdminError, BindingKeys, UnknownTarget
     from mcapi.emulator._store import SeedSummary

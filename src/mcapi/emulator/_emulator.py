@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from mcapi.emulator._app import create_app
 from mcapi.emulator._clock import Clock, RedisClock
 from mcapi.emulator._config import EmulatorConfig
-from mcapi.emulator._faults import FaultEngine, RedisFaultEngine
+from mcapi.emulator._fault_engine import FaultEngine, RedisFaultEngine
 from mcapi.emulator._journal import Journal, RedisJournal
 from mcapi.emulator._operations import Admin
 from mcapi.emulator._ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mcapi._constants import DEFAULT_HOST, LOG_LEVELS
-from mcapi.emulator._faults import TransportFaultLogFilter
+from mcapi.emulator._fault_transport import TransportFaultLogFilter
 from mcapi.emulator._serve_options import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_HEAD_BYTES,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from mcapi.emulator._clock import Clock
 from mcapi.emulator._config import EmulatorConfig
-from mcapi.emulator._faults import FaultEngine
+from mcapi.emulator._fault_engine import FaultEngine
 from mcapi.emulator._jobs import JobRunner
 from mcapi.emulator._journal import Journal
 from mcapi.emulator._ratelimit import MemoryRateLimiter, RateLimiter

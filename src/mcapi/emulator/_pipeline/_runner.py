@@ -33,12 +33,8 @@ from starlette.types import Receive, Scope, Send
 
 from mcapi._codes import lookup
 from mcapi._envelope import ErrorDetail
-from mcapi.emulator._faults import (
-    FaultEffect,
-    TransportFault,
-    fault_body,
-    send_transport_fault,
-)
+from mcapi.emulator._fault_transport import TransportFault, fault_body, send_transport_fault
+from mcapi.emulator._faults import FaultEffect
 from mcapi.emulator._journal import JournalEntry
 from mcapi.emulator._pipeline._access import fault_verdict, settle_quota, settle_rate
 from mcapi.emulator._pipeline._bearer import is_bearer
