@@ -16,10 +16,10 @@ rounds of one contestant after the other measured mostly the drift:
   machinery and logging checks. (Its httpx client reads an answer for cookies only when the
   answer sets one; a plain ``httpx.Client``, as in ``raw``, does that work for every answer.)
 
-The same pair runs again with asyncio (``httpx.AsyncClient`` vs ``AsyncClient``, ``--concurrency``
-tasks, each alternating the two; a contestant's calls per second is its calls over its share of
-the time, its summed latency divided by the tasks). Then both pairs again on API 2.0, with the
-demo's API 2.0 application:
+The same pair runs again with asyncio (``httpx.AsyncClient`` vs ``AsyncClient``): short blocks
+in which ``--concurrency`` tasks each make 4 calls of one contestant, the contestants' blocks
+alternating; a contestant's calls per second is its calls over the time its blocks took. Then both
+pairs again on API 2.0, with the demo's API 2.0 application:
 
 * ``raw 2.0``: an ``httpx`` loop with a fixed ``Authorization: Bearer`` token, fetched once
   before the clock starts;
@@ -157,28 +157,32 @@ def paired(raw: SyncCall, ours: SyncCall, seconds: float) -> tuple[float, float]
 
 
 async def paired_async(
-    raw: AsyncCall, ours: AsyncCall, seconds: float, tasks: int
+    raw: AsyncCall, ours: AsyncCall, seconds: float, tasks: int, calls_per_task: int = 4
 ) -> tuple[float, float]:
-    """As :func:`paired`, with ``tasks`` tasks each alternating the two contestants' calls: each
-    contestant's calls per second is its calls over its share of the time (its calls' summed
-    latency divided by the tasks)."""
+    """As :func:`paired`, for ``tasks`` concurrent tasks: in short blocks, each of which has every
+    task make ``calls_per_task`` calls of one contestant, the contestants' blocks alternating (the
+    order swapped each turn). A contestant's calls per second is its calls over the time its
+    blocks took: its throughput at that concurrency, a slower or faster moment of the server
+    falling on both alike. (Tasks of both contestants mixed on one loop would charge each call
+    with the other contestant's work done meanwhile.)"""
     spent = [0.0, 0.0]
     calls = [0, 0]
     end = time.perf_counter() + seconds
 
-    async def worker(index: int) -> None:
-        turn = index
-        while time.perf_counter() < end:
-            order = ((0, raw), (1, ours)) if turn % 2 == 0 else ((1, ours), (0, raw))
-            for slot, call in order:
-                started = time.perf_counter()
-                await call()
-                spent[slot] += time.perf_counter() - started
-                calls[slot] += 1
-            turn += 1
+    async def block(call: AsyncCall) -> None:
+        for _ in range(calls_per_task):
+            await call()
 
-    await asyncio.gather(*(worker(i) for i in range(tasks)))
-    return calls[0] * tasks / spent[0], calls[1] * tasks / spent[1]
+    turn = 0
+    while time.perf_counter() < end:
+        order = ((0, raw), (1, ours)) if turn % 2 == 0 else ((1, ours), (0, raw))
+        for slot, call in order:
+            started = time.perf_counter()
+            await asyncio.gather(*(block(call) for _ in range(tasks)))
+            spent[slot] += time.perf_counter() - started
+            calls[slot] += tasks * calls_per_task
+        turn += 1
+    return calls[0] / spent[0], calls[1] / spent[1]
 
 
 def bearer(oauth: OAuthCredentials) -> dict[str, str]:
