@@ -19,7 +19,6 @@ Every recorded entry gets an ``id``: a counter in memory, the stream entry's id 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from collections import deque
@@ -219,7 +218,6 @@ local id = redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], '*', 'e', ARGV[2])
 redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[1], id, 'x', ARGV[3])
 return id
 """
-_XADD_BOTH_SHA = hashlib.sha1(_XADD_BOTH.encode()).hexdigest()
 
 
 class RedisJournal(Journal):
@@ -283,12 +281,9 @@ class RedisJournal(Journal):
     async def record_async(self, entry: JournalEntry) -> JournalEntry:
         entry = _cleaned(entry)
         light, exchange = self._payload(entry)
-        arguments = (2, self._key, self._exchange_key, self._cap, light, exchange)
+        keys, args = (self._key, self._exchange_key), (self._cap, light, exchange)
         try:
-            try:
-                (stream_id,) = await self._awaited.execute(("EVALSHA", _XADD_BOTH_SHA, *arguments))
-            except redis.exceptions.NoScriptError:  # Redis restarted, or flushed its scripts
-                (stream_id,) = await self._awaited.execute(("EVAL", _XADD_BOTH, *arguments))
+            stream_id = await self._awaited.run_script(_XADD_BOTH, keys, args)
         except self._errors:
             return super().record(entry)
         return entry._replace(id=_text(stream_id))

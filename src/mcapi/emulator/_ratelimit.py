@@ -38,7 +38,6 @@ consults it before the bucket, and a call it denies takes no token.
 from __future__ import annotations
 
 import builtins
-import hashlib
 import itertools
 import threading
 from dataclasses import dataclass
@@ -293,7 +292,6 @@ class RedisRateLimiter:
         self._first_use_script = self._client.register_script(_LUA_FIRST_USE)
         #: The connection the quota step's script is awaited on (see ``RedisJournal``).
         self._awaited = awaited or AwaitedConnection(self._client)
-        self._first_use_sha = hashlib.sha1(_LUA_FIRST_USE.encode()).hexdigest()
 
     def _call(
         self, key: str, bucket: str, limit: int, reset_ms: int, now: float, consume: bool
@@ -349,12 +347,7 @@ class RedisRateLimiter:
         keys, args = self._first_use_call(
             key, bucket, limit, reset_ms, now, replay_key, seen_at, window_ms
         )
-        try:
-            [result] = await self._awaited.execute(
-                ("EVALSHA", self._first_use_sha, 2, *keys, *args)
-            )
-        except redis.exceptions.NoScriptError:  # Redis restarted, or flushed its scripts
-            [result] = await self._awaited.execute(("EVAL", _LUA_FIRST_USE, 2, *keys, *args))
+        result = await self._awaited.run_script(_LUA_FIRST_USE, keys, args)
         return self._first_use(result, limit)
 
     @staticmethod

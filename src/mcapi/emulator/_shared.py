@@ -20,7 +20,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-from collections.abc import Callable
+import functools
+import hashlib
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -172,10 +174,18 @@ class AwaitedConnection:
             turn.set_result(None)
             if self._last is turn:
                 self._last = None
-        for reply in replies:
-            if isinstance(reply, Exception):
-                raise reply
-        return replies
+        return _raise_first_error(replies)
+
+    async def run_script(self, script: str, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+        """Run the Lua ``script`` and return its reply: sent by its digest (``EVALSHA``), by its
+        text only when Redis has forgotten it (restarted, or its scripts flushed)."""
+        import redis
+
+        try:
+            [reply] = await self.execute(("EVALSHA", _digest(script), len(keys), *keys, *args))
+        except redis.exceptions.NoScriptError:
+            [reply] = await self.execute(("EVAL", script, len(keys), *keys, *args))
+        return reply
 
     def _execute_blocking(self, commands: tuple[tuple[Any, ...], ...]) -> list[Any]:
         import redis
@@ -191,10 +201,7 @@ class AwaitedConnection:
                     replies.append(exc)
         finally:
             self._pool.release(conn)
-        for reply in replies:
-            if isinstance(reply, Exception):
-                raise reply
-        return replies
+        return _raise_first_error(replies)
 
     def _flush(self) -> None:
         self._flushing = False
@@ -239,3 +246,15 @@ class AwaitedConnection:
 
     def close(self) -> None:
         self._drop()
+
+
+def _raise_first_error(replies: list[Any]) -> list[Any]:
+    for reply in replies:
+        if isinstance(reply, Exception):
+            raise reply
+    return replies
+
+
+@functools.cache
+def _digest(script: str) -> str:
+    return hashlib.sha1(script.encode()).hexdigest()
