@@ -109,24 +109,12 @@ SyncCall = Callable[[], object]
 AsyncCall = Callable[[], Awaitable[object]]
 
 
-def raw_call(http: httpx.Client, creds: Credentials) -> SyncCall:
-    key = base64.b64decode(creds.secret_key)
-    url = creds.base_url + GET_ACCOUNT
+def raw_call(http: httpx.Client, url: str, headers: Callable[[], dict[str, str]]) -> SyncCall:
+    """The raw loop's call: ``headers()`` gives each call's headers (signed afresh on 1.0, the
+    fixed Bearer token on 2.0)."""
 
     def call() -> None:
-        answer = http.post(url, content=b'{"data":[]}', headers=signed(creds, key))
-        assert answer.status_code == 200 and answer.json()["data"], answer.text
-
-    return call
-
-
-def raw_bearer_call(
-    http: httpx.Client, oauth: OAuthCredentials, headers: dict[str, str]
-) -> SyncCall:
-    url = oauth.base_url + GET_ACCOUNT
-
-    def call() -> None:
-        answer = http.post(url, content=b'{"data":[]}', headers=headers)
+        answer = http.post(url, content=b'{"data":[]}', headers=headers())
         assert answer.status_code == 200 and answer.json()["data"], answer.text
 
     return call
@@ -197,12 +185,18 @@ def bearer(oauth: OAuthCredentials) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
 
+def _headers(served: Served, api2: bool) -> Callable[[], dict[str, str]]:
+    """Each raw call's headers: a Bearer token fetched once (2.0), or signed afresh (1.0)."""
+    if api2:
+        fixed = bearer(served.oauth)
+        return lambda: fixed
+    key = base64.b64decode(served.creds.secret_key)
+    return lambda: signed(served.creds, key)
+
+
 def run_sync(served: Served, api2: bool, seconds: float) -> tuple[float, float]:
     with httpx.Client() as http, Client(served.oauth if api2 else served.creds) as client:
-        if api2:
-            raw = raw_bearer_call(http, served.oauth, bearer(served.oauth))
-        else:
-            raw = raw_call(http, served.creds)
+        raw = raw_call(http, served.base_url + GET_ACCOUNT, _headers(served, api2))
         return paired(raw, client_call(client), seconds)
 
 
@@ -210,13 +204,10 @@ async def run_async(served: Served, api2: bool, seconds: float, tasks: int) -> t
     creds, oauth = served.creds, served.oauth
     async with httpx.AsyncClient() as http, AsyncClient(oauth if api2 else creds) as client:
         url = served.base_url + GET_ACCOUNT
-        headers = bearer(oauth) if api2 else None
-        key = base64.b64decode(creds.secret_key)
+        headers = _headers(served, api2)
 
         async def raw() -> None:
-            answer = await http.post(
-                url, content=b'{"data":[]}', headers=headers or signed(creds, key)
-            )
+            answer = await http.post(url, content=b'{"data":[]}', headers=headers())
             assert answer.status_code == 200 and answer.json()["data"], answer.text
 
         async def ours() -> None:
