@@ -43,11 +43,19 @@ class Tenant:
         self.emu.clock.advance(seconds)
         time.sleep(0.0005)
 
-    def client(self, *, password: bool = False, **options: Any) -> Client:
+    def client(self, *, password: bool = False, api2: bool = False, **options: Any) -> Client:
+        """A client of the demo administrator's binding, or (``api2``) of the demo's API 2.0
+        application."""
         keys: dict[str, Any] = {
             "base_url": self.base_url, "app_id": self.demo.app_id, "app_key": self.demo.app_key,
             "access_key": self.demo.access_key, "secret_key": self.demo.secret_key,
         }  # fmt: skip
+        if api2:
+            keys = {
+                "base_url": self.base_url,
+                "client_id": self.demo.client_id,
+                "client_secret": self.demo.client_secret,
+            }
         if password:
             keys["email"] = self.demo.admin_email
             keys["password"] = self.demo.admin_password
