@@ -486,3 +486,48 @@ def test_serve_with_workers_answers_as_one_emulator(
     finally:
         assert served.stop() == 0
     assert children_of(served.process.pid) == []
+
+
+def test_two_served_processes_share_the_clock_and_forced_quotas(
+    tmp_path: Path, postgres_url: str, redis_url: str
+) -> None:
+    """Two ``serve`` processes of one deployment, each on its own port: a clock move and a forced
+    quota made through one apply to the calls of the other, counted as one sequence."""
+    from tests.emulator.test_cli_emulator import Served, exports, free_port, signed_post
+
+    shared = ("--db", postgres_url, "--redis", redis_url, "--redis-namespace")
+    namespace = f"t-{uuid.uuid4().hex}"
+    first = Served("--port", str(free_port()), *shared, namespace, "--demo", cwd=tmp_path)
+    second: Served | None = None
+    try:
+        env_a = exports(first.read_until("MCAPI_CLIENT_SECRET"))
+        second = Served("--port", str(free_port()), *shared, namespace, "--demo", cwd=tmp_path)
+        env_b = {**env_a, "MCAPI_BASE_URL": exports(second.read_until("MCAPI_CLIENT_SECRET"))[
+            "MCAPI_BASE_URL"
+        ]}  # fmt: skip
+        a, b = env_a["MCAPI_BASE_URL"], env_b["MCAPI_BASE_URL"]
+        admin = {"Authorization": f"Bearer {env_a['MCAPI_ADMIN_TOKEN']}"}
+
+        moved = httpx.post(f"{a}/_emulator/clock", json={"freeze": True}, headers=admin)
+        assert moved.status_code == 200, moved.text
+        moved = httpx.post(f"{a}/_emulator/clock", json={"advance": 3600}, headers=admin)
+        seen = httpx.get(f"{b}/_emulator/clock", headers=admin).json()
+        assert seen["frozen"] is True and seen["now"] == moved.json()["now"]
+        httpx.post(f"{a}/_emulator/clock", json={"reset": True}, headers=admin)
+        assert httpx.get(f"{b}/_emulator/clock", headers=admin).json()["frozen"] is False
+
+        rule = {"at": "quota", "match": {"path": ACCOUNT, "call_number": 2},
+                "effect": {"status": 429, "reset_ms": 2000}}  # fmt: skip
+        added = httpx.post(f"{a}/_emulator/faults", json=rule, headers=admin)
+        assert added.status_code == 201, added.text
+        statuses = [signed_post(env, ACCOUNT, []).status_code for env in (env_a, env_b, env_a)]
+        assert statuses == [200, 429, 200]  # the 2nd call of the deployment, made on the other
+        entries = httpx.get(
+            f"{a}/_emulator/journal", params={"path": ACCOUNT}, headers=admin
+        ).json()["entries"]
+        assert [(e["status"], e["check"]) for e in entries][1] == (429, "quota")
+        httpx.post(f"{a}/_emulator/reset", headers=admin, timeout=30)
+    finally:
+        if second is not None:
+            assert second.stop() == 0
+        assert first.stop() == 0
