@@ -4,9 +4,9 @@ All six only read (the emulator's function table says so), so the client repeats
 transient ``500 0006``: the journal shows the failed attempt and the one that succeeded. A
 function that changes state (hold-release, on the same held data) is tried once and raises.
 
-The fault answers carry ``retryable: false``: the catalogue marks 0006 retryable, and the client
-repeats even a write the platform calls retryable, so only with the flag off does the repeat of a
-read show the client's own read-only classification at work.
+The fault answers carry ``retryable: false`` (as the catalogue marks 0006): the client repeats
+even a write the platform calls retryable, so only with the flag off does the repeat of a read
+show the client's own read-only classification at work.
 """
 
 from __future__ import annotations
