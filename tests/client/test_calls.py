@@ -77,6 +77,27 @@ async def test_raise_on_failure_still_carries_the_succeeded_items(harness: Harne
     assert "1 succeeded" in str(error)
 
 
+CREATE_GROUP = "/api/directory/create-group"
+
+
+async def test_a_partial_write_keeps_both_halves_on_either_api(harness: Harness) -> None:
+    """The partial result of a write every credential may make (run on 1.0 and 2.0): the item
+    that succeeded, and each failure paired with its item, code and field."""
+    items = [{"description": "kept"}, {"description": ""}, {"description": "x", "parentId": "none"}]
+    result = await harness.client().call(CREATE_GROUP, items)
+    assert result.partial and [g["description"] for g in result.data] == ["kept"]
+    assert [(f.index, f.key, f.codes, f.field) for f in result.failures] == [
+        (1, items[1], ("err_validation_blank",), "description"),
+        (2, items[2], ("err_item_not_found",), "parentId"),
+    ]
+    with pytest.raises(FunctionFailed) as info:
+        await harness.client().call(CREATE_GROUP, items, raise_on_failure=True)
+    assert info.value.result.data and info.value.body_codes == (
+        "err_validation_blank",
+        "err_item_not_found",
+    )
+
+
 async def test_injected_item_failures_are_resolved_through_the_catalogue(harness: Harness) -> None:
     harness.fault(
         {

@@ -84,6 +84,31 @@ async def test_caller_may_opt_in_for_an_idempotent_write(harness: Harness, opt_i
     assert statuses(harness, LOGOUT) == [500, 200]
 
 
+CREATE_GROUP = "/api/directory/create-group"
+
+
+@pytest.mark.parametrize(
+    ("effect", "opt_in"),
+    [
+        ({**E0006, "retryable": True}, {}),
+        (E500, {"read_only": True}),
+        (E500, {"retry": RetryPolicy(retry_writes=True)}),
+    ],
+    ids=["platform-says-retryable", "read_only", "retry_writes"],
+)
+async def test_a_write_is_repeated_only_when_safe_on_either_api(
+    harness: Harness,
+    effect: dict,  # type: ignore[type-arg]
+    opt_in: dict,  # type: ignore[type-arg]
+) -> None:
+    """A write every credential may make (run on 1.0 and 2.0) is repeated after a transient
+    failure when the platform says so or the caller declares it safe, and then made once."""
+    harness.fault({"match": {"path": CREATE_GROUP, "times": 1}, "effect": effect})
+    result = await harness.client().call(CREATE_GROUP, [{"description": "once"}], **opt_in)
+    assert result.ok and result.attempts == 2
+    assert statuses(harness, CREATE_GROUP) == [500, 200]
+
+
 async def test_the_retry_budget_stops_retry_storms(harness: Harness) -> None:
     harness.fault({"match": {"path": ACCOUNT}, "effect": E500})
     client = harness.client(retry_budget=RetryBudget(10, retry_cost=5))
