@@ -91,6 +91,25 @@ async def test_a_clock_move_through_one_process_applies_on_the_other(
     assert (await b.admin("GET", "/clock")).json()["now"] == moved["now"]
 
 
+async def test_buckets_follow_the_clock_set_back_on_every_process(apis: tuple[Api, Api]) -> None:
+    """A quota spent a day ahead, then the clock set back a day through one process: on the
+    other, the bucket refills from the new now (one call back a second later), rather than
+    answering 429 until the day has come round again."""
+    a, b = apis
+    code = a.creds.account_code
+    policy = {"quota_limit": 2, "quota_reset_ms": 1000}
+    assert (await a.admin("POST", f"/accounts/{code}/policy", policy)).status_code == 200
+    start = (await a.admin("POST", "/clock", {"freeze": True})).json()["now"]
+    await a.admin("POST", "/clock", {"advance": 86400})
+    assert [(await a.call(ACCOUNT)).status_code for _ in range(3)] == [200, 200, 429]
+    await a.admin("POST", "/clock", {"set": start})
+    assert (await b.call(ACCOUNT)).status_code == 429  # spent: nothing came back yet
+    await a.admin("POST", "/clock", {"advance": 1})
+    answered = await b.call(ACCOUNT)
+    assert answered.status_code == 200, answered.text
+    assert answered.headers["x-ratelimit-reset"] == "1000"
+
+
 async def test_a_running_clock_keeps_one_offset_across_processes(
     pair: tuple[Emulator, Emulator],
 ) -> None:
