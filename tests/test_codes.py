@@ -311,3 +311,11 @@ def test_sub_code_of_blank_and_plain_messages(message: str) -> None:
 
 def test_an_empty_sub_code_is_none() -> None:
     assert normalize_sub_code("") is None
+
+
+def test_a_code_that_may_follow_execution_is_not_retryable() -> None:
+    """500 0006 may come after the function ran (its remedy says a write may have been applied):
+    the catalogue does not call it retryable, so the client repeats only reads on it."""
+    entry = lookup(500, "0006", "err_xdk_external_resource")
+    assert entry.retryable is False
+    assert "may have been applied" in entry.remedy

@@ -299,3 +299,25 @@ def test_a_spent_bucket_survives_sweeps() -> None:
     for i in range(5000):
         take(limiter, T0 + 0.5, key=f"ip:{i}")
     assert not take(limiter, T0 + 0.5).allowed
+
+
+def test_redis_buckets_expire_once_idle() -> None:
+    """A Redis bucket outlives the time it takes to refill by ``idle_ms`` only: the keys of
+    callers that went away (one per address, say) do not pile up."""
+    url = os.environ.get("MCAPI_TEST_REDIS_URL")
+    if not url:
+        pytest.skip("Redis limiter not tested: set MCAPI_TEST_REDIS_URL")
+    import redis
+
+    prefix = f"mcapi-test:{uuid.uuid4().hex}:"
+    limiter = RedisRateLimiter(url, prefix=prefix, idle_ms=5_000)
+    client = redis.Redis.from_url(url)
+    try:
+        take(limiter, T0, limit=3, reset_ms=1000)
+        [key] = list(client.scan_iter(match=f"{prefix}*"))
+        # one token to win back (1 s), then 5 s idle
+        assert 5_000 < client.pttl(key) <= 6_000
+    finally:
+        limiter.reset()
+        limiter.close()
+        client.close()
