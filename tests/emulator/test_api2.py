@@ -278,6 +278,23 @@ def test_python_admin_round_trip(emu: Emulator) -> None:
     assert emu.admin.revoke_app(keys.client_id).revoked
 
 
+async def test_a_role_set_from_python_applies_to_the_next_call(api: Api) -> None:
+    """``Emulator.admin.set_app_role`` (what the ``mcapi_admin`` fixture holds) changes what the
+    application's token may call, as the admin API's role route does."""
+    app = await create_app(api, role="Read Only")
+    token = await token_for(api, app)
+    create = [{"emailAddress": "by-python@demo.example"}]
+    assert code_of(await bearer(api, token, "/api/user/create-user", create)) == (
+        "403 0002 err_xdk_forbidden"
+    )
+    changed = api.emu.admin.set_app_role(
+        app["client_id"], "Custom", ["Directories | Internal | Edit"]
+    )
+    assert changed.role == "Custom"
+    allowed = await bearer(api, token, "/api/user/create-user", create)
+    assert allowed.status_code == 200, allowed.text
+
+
 # ---- the seed file -----------------------------------------------------------------------------
 
 
