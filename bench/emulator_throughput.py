@@ -37,9 +37,14 @@ Two more targets, not run by default, measure a shared deployment (``--only
   connections split between them, ratio postgres x2 / postgres (target >= 1.3). On 2 cores the
   two servers share them with the load generator, PostgreSQL and Redis.
 
+Both rows run on one two-process deployment, in ``--interleave`` (5) alternating slices: the
+first process's port alone, then both ports (the order swapped each turn), so that the machine's
+drift falls on both rows alike (``--interleave 0``: one row after the other, each on its own
+deployment, as before).
+
 Measured 2026-12-02 with ``--only "emulator,postgres,postgres x2"``, three runs in a row on 2 cores
-with nothing else running: postgres / emulator 0.595, 0.602, 0.589 and postgres x2 / postgres
-1.322, 1.316, 1.335 (the table in docs/emulator.md, section 7).
+with nothing else running: postgres / emulator 0.588, 0.584, 0.574 and postgres x2 / postgres
+1.297, 1.357, 1.357 (the table in docs/emulator.md, section 7).
 
 Choices, measured on a 2-core machine: the load generator is raw sockets rather than httpx
 because httpx's AsyncClient spends ~750 µs of CPU per request (~1,150 req/s from a whole core,
@@ -303,6 +308,59 @@ def measure(name: str, args: argparse.Namespace) -> tuple[LoadResult, float | No
     return result, share
 
 
+SHARED_PAIR = ("postgres", "postgres x2")
+
+
+def measure_interleaved(args: argparse.Namespace) -> dict[str, tuple[LoadResult, float | None]]:
+    """The ``postgres`` and ``postgres x2`` rows on one two-process deployment, in ``--interleave``
+    alternating slices (the order swapped each turn): one process's port alone, then both ports.
+    A slower or faster moment of the machine then falls on both rows alike, where one row after
+    the other measured the drift of the single-process row as much as the second process."""
+    slices = args.interleave
+    per_slice = args.duration / slices
+    print(
+        f"  {TARGETS['postgres'][0]} / {TARGETS['postgres x2'][0]}: {slices} alternating slices "
+        f"of {per_slice:g} s each (1 s warm-up each, {args.warmup:g} s before the first) ...",
+        flush=True,
+    )
+    parts: dict[str, list[tuple[LoadResult, float]]] = {name: [] for name in SHARED_PAIR}
+    with postgres_pair_target(args) as (ports, pids, factory):
+        for turn in range(slices):
+            rows = [("postgres", ports[:1], pids[:1]), ("postgres x2", ports, pids)]
+            for name, row_ports, row_pids in rows if turn % 2 == 0 else rows[::-1]:
+                cpu_before, wall_before = _cpu(row_pids), time.perf_counter()
+                result = generate_load(
+                    factory, row_ports, connections=args.connections,
+                    warmup=args.warmup if turn == 0 else 1.0, duration=per_slice,
+                )  # fmt: skip
+                cpu_after, wall = _cpu(row_pids), time.perf_counter() - wall_before
+                spent = 0.0 if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+                parts[name].append((result, spent / wall))
+    return {
+        name: (_merged([r for r, _ in got]), _mean([c for _, c in got]))
+        for name, got in parts.items()
+    }
+
+
+def _merged(results: list[LoadResult]) -> LoadResult:
+    """Slices of one row as one result: requests over the seconds measured, all latencies."""
+    return LoadResult(
+        requests=sum(r.requests for r in results),
+        seconds=sum(r.seconds for r in results),
+        latencies_ms=[ms for r in results for ms in r.latencies_ms],
+        statuses={
+            k: sum(r.statuses.get(k, 0) for r in results) for r in results for k in r.statuses
+        },
+        errors=sum(r.errors for r in results),
+        client_cpu_share=_mean([r.client_cpu_share for r in results]),
+        connects=sum(r.connects for r in results),
+    )
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
 def _cpu(pids: list[int]) -> float | None:
     """CPU seconds of the server processes together (None where /proc is not there)."""
     seconds = [process_cpu_seconds(pid) for pid in pids]
@@ -371,6 +429,11 @@ def main() -> int:
         default="emulator,bare,moto",
         help=f"targets, comma-separated, from: {', '.join(TARGETS)}",
     )
+    parser.add_argument(
+        "--interleave", type=int, default=5, metavar="N",
+        help="measure postgres and postgres x2 on one deployment in N alternating slices "
+        "(0: one row after the other, each on its own deployment)",
+    )  # fmt: skip
     parser.add_argument("--profile", metavar="FILE", help="cProfile the emulator into FILE")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args()
@@ -386,7 +449,15 @@ def main() -> int:
         f"load average {before:.2f}",
         flush=True,
     )
-    results = {name: measure(name, args) for name in names}
+    interleaved = args.interleave > 0 and all(name in names for name in SHARED_PAIR)
+    results: dict[str, tuple[LoadResult, float | None]] = {}
+    for name in names:
+        if interleaved and name in SHARED_PAIR:
+            if not results.keys() & set(SHARED_PAIR):
+                results.update(measure_interleaved(args))
+            continue
+        results[name] = measure(name, args)
+    results = {name: results[name] for name in names}
     code = report(results, args.json)
     after = os.getloadavg()[0]
     if not args.json and max(before, after) > 0.5 * cores:
