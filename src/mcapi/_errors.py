@@ -8,7 +8,8 @@
     │   │     (ValueError)          anything is sent: a secret key that is not base64, a malformed
     │   │                           date or header to parse, data that is not a list of items
     │   └── RemoteProtocolError     the server answered something the protocol does not allow: a
-    │                               login without keys, a page token that points at itself
+    │                               login without keys, a page token that points at itself, an
+    │                               HTML page in the platform's place (``content_type``)
     ├── TransportError              no HTTP answer: connection refused or reset, timeout
     ├── ApiError                    an HTTP-level error answer, one class per status
     │   ├── BadRequest              400, 405, 408, 413, 431
@@ -152,8 +153,24 @@ class LocalProtocolError(ProtocolError, ValueError):
 
 class RemoteProtocolError(ProtocolError):
     """The server answered something the protocol does not allow (a login answer without keys, a
-    discovery answer without a region, a page token that points at itself). Not a
-    ``ValueError``: the caller did nothing wrong."""
+    discovery answer without a region, a page token that points at itself, an HTML page from a
+    proxy or gateway in the platform's place). Not a ``ValueError``: the caller did nothing
+    wrong."""
+
+    def __init__(self, message: str, *, content_type: str | None = None, **fields: Any) -> None:
+        super().__init__(message, **fields)
+        #: The content type of a page that answered in the platform's place (a proxy's sign-in
+        #: page, a gateway's error page); ``None`` when the answer came from the platform.
+        self.content_type = content_type
+
+    @property
+    def in_platforms_place(self) -> bool:
+        """Something in front of the platform answered (a proxy, a portal, a wrong base URL),
+        not with a gateway's 5xx: the platform itself was not heard from."""
+        return self.content_type is not None and not (self.status or 0) >= 500
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "content_type": self.content_type}
 
 
 class TransportError(MimecastError):

@@ -7,6 +7,7 @@ loopback: it answers every request the same way, whatever was sent.
 from __future__ import annotations
 
 import base64
+import json
 import socketserver
 import threading
 from collections.abc import Iterator
@@ -88,6 +89,8 @@ def test_an_html_page_is_a_protocol_answer_naming_the_content_type(proxy: _Proxy
     with client, pytest.raises(RemoteProtocolError) as info:
         client.call(ACCOUNT)
     assert "text/html" in str(info.value)
+    assert info.value.status == 200 and info.value.content_type == "text/html; charset=utf-8"
+    assert info.value.in_platforms_place
 
 
 @pytest.mark.anyio
@@ -98,7 +101,9 @@ async def test_an_html_page_is_a_protocol_answer_async(proxy: _Proxy) -> None:
     assert "text/html" in str(info.value)
 
 
-def test_mcapi_call_exits_8_on_an_html_page(proxy: _Proxy, tmp_path: Any) -> None:
+def test_mcapi_call_exits_9_on_a_proxys_page_naming_its_content_type(
+    proxy: _Proxy, tmp_path: Any
+) -> None:
     env = {
         "MCAPI_CONFIG": str(tmp_path / "profiles.toml"),
         "MCAPI_BASE_URL": _url(proxy),
@@ -110,8 +115,12 @@ def test_mcapi_call_exits_8_on_an_html_page(proxy: _Proxy, tmp_path: Any) -> Non
         "MCAPI_PASSWORD": "",
     }
     result = CliRunner().invoke(cli, ["call", ACCOUNT, "--data", "[]"], env=env)
-    assert result.exit_code == 8, result.output
-    assert "text/html" in result.output
+    assert result.exit_code == 9, result.output
+    error = json.loads(result.stdout)["error"]
+    assert error["error"] == "RemoteProtocolError" and error["status"] == 200
+    assert error["content_type"] == "text/html; charset=utf-8"
+    assert "HTTP 200 text/html; charset=utf-8, not the JSON envelope" in result.stderr
+    assert "not the Mimecast API" in result.stderr  # the advice: check the base URL
 
 
 #: One retry (the read is safe to repeat), so the test sees two bounded attempts.

@@ -367,3 +367,15 @@ def test_a_credentials_error_carries_advice_too(base: dict[str, str], live: Live
         advice, stderr = said(result)
         assert "`mcapi login`" in advice and "mcapi whoami" in advice
         assert stderr.rstrip().endswith(advice)
+
+
+def test_a_gateways_html_page_exits_8_after_the_retries(base: dict[str, str], live: Live) -> None:
+    emulator, demo, url = live
+    emulator.faults.add(
+        FaultRule.from_dict({"match": {"path": ACCOUNT}, "effect": {"status": 503, "body": "html"}})
+    )
+    result = run({**base, **env_1_0(demo, url)}, "call", ACCOUNT, "--no-retry")
+    assert result.exit_code == 8, result.output  # the server failing, as any 5xx
+    error = json.loads(result.stdout)["error"]
+    assert error["status"] == 503 and error["content_type"] == "text/html; charset=utf-8"
+    assert "HTTP 503 text/html" in result.stderr

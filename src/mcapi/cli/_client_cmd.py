@@ -48,7 +48,7 @@ EXIT_CODES: tuple[tuple[int, str, str], ...] = (
     (6, "auth", "authentication failed: 401, 403 0009/0012/0016, binding expired (log in)"),
     (7, "quota", "the quota stayed spent after waiting: 429"),
     (8, "server", "the platform failed: 5xx (retried where safe), or broke the protocol"),
-    (9, "network", "no usable answer: connection refused, reset, or timed out"),
+    (9, "network", "no usable answer: refused, reset, timed out, or a proxy's page instead"),
     (130, "interrupted", "Ctrl-C; what --all-pages had written stays written"),
 )
 
@@ -74,7 +74,9 @@ def exit_code_for(error: MimecastError) -> int:
     if isinstance(error, TransportError):
         return 9
     if isinstance(error, RemoteProtocolError):
-        return 8
+        # A proxy's page in the platform's place (a 200 sign-in page, a 403 block page): the
+        # platform was not heard from. A gateway's 5xx page is the server failing, as a 5xx is.
+        return 9 if error.in_platforms_place else 8
     if error.entry is None:
         return 1
     return _BY_ACTION[error.entry.action]

@@ -102,6 +102,8 @@ def file_in_call(path: str, response: httpx.Response | None) -> MimecastError:
         return RemoteProtocolError(
             f"{path} answered HTTP {status} {kind}, not the JSON envelope "
             "(a proxy or captive portal in front of the platform?)",
+            content_type=kind,
+            status=status,
             endpoint=path,
         )
     return LocalProtocolError(

@@ -301,6 +301,7 @@ class Core:
             )
             return RemoteProtocolError(
                 f"{message} {detail}" if detail else message,
+                content_type=kind,
                 status=exchange.status,
                 endpoint=state.path,
                 request_id=exchange.request_id,
