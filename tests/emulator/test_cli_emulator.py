@@ -451,9 +451,11 @@ def free_port() -> int:
 class Served:
     """``mcapi emulator serve`` in a subprocess, its output read line by line."""
 
-    def __init__(self, *args: str, cwd: Path) -> None:
+    def __init__(self, *args: str, cwd: Path, admin_token: str | None = None) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         env.pop("MCAPI_ADMIN_TOKEN", None)
+        if admin_token is not None:
+            env["MCAPI_ADMIN_TOKEN"] = admin_token
         argv = [sys.executable, "-c", "from mcapi.cli import main; main()", "emulator", "serve"]
         self.process = subprocess.Popen(
             [*argv, *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -498,8 +500,8 @@ class Served:
 def serving(tmp_path: Path) -> Iterator[Callable[..., Served]]:
     started: list[Served] = []
 
-    def start(*args: str) -> Served:
-        served = Served(*args, cwd=tmp_path)
+    def start(*args: str, admin_token: str | None = None) -> Served:
+        served = Served(*args, cwd=tmp_path, admin_token=admin_token)
         started.append(served)
         return served
 
@@ -787,6 +789,19 @@ def test_serve_takes_the_admin_token_from_a_file(
     assert env["MCAPI_ADMIN_TOKEN"] == "token-from-a-file-0123"
     journal = f"{env['MCAPI_BASE_URL']}/_emulator/journal"
     bearer = {"Authorization": "Bearer token-from-a-file-0123"}
+    assert httpx.get(journal, headers=bearer).status_code == 200
+    assert httpx.get(journal, headers={"Authorization": "Bearer other"}).status_code == 401
+    assert served.stop() == 0
+
+
+def test_serve_takes_the_admin_token_from_the_environment(serving: Callable[..., Served]) -> None:
+    served = serving("--port", str(free_port()), "--db", "sqlite://",
+                     admin_token="token-from-the-env-4567")  # fmt: skip
+    env = exports(served.read_until("MCAPI_ADMIN_TOKEN"))
+    assert env["MCAPI_ADMIN_TOKEN"] == "token-from-the-env-4567"
+    assert "token-from-the-env-4567" not in " ".join(served.process.args)  # not in `ps`
+    journal = f"{env['MCAPI_BASE_URL']}/_emulator/journal"
+    bearer = {"Authorization": "Bearer token-from-the-env-4567"}
     assert httpx.get(journal, headers=bearer).status_code == 200
     assert httpx.get(journal, headers={"Authorization": "Bearer other"}).status_code == 401
     assert served.stop() == 0
