@@ -163,12 +163,6 @@ class RemoteProtocolError(ProtocolError):
         #: page, a gateway's error page); ``None`` when the answer came from the platform.
         self.content_type = content_type
 
-    @property
-    def in_platforms_place(self) -> bool:
-        """Something in front of the platform answered (a proxy, a portal, a wrong base URL),
-        not with a gateway's 5xx: the platform itself was not heard from."""
-        return self.content_type is not None and not (self.status or 0) >= 500
-
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "content_type": self.content_type}
 

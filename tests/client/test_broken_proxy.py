@@ -90,7 +90,6 @@ def test_an_html_page_is_a_protocol_answer_naming_the_content_type(proxy: _Proxy
         client.call(ACCOUNT)
     assert "text/html" in str(info.value)
     assert info.value.status == 200 and info.value.content_type == "text/html; charset=utf-8"
-    assert info.value.in_platforms_place
 
 
 @pytest.mark.anyio

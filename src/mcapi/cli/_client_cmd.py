@@ -76,7 +76,8 @@ def exit_code_for(error: MimecastError) -> int:
     if isinstance(error, RemoteProtocolError):
         # A proxy's page in the platform's place (a 200 sign-in page, a 403 block page): the
         # platform was not heard from. A gateway's 5xx page is the server failing, as a 5xx is.
-        return 9 if error.in_platforms_place else 8
+        proxy_page = error.content_type is not None and (error.status or 0) < 500
+        return 9 if proxy_page else 8
     if error.entry is None:
         return 1
     return _BY_ACTION[error.entry.action]
