@@ -22,7 +22,8 @@ by the same load generator (bench/_common.py: raw sockets on uvloop, in a separa
   each time; that is what any client of moto_server pays.
 
 It prints requests per second, p50/p99 latency, the CPU share of the server and of the load
-generator (a load generator near 100% would mean the figure measures the client), and the ratios
+generator (a load generator near 100% would mean the figure measures the client), for the shared
+rows the Redis server's CPU share and its CPU time per call (from ``INFO cpu``), and the ratios
 emulator / moto_server (target >= 3) and emulator / bare route (target >= 0.5). ``--profile``
 runs the emulator (and the postgres row's server) under cProfile and writes the profile to FILE
 (its figures are then lower).
@@ -287,12 +288,24 @@ TARGETS = {
 }
 
 
-def measure(name: str, args: argparse.Namespace) -> tuple[LoadResult, float | None]:
+@dataclass
+class Measured:
+    """A row's load result and the CPU shares (of one core) of its server processes and, for a
+    shared deployment, of the Redis server (``None`` where they could not be read)."""
+
+    result: LoadResult
+    server_share: float | None
+    redis_share: float | None = None
+
+
+def measure(name: str, args: argparse.Namespace) -> Measured:
     label, target = TARGETS[name]
     print(f"  {label}: {args.warmup:g} s warm-up + {args.duration:g} s ...", flush=True)
     context: Any = target(args)
+    shared = name in SHARED_PAIR
     with context as (port, pid, factory):
         pids = [pid] if isinstance(pid, int) else pid
+        redis_before = _redis_cpu() if shared else None
         cpu_before, wall_before = _cpu(pids), time.perf_counter()
         result = generate_load(
             factory,
@@ -302,16 +315,35 @@ def measure(name: str, args: argparse.Namespace) -> tuple[LoadResult, float | No
             duration=args.duration,
         )
         cpu_after, wall = _cpu(pids), time.perf_counter() - wall_before
-    share = None
-    if cpu_before is not None and cpu_after is not None:
-        share = (cpu_after - cpu_before) / wall
-    return result, share
+        redis_after = _redis_cpu() if shared else None
+    return Measured(
+        result, _share(cpu_before, cpu_after, wall), _share(redis_before, redis_after, wall)
+    )
+
+
+def _share(before: float | None, after: float | None, wall: float) -> float | None:
+    return None if before is None or after is None else (after - before) / wall
+
+
+def _redis_cpu() -> float | None:
+    """CPU seconds the Redis server has used (INFO cpu), or None when it does not say."""
+    import redis
+
+    try:
+        client = redis.Redis.from_url(_redis_url())
+        try:
+            info = client.info("cpu")
+        finally:
+            client.close()
+        return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+    except (redis.RedisError, OSError, KeyError, ValueError):
+        return None
 
 
 SHARED_PAIR = ("postgres", "postgres x2")
 
 
-def measure_interleaved(args: argparse.Namespace) -> dict[str, tuple[LoadResult, float | None]]:
+def measure_interleaved(args: argparse.Namespace) -> dict[str, Measured]:
     """The ``postgres`` and ``postgres x2`` rows on one two-process deployment, in ``--interleave``
     alternating slices (the order swapped each turn): one process's port alone, then both ports.
     A slower or faster moment of the machine then falls on both rows alike, where one row after
@@ -323,21 +355,32 @@ def measure_interleaved(args: argparse.Namespace) -> dict[str, tuple[LoadResult,
         f"of {per_slice:g} s each (1 s warm-up each, {args.warmup:g} s before the first) ...",
         flush=True,
     )
-    parts: dict[str, list[tuple[LoadResult, float]]] = {name: [] for name in SHARED_PAIR}
+    parts: dict[str, list[Measured]] = {name: [] for name in SHARED_PAIR}
     with postgres_pair_target(args) as (ports, pids, factory):
         for turn in range(slices):
             rows = [("postgres", ports[:1], pids[:1]), ("postgres x2", ports, pids)]
             for name, row_ports, row_pids in rows if turn % 2 == 0 else rows[::-1]:
+                redis_before = _redis_cpu()
                 cpu_before, wall_before = _cpu(row_pids), time.perf_counter()
                 result = generate_load(
                     factory, row_ports, connections=args.connections,
                     warmup=args.warmup if turn == 0 else 1.0, duration=per_slice,
                 )  # fmt: skip
                 cpu_after, wall = _cpu(row_pids), time.perf_counter() - wall_before
-                spent = 0.0 if cpu_before is None or cpu_after is None else cpu_after - cpu_before
-                parts[name].append((result, spent / wall))
+                redis_after = _redis_cpu()
+                parts[name].append(
+                    Measured(
+                        result,
+                        _share(cpu_before, cpu_after, wall),
+                        _share(redis_before, redis_after, wall),
+                    )
+                )
     return {
-        name: (_merged([r for r, _ in got]), _mean([c for _, c in got]))
+        name: Measured(
+            _merged([m.result for m in got]),
+            _mean_of([m.server_share for m in got]),
+            _mean_of([m.redis_share for m in got]),
+        )
         for name, got in parts.items()
     }
 
@@ -361,26 +404,41 @@ def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
+def _mean_of(values: list[float | None]) -> float | None:
+    return None if not values or None in values else _mean([v for v in values if v is not None])
+
+
 def _cpu(pids: list[int]) -> float | None:
     """CPU seconds of the server processes together (None where /proc is not there)."""
     seconds = [process_cpu_seconds(pid) for pid in pids]
     return None if None in seconds else sum(s for s in seconds if s is not None)
 
 
-def report(results: dict[str, tuple[LoadResult, float | None]], as_json: bool) -> int:
+def _redis_per_call(measured: Measured) -> float | None:
+    """Microseconds of Redis CPU per call answered (the load after the warm-up is steady, so the
+    share over the whole slice stands for the share over the measured part)."""
+    rate = measured.result.rate
+    if measured.redis_share is None or not rate:
+        return None
+    return measured.redis_share / rate * 1e6
+
+
+def report(results: dict[str, Measured], as_json: bool) -> int:
     rows: dict[str, dict[str, Any]] = {
         name: {
             "label": TARGETS[name][0],
-            "requests_per_second": round(result.rate, 1),
-            "p50_ms": round(result.percentile(50), 2),
-            "p99_ms": round(result.percentile(99), 2),
-            "server_cpu_share": None if share is None else round(share, 2),
-            "client_cpu_share": round(result.client_cpu_share, 2),
-            "statuses": result.statuses,
-            "errors": result.errors,
-            "connects": result.connects,
+            "requests_per_second": round(m.result.rate, 1),
+            "p50_ms": round(m.result.percentile(50), 2),
+            "p99_ms": round(m.result.percentile(99), 2),
+            "server_cpu_share": None if m.server_share is None else round(m.server_share, 2),
+            "client_cpu_share": round(m.result.client_cpu_share, 2),
+            "redis_cpu_share": None if m.redis_share is None else round(m.redis_share, 2),
+            "redis_us_per_call": None if (us := _redis_per_call(m)) is None else round(us, 1),
+            "statuses": m.result.statuses,
+            "errors": m.result.errors,
+            "connects": m.result.connects,
         }
-        for name, (result, share) in results.items()
+        for name, m in results.items()
     }
     ratios: dict[str, dict[str, Any]] = {}
     for name, other, target in (
@@ -397,17 +455,34 @@ def report(results: dict[str, tuple[LoadResult, float | None]], as_json: bool) -
     if as_json:
         print(json.dumps({"results": rows, "ratios": ratios, "met": not failed}, indent=2))
         return 1 if failed else 0
-    print(f"\n{'target':36} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'server':>7} {'client':>7}")
+    shared = any(row["redis_cpu_share"] is not None for row in rows.values())
+    redis_head = f" {'redis':>7} {'µs/call':>8}" if shared else ""
+    print(
+        f"\n{'target':40} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'server':>7} {'client':>7}"
+        + redis_head
+    )
     for row in rows.values():
         server = "-" if row["server_cpu_share"] is None else f"{row['server_cpu_share']:.0%}"
+        redis_cells = ""
+        if shared:
+            share, per_call = row["redis_cpu_share"], row["redis_us_per_call"]
+            redis_cells = (
+                f" {'-' if share is None else f'{share:.0%}':>7}"
+                f" {'-' if per_call is None else f'{per_call:.0f}':>8}"
+            )
         print(
-            f"{row['label']:36} {row['requests_per_second']:>9,.0f} {row['p50_ms']:>8.2f} "
-            f"{row['p99_ms']:>8.2f} {server:>7} {row['client_cpu_share']:>7.0%}"
+            f"{row['label']:40} {row['requests_per_second']:>9,.0f} {row['p50_ms']:>8.2f} "
+            f"{row['p99_ms']:>8.2f} {server:>7} {row['client_cpu_share']:>7.0%}" + redis_cells
         )
         odd = {k: v for k, v in row["statuses"].items() if k != 200}
         if odd or row["errors"]:
-            print(f"{'':36} non-200: {odd}  connection errors: {row['errors']}")
+            print(f"{'':40} non-200: {odd}  connection errors: {row['errors']}")
     print("(server/client: CPU share of one core; a client near 100% would cap the figure)")
+    if shared:
+        print(
+            "(redis: the Redis server's CPU share of one core and its CPU time per call answered, "
+            "from INFO cpu: anything else using that Redis server counts too)"
+        )
     if "postgres x2" in rows:
         print(
             f"(postgres x2: two server processes, the load generator and PostgreSQL and Redis "
@@ -450,7 +525,7 @@ def main() -> int:
         flush=True,
     )
     interleaved = args.interleave > 0 and all(name in names for name in SHARED_PAIR)
-    results: dict[str, tuple[LoadResult, float | None]] = {}
+    results: dict[str, Measured] = {}
     for name in names:
         if interleaved and name in SHARED_PAIR:
             if not results.keys() & set(SHARED_PAIR):
