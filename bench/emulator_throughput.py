@@ -44,9 +44,9 @@ drift falls on both rows alike (``--interleave 0``: one row after the other, eac
 deployment, as before).
 
 Measured 2026-12-02 with ``--only "emulator,postgres,postgres x2"``, three runs in a row on 2 cores
-with nothing else running: postgres / emulator 0.588, 0.584, 0.574 and postgres x2 / postgres
-1.297, 1.357, 1.357; later on a slower 2-core machine 0.625, 0.593, 0.593 and 1.315, 1.325, 1.264
-(1.416 with ``--connections 32``, 1.574 with 64): the tables in docs/emulator.md, section 7.
+with nothing else running: postgres / emulator 0.763, 0.732, 0.784 and postgres x2 / postgres
+1.262, 1.204, 1.206 (1.369 with ``--connections 32``, 1.524 with 64); docs/emulator.md, section 7,
+has the figures and those of the version before, which read Redis' replies one caller at a time.
 
 Choices, measured on a 2-core machine: the load generator is raw sockets rather than httpx
 because httpx's AsyncClient spends ~750 µs of CPU per request (~1,150 req/s from a whole core,

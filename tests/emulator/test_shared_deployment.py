@@ -320,6 +320,28 @@ def awaited(redis_url: str) -> Iterator[tuple[AwaitedConnection, str]]:
     redis.Redis.from_url(redis_url).delete(key)
 
 
+def count_writes(connection: AwaitedConnection, command: bytes) -> list[int]:
+    """The number of ``command`` in each write the connection makes from now on (a list that
+    fills as it writes)."""
+    sock = connection._conn._sock
+    writes: list[int] = []
+    original = sock.sendall
+
+    class Counting:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(sock, name)
+
+        def fileno(self) -> int:
+            return int(sock.fileno())
+
+        def sendall(self, data: bytes) -> None:
+            writes.append(data.count(command))
+            original(data)
+
+    connection._conn._sock = Counting()
+    return writes
+
+
 async def test_calls_in_flight_together_each_get_their_own_replies(
     awaited: tuple[AwaitedConnection, str],
 ) -> None:
@@ -338,19 +360,7 @@ async def test_calls_started_a_loop_turn_apart_share_one_write(
     starts meanwhile joins the write (a write costs Redis and the process more than a command)."""
     connection, key = awaited
     assert await connection.execute(("PING",)) == [b"PONG"]  # connected (its handshake written)
-    sock = connection._conn._sock
-    writes: list[int] = []
-    original = sock.sendall
-
-    class Counting:
-        def __getattr__(self, name: str) -> Any:
-            return getattr(sock, name)
-
-        def sendall(self, data: bytes) -> None:
-            writes.append(data.count(b"INCR"))
-            original(data)
-
-    connection._conn._sock = Counting()
+    writes = count_writes(connection, b"INCR")
 
     async def a_turn_later() -> list[Any]:
         await asyncio.sleep(0)
@@ -359,6 +369,42 @@ async def test_calls_started_a_loop_turn_apart_share_one_write(
     replies = await asyncio.gather(connection.execute(("INCR", key)), a_turn_later())
     assert sorted(replies) == [[1], [2]]
     assert writes == [2]
+
+
+async def test_callers_answered_by_one_read_send_their_next_commands_in_one_write(
+    awaited: tuple[AwaitedConnection, str],
+) -> None:
+    """The replies of a write come back together; every caller they answer resumes in the same
+    turn of the loop, so the round trips that follow go out together too (a caller at a time
+    would each send its own)."""
+    connection, key = awaited
+    assert await connection.execute(("PING",)) == [b"PONG"]
+    writes = count_writes(connection, b"INCR")
+
+    async def two_round_trips() -> list[Any]:
+        first = await connection.execute(("INCR", key))
+        second = await connection.execute(("INCR", key))
+        return [*first, *second]
+
+    replies = await asyncio.gather(*(two_round_trips() for _ in range(8)))
+    assert sorted(n for pair in replies for n in pair) == list(range(1, 17))
+    assert writes == [8, 8]
+
+
+async def test_a_cancelled_caller_keeps_its_place_and_its_reply_is_dropped(
+    awaited: tuple[AwaitedConnection, str], redis_url: str
+) -> None:
+    connection, key = awaited
+    waiting = asyncio.ensure_future(connection.execute(("BLPOP", key, 5)))
+    await asyncio.sleep(0.2)  # sent, and Redis holds the reply back
+    waiting.cancel()
+    other = redis.Redis.from_url(redis_url)
+    # The connection stays: the BLPOP still waits in Redis and takes what is pushed...
+    assert other.rpush(key, "x") == 1
+    assert other.llen(key) == 0
+    other.close()
+    # ...and its reply, read in its turn, is dropped: the next caller gets its own.
+    assert await connection.execute(("PING",)) == [b"PONG"]
 
 
 async def test_an_error_reply_is_raised_and_the_connection_stays_in_step(

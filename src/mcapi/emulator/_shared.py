@@ -18,6 +18,7 @@ its last value) as it would without this round trip.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import contextvars
 import functools
@@ -92,13 +93,26 @@ class CallReads:
         self._awaited.close()
 
 
+class _Waiter:
+    """A caller's place in the reply stream: how many replies it expects, those read so far."""
+
+    __slots__ = ("expected", "future", "replies")
+
+    def __init__(self, expected: int, future: asyncio.Future[list[Any]]) -> None:
+        self.expected = expected
+        self.future = future
+        self.replies: list[Any] = []
+
+
 class AwaitedConnection:
     """A redis-py connection of its own whose replies are awaited on the running event loop, so
     that the loop answers other calls while Redis works. Commands go out together, in one write,
     one turn of the loop after the first of them (those of every call that got to its round trip
-    meanwhile), and each caller reads its replies in turn, when the socket has them. Should the
-    connection fail, or a caller be cancelled before it read its replies, the connection is
-    dropped: the callers behind it get ``ConnectionError`` and the next caller connects again.
+    meanwhile). Whenever the socket has data, every reply in it is read at once and handed to its
+    caller (in the order the commands went out), so the callers a batch of replies answers all
+    resume in the same turn of the loop, and their next commands go out together again. A caller
+    cancelled meanwhile keeps its place: its replies are read and dropped. Should the connection
+    fail, every caller waiting on it gets ``ConnectionError`` and the next caller connects again.
     Closing needs no event loop."""
 
     def __init__(self, client: redis.Redis | str) -> None:
@@ -114,67 +128,34 @@ class AwaitedConnection:
         #: The event loop the connection serves (another loop's callers wait their replies on a
         #: connection of the pool instead, blocking, while this one is busy).
         self._loop: asyncio.AbstractEventLoop | None = None
-        #: The turn of the last caller to send (a future done once it has read its replies).
-        self._last: asyncio.Future[None] | None = None
-        #: Moved on each time the connection is dropped.
-        self._generation = 0
         #: Commands packed but not sent yet, and whether a send is scheduled.
         self._outbox: list[bytes] = []
         self._flushing = False
-        #: The reader waiting for the socket: (loop, file descriptor, its future).
-        self._waiting: tuple[asyncio.AbstractEventLoop, int, asyncio.Future[None]] | None = None
+        #: The callers whose replies are to come, in the order their commands go out.
+        self._pending: collections.deque[_Waiter] = collections.deque()
+        #: The socket's file descriptor while the loop watches it for replies, else -1.
+        self._watched = -1
 
     async def execute(self, *commands: tuple[Any, ...]) -> list[Any]:
         """Send ``commands`` and return their replies, raising the first error reply."""
-        import redis
-
-        conn = self._conn
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
-            busy = self._last is not None or bool(self._outbox)
+            busy = bool(self._pending)
             if busy and self._loop is not None and not self._loop.is_closed():
                 return self._execute_blocking(commands)  # in use by another loop
             if busy:  # left so by a loop closed meanwhile
-                self._drop()
-                self._last = None
+                self._fail("its event loop was closed")
             self._loop = loop
+        waiter = _Waiter(len(commands), loop.create_future())
         self._outbox.extend(map(self._pack, commands))
+        self._pending.append(waiter)
         if not self._flushing:
             self._flushing = True
             # Sent a turn later than it could be: the calls the loop starts meanwhile add their
             # commands to the same write (a write costs Redis and this process far more than a
             # command in it; idle, a turn of the loop takes microseconds).
             loop.call_soon(loop.call_soon, self._flush)
-        generation = self._generation
-        previous, turn = self._last, loop.create_future()
-        self._last = turn
-        replies: list[Any] = []
-        try:
-            if previous is not None:
-                await previous
-            for _ in commands:
-                while True:
-                    if generation != self._generation:
-                        raise redis.ConnectionError("the connection to Redis was dropped")
-                    if self._outbox and self._flushing:
-                        await self._readable(loop)  # sent by then
-                        continue
-                    if conn.can_read(timeout=0):
-                        break
-                    await self._readable(loop)
-                try:
-                    replies.append(conn.read_response())
-                except redis.ResponseError as exc:
-                    replies.append(exc)
-        except BaseException:
-            if generation == self._generation:  # else dropped already, and maybe reconnected
-                self._drop()
-            raise
-        finally:
-            turn.set_result(None)
-            if self._last is turn:
-                self._last = None
-        return _raise_first_error(replies)
+        return _raise_first_error(await waiter.future)
 
     async def run_script(self, script: str, keys: Sequence[Any], args: Sequence[Any]) -> Any:
         """Run the Lua ``script`` and return its reply: sent by its digest (``EVALSHA``), by its
@@ -206,46 +187,64 @@ class AwaitedConnection:
     def _flush(self) -> None:
         self._flushing = False
         outbox, self._outbox = self._outbox, []
+        if not outbox:  # dropped meanwhile
+            return
         try:  # one write for the turn (redis-py would make one per command)
             self._conn.send_packed_command([b"".join(outbox)], check_health=False)
-        except Exception:  # the callers waiting for these replies see the connection dropped
-            self._drop()
-        else:
-            self._wake()
-
-    async def _readable(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Until the socket has data, the commands were sent, or the connection was dropped."""
-        ready: asyncio.Future[None] = loop.create_future()
-        if self._outbox and self._flushing:  # woken by the send
-            self._waiting = (loop, -1, ready)
-        else:
+        except Exception as exc:  # the callers waiting for these replies see the connection fail
+            self._fail(str(exc))
+            return
+        if self._watched < 0 and self._loop is not None:
             fd = self._conn._sock.fileno()
-            loop.add_reader(fd, self._wake)
-            self._waiting = (loop, fd, ready)
+            self._loop.add_reader(fd, self._read)
+            self._watched = fd
+
+    def _read(self) -> None:
+        """Every reply the socket has, each to its caller (called when the socket is readable)."""
+        import redis
+
+        conn, pending = self._conn, self._pending
         try:
-            await ready
-        finally:
-            self._wake()
+            while pending and conn.can_read(timeout=0):
+                try:
+                    reply = conn.read_response()
+                except redis.ResponseError as exc:
+                    reply = exc
+                waiter = pending[0]
+                waiter.replies.append(reply)
+                if len(waiter.replies) == waiter.expected:
+                    pending.popleft()
+                    if not waiter.future.done():  # else cancelled: its replies are dropped
+                        waiter.future.set_result(waiter.replies)
+        except Exception as exc:  # the connection broke
+            self._fail(str(exc))
+            return
+        if not pending:
+            self._unwatch()
 
-    def _wake(self) -> None:
-        waiting, self._waiting = self._waiting, None
-        if waiting is not None:
-            loop, fd, ready = waiting
-            if fd >= 0:
-                with contextlib.suppress(RuntimeError, OSError):  # a loop closed meanwhile
-                    loop.remove_reader(fd)
-            if not ready.done():
-                with contextlib.suppress(RuntimeError):  # its loop is closed
-                    ready.set_result(None)
+    def _unwatch(self) -> None:
+        fd, self._watched = self._watched, -1
+        if fd >= 0 and self._loop is not None:
+            with contextlib.suppress(RuntimeError, OSError):  # a loop closed meanwhile
+                self._loop.remove_reader(fd)
 
-    def _drop(self) -> None:
-        self._generation += 1
+    def _fail(self, why: str) -> None:
+        """Drop the connection: every caller waiting on it gets ``ConnectionError``."""
+        import redis
+
+        self._unwatch()
         self._outbox.clear()
-        self._wake()
+        self._flushing = False  # a send scheduled meanwhile finds nothing; the next one is new
+        pending, self._pending = self._pending, collections.deque()
         self._conn.disconnect()
+        error = redis.ConnectionError(f"the connection to Redis was dropped ({why})")
+        for waiter in pending:
+            if not waiter.future.done():
+                with contextlib.suppress(RuntimeError):  # its loop is closed
+                    waiter.future.set_exception(error)
 
     def close(self) -> None:
-        self._drop()
+        self._fail("closed")
 
 
 def _raise_first_error(replies: list[Any]) -> list[Any]:
