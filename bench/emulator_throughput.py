@@ -80,6 +80,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (
     MCAPI,
     LoadResult,
+    RequestFactory,
     StaticRequest,
     free_port,
     generate_load,
@@ -303,20 +304,27 @@ def measure(name: str, args: argparse.Namespace) -> Measured:
     label, target = TARGETS[name]
     print(f"  {label}: {args.warmup:g} s warm-up + {args.duration:g} s ...", flush=True)
     context: Any = target(args)
-    shared = name in SHARED_PAIR
     with context as (port, pid, factory):
         pids = [pid] if isinstance(pid, int) else pid
-        redis_before = _redis_cpu() if shared else None
-        cpu_before, wall_before = _cpu(pids), time.perf_counter()
-        result = generate_load(
-            factory,
-            port,
-            connections=args.connections,
-            warmup=args.warmup,
-            duration=args.duration,
-        )
-        cpu_after, wall = _cpu(pids), time.perf_counter() - wall_before
-        redis_after = _redis_cpu() if shared else None
+        return measured_load(
+            factory, port, pids, args, warmup=args.warmup, duration=args.duration,
+            redis=name in SHARED_PAIR,
+        )  # fmt: skip
+
+
+def measured_load(
+    factory: RequestFactory, ports: int | list[int], pids: list[int], args: argparse.Namespace, *,
+    warmup: float, duration: float, redis: bool,
+) -> Measured:  # fmt: skip
+    """The load generator's run against ``ports``, with the CPU the server processes ``pids``
+    (and, with ``redis``, the Redis server) spent meanwhile."""
+    redis_before = _redis_cpu() if redis else None
+    cpu_before, wall_before = _cpu(pids), time.perf_counter()
+    result = generate_load(
+        factory, ports, connections=args.connections, warmup=warmup, duration=duration
+    )
+    cpu_after, wall = _cpu(pids), time.perf_counter() - wall_before
+    redis_after = _redis_cpu() if redis else None
     return Measured(
         result, _share(cpu_before, cpu_after, wall), _share(redis_before, redis_after, wall)
     )
@@ -361,21 +369,12 @@ def measure_interleaved(args: argparse.Namespace) -> dict[str, Measured]:
         for turn in range(slices):
             rows = [("postgres", ports[:1], pids[:1]), ("postgres x2", ports, pids)]
             for name, row_ports, row_pids in rows if turn % 2 == 0 else rows[::-1]:
-                redis_before = _redis_cpu()
-                cpu_before, wall_before = _cpu(row_pids), time.perf_counter()
-                result = generate_load(
-                    factory, row_ports, connections=args.connections,
-                    warmup=args.warmup if turn == 0 else 1.0, duration=per_slice,
+                warmup = args.warmup if turn == 0 else 1.0
+                measured = measured_load(
+                    factory, row_ports, row_pids, args, warmup=warmup, duration=per_slice,
+                    redis=True,
                 )  # fmt: skip
-                cpu_after, wall = _cpu(row_pids), time.perf_counter() - wall_before
-                redis_after = _redis_cpu()
-                parts[name].append(
-                    Measured(
-                        result,
-                        _share(cpu_before, cpu_after, wall),
-                        _share(redis_before, redis_after, wall),
-                    )
-                )
+                parts[name].append(measured)
     return {
         name: Measured(
             _merged([m.result for m in got]),

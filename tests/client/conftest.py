@@ -37,6 +37,8 @@ KDF_N = 2**10
 ACCOUNT = "/api/account/get-account"
 LOGIN = "/api/login/login"
 LOGOUT = "/api/login/logout"
+#: A write that both a 1.0 binding and a 2.0 application may make.
+CREATE_GROUP = "/api/directory/create-group"
 #: A client asked for with one of these is a 1.0 client whatever the api_version.
 _KEYS_1_0 = frozenset({"app_id", "app_key", "access_key", "secret_key", "email", "password"})
 

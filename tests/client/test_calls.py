@@ -13,7 +13,7 @@ import pytest
 from mcapi._errors import FunctionFailed, LocalProtocolError, NotFound, Unauthorized
 from mcapi.client import AsyncClient, Client, Credentials
 
-from .conftest import ACCOUNT, LOGIN, LOGOUT, Harness
+from .conftest import ACCOUNT, CREATE_GROUP, LOGIN, LOGOUT, Harness
 
 pytestmark = pytest.mark.anyio
 #: Each harness test runs with API 1.0 and API 2.0 credentials (conftest: api_version).
@@ -75,9 +75,6 @@ async def test_raise_on_failure_still_carries_the_succeeded_items(harness: Harne
     assert error.body_codes == ("err_item_not_found",)
     assert error.endpoint == LOGOUT and error.request_id == error.result.request_id
     assert "1 succeeded" in str(error)
-
-
-CREATE_GROUP = "/api/directory/create-group"
 
 
 async def test_a_partial_write_keeps_both_halves_on_either_api(harness: Harness) -> None:

@@ -7,7 +7,7 @@ import pytest
 from mcapi._errors import ServerError, TransportError
 from mcapi.client import RetryBudget, RetryPolicy
 
-from .conftest import ACCOUNT, LOGOUT, Harness
+from .conftest import ACCOUNT, CREATE_GROUP, LOGOUT, Harness
 
 pytestmark = pytest.mark.anyio
 #: Each harness test runs with API 1.0 and API 2.0 credentials (conftest: api_version).
@@ -82,9 +82,6 @@ async def test_caller_may_opt_in_for_an_idempotent_write(harness: Harness, opt_i
     harness.fault({"match": {"path": LOGOUT, "times": 1}, "effect": E500})
     assert (await harness.client().call(LOGOUT, [spare_binding(harness)], **opt_in)).ok
     assert statuses(harness, LOGOUT) == [500, 200]
-
-
-CREATE_GROUP = "/api/directory/create-group"
 
 
 @pytest.mark.parametrize(

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -30,17 +32,24 @@ def limiter(request: pytest.FixtureRequest) -> Iterator[RateLimiter]:
     if request.param == "memory":
         yield MemoryRateLimiter()
         return
+    with redis_limiter() as shared:
+        yield shared
+
+
+@contextlib.contextmanager
+def redis_limiter(**options: Any) -> Iterator[RedisRateLimiter]:
+    """A Redis limiter under a prefix of its own, emptied afterwards (skips without Redis)."""
     url = os.environ.get("MCAPI_TEST_REDIS_URL")
     if not url:
         pytest.skip(
             "Redis limiter not tested: set MCAPI_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/0)"
         )
-    redis_limiter = RedisRateLimiter(url, prefix=f"mcapi-test:{uuid.uuid4().hex}:")
+    limiter = RedisRateLimiter(url, prefix=f"mcapi-test:{uuid.uuid4().hex}:", **options)
     try:
-        yield redis_limiter
+        yield limiter
     finally:
-        redis_limiter.reset()
-        redis_limiter.close()
+        limiter.reset()
+        limiter.close()
 
 
 def take(limiter: RateLimiter, now: float, *, bucket: str = DEFAULT_BUCKET, limit: int = 3,
@@ -304,20 +313,9 @@ def test_a_spent_bucket_survives_sweeps() -> None:
 def test_redis_buckets_expire_once_idle() -> None:
     """A Redis bucket outlives the time it takes to refill by ``idle_ms`` only: the keys of
     callers that went away (one per address, say) do not pile up."""
-    url = os.environ.get("MCAPI_TEST_REDIS_URL")
-    if not url:
-        pytest.skip("Redis limiter not tested: set MCAPI_TEST_REDIS_URL")
-    import redis
-
-    prefix = f"mcapi-test:{uuid.uuid4().hex}:"
-    limiter = RedisRateLimiter(url, prefix=prefix, idle_ms=5_000)
-    client = redis.Redis.from_url(url)
-    try:
+    with redis_limiter(idle_ms=5_000) as limiter:
         take(limiter, T0, limit=3, reset_ms=1000)
-        [key] = list(client.scan_iter(match=f"{prefix}*"))
+        client = limiter._client
+        [key] = list(client.scan_iter(match=f"{limiter._prefix}*"))
         # one token to win back (1 s), then 5 s idle
         assert 5_000 < client.pttl(key) <= 6_000
-    finally:
-        limiter.reset()
-        limiter.close()
-        client.close()

@@ -331,9 +331,6 @@ def count_writes(connection: AwaitedConnection, command: bytes) -> list[int]:
         def __getattr__(self, name: str) -> Any:
             return getattr(sock, name)
 
-        def fileno(self) -> int:
-            return int(sock.fileno())
-
         def sendall(self, data: bytes) -> None:
             writes.append(data.count(command))
             original(data)
